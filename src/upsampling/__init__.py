@@ -1,0 +1,39 @@
+"""upsampling: the up-sampling (decoding) half of convolutional networks.
+
+NumPy arrays and PyTorch tensors in, the same kind out. ``import upsampling`` never imports torch;
+``upsampling.nn`` (the PyTorch layers) does, on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import shapes
+from ._backend import get_num_threads, set_num_threads
+from .unpool import max_pool, max_unpool, unpool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "data",
+    "get_num_threads",
+    "max_pool",
+    "max_unpool",
+    "nn",
+    "set_num_threads",
+    "shapes",
+    "unpool",
+]
+
+_LAZY = {"nn", "data"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'upsampling' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _LAZY)

@@ -1,0 +1,107 @@
+"""NumPy arrays and torch tensors through one code path.
+
+* A tensor is recognised without importing torch: if torch is not in ``sys.modules`` nothing can
+  be a tensor, so ``import upsampling`` never pays for torch.
+* Tensors go through the custom ops of :mod:`upsampling.nn._ops`, which run our numba kernels on
+  zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same algorithm elsewhere
+  (CUDA, float16/bfloat16), with autograd formulas that gather.
+* Kernels work on independent ``(n, c)`` planes; :func:`run_planes` splits the planes over a pool
+  of threads (the kernels release the GIL), so one thread owns each plane and every result is the
+  same bit for bit whatever the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+# Below this many elements of work a single thread is faster than handing out chunks.
+_PARALLEL_MIN_WORK = 1 << 16
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_num_threads: int | None = None
+
+
+def is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray) or is_tensor(x)
+
+
+def dtype_name(x: Any) -> str:
+    if isinstance(x, np.ndarray):
+        return x.dtype.name
+    return str(x.dtype).removeprefix("torch.")
+
+
+def itemsize(x: Any) -> int:
+    return x.itemsize if isinstance(x, np.ndarray) else x.element_size()
+
+
+def torch_ops():
+    """The torch custom ops (imported on first use: only tensors need them)."""
+    from .nn import _ops
+
+    return _ops
+
+
+def get_num_threads() -> int:
+    """Threads our CPU kernels use (default: the CPUs this process may run on)."""
+    if _num_threads is not None:
+        return _num_threads
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_num_threads(n: int) -> None:
+    """Set the threads our CPU kernels use (PyTorch's own kernels follow ``torch.set_num_threads``)."""
+    from . import _checks
+
+    (n,) = _checks.positive(_checks.ntuple(n, 1, "set_num_threads", "n"), "set_num_threads", "n")
+    global _num_threads, _pool
+    with _lock:
+        _num_threads = n
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None or _pool._max_workers != threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(threads, thread_name_prefix="upsampling")
+        return _pool
+
+
+def run_planes(kernel, planes: int, work: int, *args) -> None:
+    """Call ``kernel(start, stop, *args)`` over ``range(planes)``, split across threads.
+
+    ``work`` is the number of elements the whole call touches; small calls stay on this thread.
+    """
+    threads = min(get_num_threads(), planes, max(1, work // _PARALLEL_MIN_WORK))
+    if threads <= 1:
+        kernel(0, planes, *args)
+        return
+    bounds = np.linspace(0, planes, threads + 1).round().astype(np.int64)
+    pool = _executor(get_num_threads())
+    futures = [
+        pool.submit(kernel, int(a), int(b), *args)
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        if b > a
+    ]
+    for f in futures:
+        f.result()

@@ -1,0 +1,156 @@
+"""The one module that raises on user input.
+
+Every public function normalises its options here before it does anything else, so that every
+message has one shape: ``function: parameter <value> must be <what is allowed>``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _backend
+
+# Dtypes our CPU kernels compute in natively (NumPy names; torch dtypes map onto them).
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64")
+REAL_DTYPES = FLOAT_DTYPES + INT_DTYPES
+INDEX_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32")
+
+
+def fail(fn: str, message: str, exc: type[Exception] = ValueError) -> Exception:
+    """Build the exception for ``fn`` (raise it at the call site: ``raise fail(...)``)."""
+    return exc(f"{fn}: {message}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple | list) and len(value) == 1:
+        return f"({value[0]!r},)"
+    return repr(value)
+
+
+def integer(value: Any, fn: str, name: str) -> int:
+    """``value`` as a Python int; bools, floats and strings are refused even when integral."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise fail(fn, f"{name} {_show(value)} must be an int", TypeError)
+    return operator.index(value)
+
+
+def ntuple(value: Any, n: int, fn: str, name: str) -> tuple[int, ...]:
+    """An int broadcast to ``n`` spatial dims, or a sequence of exactly ``n`` ints."""
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        items = tuple(value)
+        if len(items) != n:
+            raise fail(
+                fn,
+                f"{name} {_show(value)} must be an int or a tuple of {n} ints "
+                f"(one per spatial dimension)",
+            )
+        try:
+            return tuple(integer(v, fn, name) for v in items)
+        except TypeError:
+            raise fail(
+                fn, f"{name} {_show(value)} must be an int or a tuple of {n} ints", TypeError
+            ) from None
+    try:
+        return (integer(value, fn, name),) * n
+    except TypeError:
+        raise fail(
+            fn, f"{name} {_show(value)} must be an int or a tuple of {n} ints", TypeError
+        ) from None
+
+
+def positive(values: tuple[int, ...], fn: str, name: str) -> tuple[int, ...]:
+    if any(v <= 0 for v in values):
+        raise fail(fn, f"{name} {_show(values)} must be positive")
+    return values
+
+
+def nonnegative(values: tuple[int, ...], fn: str, name: str) -> tuple[int, ...]:
+    if any(v < 0 for v in values):
+        raise fail(fn, f"{name} {_show(values)} must be non-negative")
+    return values
+
+
+def boolean(value: Any, fn: str, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise fail(fn, f"{name} {value!r} must be True or False", TypeError)
+    return bool(value)
+
+
+def choice(value: Any, allowed: Sequence[str], fn: str, name: str) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        exc = ValueError if isinstance(value, str) else TypeError
+        raise fail(fn, f"{name} {value!r} must be one of {options}", exc)
+    return value
+
+
+def finite_float(value: Any, fn: str, name: str) -> float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise fail(fn, f"{name} {value!r} must be a real number", TypeError)
+    if not math.isfinite(float(value)):
+        raise fail(fn, f"{name} {value!r} must be finite")
+    return float(value)
+
+
+def array(
+    x: Any,
+    fn: str,
+    name: str = "x",
+    *,
+    dtypes: Sequence[str] = REAL_DTYPES,
+    min_spatial: int = 1,
+    max_spatial: int = 3,
+) -> int:
+    """Check an ``(N, C, *spatial)`` array or tensor; return its number of spatial dims."""
+    if not _backend.is_array(x):
+        raise fail(
+            fn, f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}", TypeError
+        )
+    dtype = _backend.dtype_name(x)
+    if dtype not in dtypes:
+        allowed = ", ".join(d for d in REAL_DTYPES if d in dtypes)
+        raise fail(fn, f"{name} has dtype {dtype}; allowed dtypes: {allowed}", TypeError)
+    spatial = x.ndim - 2
+    if not min_spatial <= spatial <= max_spatial:
+        dims = ", ".join(str(d + 2) for d in range(min_spatial, max_spatial + 1))
+        raise fail(
+            fn,
+            f"{name} has shape {tuple(x.shape)} ({x.ndim} dims); expected (N, C, *spatial) "
+            f"with {dims} dims in all",
+        )
+    return spatial
+
+
+def same_device(a: Any, b: Any, fn: str, name_a: str, name_b: str) -> None:
+    if _backend.is_tensor(a) != _backend.is_tensor(b):
+        raise fail(
+            fn,
+            f"{name_a} is a {type(a).__name__} but {name_b} is a {type(b).__name__}; "
+            f"pass both as NumPy arrays or both as torch tensors",
+            TypeError,
+        )
+    if _backend.is_tensor(a) and a.device != b.device:
+        raise fail(fn, f"{name_a} is on {a.device} but {name_b} is on {b.device}")
+
+
+def fits_in_memory(shape: Sequence[int], itemsize: int, fn: str, what: str = "output") -> None:
+    """Refuse before allocating anything absurd, naming the bytes it would take."""
+    count = math.prod(shape)
+    nbytes = count * itemsize
+    if nbytes > _MAX_BYTES:
+        raise fail(
+            fn,
+            f"the {what} of shape {tuple(shape)} would take {nbytes:,} bytes "
+            f"({nbytes / 2**30:.1f} GiB), more than the limit of {_MAX_BYTES / 2**30:.0f} GiB",
+        )
+
+
+# Larger than any machine this library targets; a guard against overflowing size arithmetic.
+_MAX_BYTES = 1 << 40

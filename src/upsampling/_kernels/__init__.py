@@ -1,0 +1,1 @@
+"""Numba kernels, one module per operator family, forward and backward side by side."""

@@ -1,0 +1,311 @@
+"""Torch custom ops behind the public functions, with autograd formulas that gather.
+
+Each op has one implementation for every device: CPU tensors of a dtype numba computes in run the
+NumPy-level functions of the operator's module on zero-copy views; anything else (CUDA, float16,
+bfloat16) runs a pure-PyTorch version of the same algorithm. Ops are registered with
+``torch.library.custom_op`` (opaque to ``torch.compile``, with fake implementations for tracing)
+and fall back to ``torch.autograd.Function`` on torch releases that lack it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import shapes
+from ..unpool import invalid_index, max_pool_array, max_pool_backward_array, max_unpool_array, max_unpool_backward_array, unpool_array, unpool_nearest_backward_array
+
+_NUMBA_DTYPES = frozenset(
+    {torch.float32, torch.float64, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8}
+)
+
+
+def numba_ok(*tensors: Tensor) -> bool:
+    return all(t.device.type == "cpu" and t.dtype in _NUMBA_DTYPES for t in tensors)
+
+
+def as_numpy(t: Tensor):
+    return t.detach().numpy()
+
+
+def from_numpy(a) -> Tensor:
+    return torch.from_numpy(a)
+
+
+def define(name: str, impl, fake, backward=None, setup_context=None):
+    """Register ``impl`` as the op ``upsampling::name`` with its fake and autograd formula.
+
+    ``impl`` carries the schema in its annotations. On torch releases without
+    ``torch.library.custom_op`` (before 2.4) the op is an ``autograd.Function`` instead.
+    """
+    if hasattr(torch.library, "custom_op"):
+        op = torch.library.custom_op(f"upsampling::{name}", mutates_args=())(impl)
+        op.register_fake(fake)
+        if backward is not None:
+            op.register_autograd(backward, setup_context=setup_context)
+        return op
+    if backward is None:  # pragma: no cover - torch < 2.4
+        return impl
+
+    class _Function(torch.autograd.Function):  # pragma: no cover - torch < 2.4
+        @staticmethod
+        def forward(ctx, *inputs):
+            output = impl(*inputs)
+            setup_context(ctx, inputs, output)
+            return output
+
+        @staticmethod
+        def backward(ctx, *grads):
+            return backward(ctx, *grads)
+
+    _Function.__name__ = name
+    return _Function.apply
+
+
+def _sizes(shape: list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(s) if not isinstance(s, torch.SymInt) else s for s in shape)
+
+
+# ------------------------------------------------------------------------------------- unpool
+def _unpool_impl(x: Tensor, scale: list[int], offset: list[int], bed_of_nails: bool) -> Tensor:
+    if numba_ok(x):
+        return from_numpy(unpool_array(as_numpy(x), scale, offset, bed_of_nails))
+    n, c, *size = x.shape
+    out_size = [a * s for a, s in zip(size, scale, strict=True)]
+    if bed_of_nails:
+        out = x.new_zeros((n, c, *out_size))
+        out[(..., *(slice(o, None, s) for o, s in zip(offset, scale, strict=True)))] = x
+        return out
+    blocks = [n, c, *itertools.chain.from_iterable((a, 1) for a in size)]
+    spread = [n, c, *itertools.chain.from_iterable(zip(size, scale, strict=True))]
+    return x.reshape(blocks).expand(spread).reshape(n, c, *out_size)
+
+
+def _unpool_fake(x, scale, offset, bed_of_nails):
+    n, c, *size = x.shape
+    return x.new_empty((n, c, *(a * s for a, s in zip(size, scale, strict=True))))
+
+
+def _unpool_backward_impl(g: Tensor, scale: list[int]) -> Tensor:
+    if numba_ok(g):
+        return from_numpy(unpool_nearest_backward_array(as_numpy(g), scale))
+    n, c, *size = g.shape
+    blocks = [n, c, *itertools.chain.from_iterable((a // s, s) for a, s in zip(size, scale,
+                                                                             strict=True))]
+    return g.reshape(blocks).sum(dim=tuple(range(3, 2 + 2 * len(scale), 2)))
+
+
+def _unpool_backward_fake(g, scale):
+    n, c, *size = g.shape
+    return g.new_empty((n, c, *(a // s for a, s in zip(size, scale, strict=True))))
+
+
+_unpool_backward_op = define("unpool_backward", _unpool_backward_impl, _unpool_backward_fake)
+
+
+def _unpool_setup(ctx, inputs, output):
+    _, ctx.scale, ctx.offset, ctx.bed_of_nails = inputs
+
+
+def _unpool_backward(ctx, g):
+    if ctx.bed_of_nails:
+        nails = (..., *(slice(o, None, s) for o, s in zip(ctx.offset, ctx.scale, strict=True)))
+        return g[nails].contiguous(), None, None, None
+    return _unpool_backward_op(g.contiguous(), ctx.scale), None, None, None
+
+
+_unpool_op = define("unpool", _unpool_impl, _unpool_fake, _unpool_backward, _unpool_setup)
+
+
+def unpool(x: Tensor, scale, offset, bed_of_nails: bool) -> Tensor:
+    return _unpool_op(x, list(scale), list(offset), bool(bed_of_nails))
+
+
+# ----------------------------------------------------------------------------------- max_pool
+def _max_pool_impl(
+    x: Tensor,
+    kernel: list[int],
+    stride: list[int],
+    padding: list[int],
+    dilation: list[int],
+    ceil_mode: bool,
+) -> tuple[Tensor, Tensor]:
+    args = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), ceil_mode)
+    if numba_ok(x):
+        values, indices = max_pool_array(as_numpy(x), *args)
+        return from_numpy(values), from_numpy(indices)
+    pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[x.ndim - 3]
+    return pool(x, *args, return_indices=True)
+
+
+def _max_pool_fake(x, kernel, stride, padding, dilation, ceil_mode):
+    n, c, *size = x.shape
+    out = shapes._pool(
+        _sizes(size), tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), ceil_mode,
+        "max_pool",
+    )
+    return x.new_empty((n, c, *out)), x.new_empty((n, c, *out), dtype=torch.int64)
+
+
+def _max_pool_backward_impl(
+    g: Tensor,
+    indices: Tensor,
+    input_size: list[int],
+    kernel: list[int],
+    stride: list[int],
+    padding: list[int],
+    dilation: list[int],
+) -> Tensor:
+    if numba_ok(g):
+        gx = max_pool_backward_array(as_numpy(g), as_numpy(indices), tuple(input_size))
+        return from_numpy(gx)
+    return _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, dilation)
+
+
+def _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, dilation):
+    """Gather-style gradient: for each tap ``j`` of the window (in reverse raster order, so the
+    sums run in the order of PyTorch's CPU kernel), the outputs whose maximum came from that
+    tap add their gradient to a strided slice of the padded input grid. No scatter, no race."""
+    n, c, *out_size = g.shape
+    dims = len(out_size)
+    extent = [
+        max(a + p, (o - 1) * s + (k - 1) * d + 1)
+        for a, o, k, s, p, d in zip(input_size, out_size, kernel, stride, padding, dilation,
+                                    strict=True)
+    ]
+    gx = g.new_zeros((n, c, *extent))
+    plane_strides = [math.prod(input_size[i + 1:]) for i in range(dims)]
+    zero = g.new_zeros(())
+    for tap in reversed(list(itertools.product(*(range(k) for k in kernel)))):
+        flat = torch.zeros((), dtype=torch.int64, device=g.device)
+        valid = torch.ones((), dtype=torch.bool, device=g.device)
+        for axis in range(dims):
+            shape = [1] * dims
+            shape[axis] = out_size[axis]
+            pos = torch.arange(out_size[axis], device=g.device) * stride[axis]
+            pos = (pos + tap[axis] * dilation[axis] - padding[axis]).reshape(shape)
+            valid = valid & (pos >= 0) & (pos < input_size[axis])
+            flat = flat + pos * plane_strides[axis]
+        hit = valid & (indices == flat)
+        window = tuple(
+            slice(j * d, j * d + (o - 1) * s + 1, s)
+            for j, d, o, s in zip(tap, dilation, out_size, stride, strict=True)
+        )
+        gx[(..., *window)] += torch.where(hit, g, zero)
+    inside = tuple(slice(p, p + a) for p, a in zip(padding, input_size, strict=True))
+    return gx[(..., *inside)].contiguous()
+
+
+def _max_pool_backward_fake(g, indices, input_size, kernel, stride, padding, dilation):
+    return g.new_empty((*g.shape[:2], *input_size))
+
+
+_max_pool_backward_op = define(
+    "max_pool_backward", _max_pool_backward_impl, _max_pool_backward_fake
+)
+
+
+def _max_pool_setup(ctx, inputs, output):
+    x, ctx.kernel, ctx.stride, ctx.padding, ctx.dilation, _ = inputs
+    ctx.input_size = list(x.shape[2:])
+    ctx.save_for_backward(output[1])
+    ctx.mark_non_differentiable(output[1])
+
+
+def _max_pool_backward(ctx, g, _g_indices):
+    (indices,) = ctx.saved_tensors
+    gx = _max_pool_backward_op(
+        g.contiguous(), indices, ctx.input_size, ctx.kernel, ctx.stride, ctx.padding,
+        ctx.dilation,
+    )
+    return gx, None, None, None, None, None
+
+
+_max_pool_op = define(
+    "max_pool", _max_pool_impl, _max_pool_fake, _max_pool_backward, _max_pool_setup
+)
+
+
+def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[Tensor, Tensor]:
+    return _max_pool_op(x, list(kernel), list(stride), list(padding), list(dilation),
+                        bool(ceil_mode))
+
+
+# --------------------------------------------------------------------------------- max_unpool
+def _winners(idf: Tensor, plane: int) -> Tensor:
+    """For each output element, the position of the last input that names it (-1: none).
+    ``amax`` is order-independent, so this is deterministic on every device."""
+    pos = torch.arange(idf.shape[1], device=idf.device).expand_as(idf)
+    return torch.full((idf.shape[0], plane), -1, dtype=torch.int64, device=idf.device) \
+        .scatter_reduce_(1, idf, pos, reduce="amax")
+
+
+def _check_indices_torch(idf: Tensor, out_size) -> None:
+    plane = math.prod(out_size)
+    bad = (idf < 0) | (idf >= plane)
+    if bool(bad.any()):
+        flat = bad.flatten().nonzero()[0, 0].item()
+        p, i = divmod(flat, idf.shape[1])
+        marks = torch.full((idf.shape[0],), -1, dtype=torch.int64)
+        marks[p] = i
+        invalid_index(marks.numpy(), idf.cpu().numpy(), out_size, "max_unpool")
+
+
+def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> Tensor:
+    if numba_ok(x) and indices.device.type == "cpu":
+        return from_numpy(
+            max_unpool_array(as_numpy(x), as_numpy(indices), tuple(out_size))
+        )
+    n, c = x.shape[:2]
+    idf = indices.reshape(n * c, -1).long()
+    _check_indices_torch(idf, out_size)
+    winner = _winners(idf, math.prod(out_size))
+    values = x.reshape(n * c, -1).gather(1, winner.clamp(min=0))
+    out = torch.where(winner >= 0, values, x.new_zeros(()))
+    return out.reshape(n, c, *out_size)
+
+
+def _max_unpool_fake(x, indices, out_size):
+    return x.new_empty((*x.shape[:2], *out_size))
+
+
+def _max_unpool_backward_impl(g: Tensor, indices: Tensor) -> Tensor:
+    if numba_ok(g) and indices.device.type == "cpu":
+        return from_numpy(max_unpool_backward_array(as_numpy(g), as_numpy(indices)))
+    n, c = indices.shape[:2]
+    idf = indices.reshape(n * c, -1).long()
+    gf = g.reshape(n * c, -1)
+    owner = _winners(idf, gf.shape[1]).gather(1, idf)
+    mine = owner == torch.arange(idf.shape[1], device=idf.device)
+    return torch.where(mine, gf.gather(1, idf), g.new_zeros(())).reshape(indices.shape)
+
+
+def _max_unpool_backward_fake(g, indices):
+    return g.new_empty(indices.shape)
+
+
+_max_unpool_backward_op = define(
+    "max_unpool_backward", _max_unpool_backward_impl, _max_unpool_backward_fake
+)
+
+
+def _max_unpool_setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[1])
+
+
+def _max_unpool_backward(ctx, g):
+    (indices,) = ctx.saved_tensors
+    return _max_unpool_backward_op(g.contiguous(), indices), None, None
+
+
+_max_unpool_op = define(
+    "max_unpool", _max_unpool_impl, _max_unpool_fake, _max_unpool_backward, _max_unpool_setup
+)
+
+
+def max_unpool(x: Tensor, indices: Tensor, out_size) -> Tensor:
+    return _max_unpool_op(x, indices, list(out_size))

@@ -1,0 +1,357 @@
+"""Output-size arithmetic: the one home of every size formula.
+
+Each public function takes the input's spatial size followed by the arguments of its operator and
+returns the output's spatial size as a tuple of ints. The operators call the same private
+functions, so a size computed here is the size the operator returns.
+
+>>> from upsampling import shapes
+>>> shapes.pool_output_size((4, 4), kernel_size=2)
+(2, 2)
+>>> shapes.max_unpool_output_size((2, 2), kernel_size=2)
+(4, 4)
+>>> shapes.conv_transpose_output_size((2, 2), kernel_size=3, stride=2)
+(5, 5)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from . import _checks
+
+__all__ = [
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "interpolate_output_size",
+    "max_unpool_output_size",
+    "pool_output_size",
+    "unpool_output_size",
+]
+
+
+def _spatial(input_size: Any, fn: str) -> tuple[int, ...]:
+    if isinstance(input_size, int):
+        input_size = (input_size,)
+    try:
+        n = len(input_size)
+    except TypeError:
+        raise _checks.fail(
+            fn, f"input_size {input_size!r} must be a tuple of ints", TypeError
+        ) from None
+    if n == 0:
+        raise _checks.fail(fn, "input_size () must name at least one spatial dimension")
+    return _checks.nonnegative(_checks.ntuple(input_size, n, fn, "input_size"), fn, "input_size")
+
+
+# --------------------------------------------------------------------------------------- pooling
+def _pool(
+    size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    ceil_mode: bool,
+    fn: str,
+) -> tuple[int, ...]:
+    """PyTorch's ``pooling_output_shape``, with its checks, for normalised arguments."""
+    for k, p in zip(kernel, padding, strict=True):
+        if p > k // 2:
+            raise _checks.fail(
+                fn, f"padding {padding} must be at most half of kernel_size {kernel}"
+            )
+    out = []
+    for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True):
+        span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+        o = span // s + 1  # floor division, as PyTorch's div_rtn
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1  # the last window must start inside the input or its left padding
+        out.append(o)
+    if any(o < 1 for o in out):
+        raise _checks.fail(
+            fn,
+            f"an input of spatial size {size} is too small for kernel_size {kernel}, "
+            f"dilation {dilation} and padding {padding}: the output would be {tuple(out)}",
+        )
+    return tuple(out)
+
+
+def pool_windows_nonempty(size, kernel, stride, padding, dilation, ceil_mode, fn) -> None:
+    """Refuse a pooling whose some window covers no input element (PyTorch returns ``-inf`` and
+    an index outside the window there). Only windows at either edge can be empty."""
+    out = _pool(size, kernel, stride, padding, dilation, ceil_mode, fn)
+    for axis, (n, k, s, p, d, o_n) in enumerate(
+        zip(size, kernel, stride, padding, dilation, out, strict=True)
+    ):
+        edge = p // s + 1
+        tail = (k - 1) * d // s + 1
+        for o in sorted(set(range(min(o_n, edge))) | set(range(max(0, o_n - tail), o_n))):
+            first = o * s - p
+            j = max(0, -(first // d))  # the first tap at or past position 0
+            if not (j < k and first + j * d < n):
+                raise _checks.fail(
+                    fn,
+                    f"window {o} along spatial axis {axis} covers no input element (input size "
+                    f"{size}, kernel_size {kernel}, stride {stride}, padding {padding}, "
+                    f"dilation {dilation}); reduce the padding or the dilation",
+                )
+
+
+def pool_output_size(
+    input_size: Sequence[int],
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> tuple[int, ...]:
+    """Spatial size of :func:`upsampling.max_pool`'s output."""
+    fn = "pool_output_size"
+    size = _spatial(input_size, fn)
+    args = pool_arguments(len(size), kernel_size, stride, padding, dilation, ceil_mode, fn)
+    return _pool(size, *args, fn)
+
+
+def pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn):
+    """Normalise max_pool's arguments for ``n`` spatial dims (shared by max_pool and shapes)."""
+    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
+    if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
+        stride = kernel  # PyTorch: stride defaults to kernel_size (None or an empty list)
+    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
+    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+    dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
+    ceil_mode = _checks.boolean(ceil_mode, fn, "ceil_mode")
+    return kernel, stride, padding, dilation, ceil_mode
+
+
+# ------------------------------------------------------------------------------------- unpooling
+def _unpool(size: tuple[int, ...], scale: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n * s for n, s in zip(size, scale, strict=True))
+
+
+def unpool_output_size(input_size: Sequence[int], scale_factor: Any) -> tuple[int, ...]:
+    """Spatial size of :func:`upsampling.unpool`'s output: ``input_size * scale_factor``."""
+    fn = "unpool_output_size"
+    size = _spatial(input_size, fn)
+    scale = _checks.positive(_checks.ntuple(scale_factor, len(size), fn, "scale_factor"), fn,
+                             "scale_factor")
+    return _unpool(size, scale)
+
+
+def _max_unpool(
+    size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_size: Any,
+    fn: str,
+) -> tuple[int, ...]:
+    """PyTorch's ``_unpool_output_size``: the default and the allowed range of ``output_size``."""
+    default = tuple(
+        (n - 1) * s + k - 2 * p for n, k, s, p in zip(size, kernel, stride, padding, strict=True)
+    )
+    if output_size is None:
+        if any(d < 1 for d in default):
+            raise _checks.fail(
+                fn,
+                f"the default output size {default} (from input size {size}, kernel_size "
+                f"{kernel}, stride {stride}, padding {padding}) is empty; pass output_size",
+            )
+        return default
+    n = len(size)
+    if hasattr(output_size, "__len__") and len(output_size) == n + 2:
+        output_size = tuple(output_size)[2:]  # PyTorch also takes the full (N, C, *spatial)
+    requested = _checks.ntuple(output_size, n, fn, "output_size")
+    for want, d, s in zip(requested, default, stride, strict=True):
+        if not d - s < want < d + s:
+            low = tuple(max(1, dd - ss + 1) for dd, ss in zip(default, stride, strict=True))
+            high = tuple(dd + ss - 1 for dd, ss in zip(default, stride, strict=True))
+            raise _checks.fail(
+                fn,
+                f"output_size {requested} is out of range: for an input of spatial size {size} "
+                f"each size must lie between {low} and {high} (default {default})",
+            )
+    if any(w < 1 for w in requested):
+        raise _checks.fail(fn, f"output_size {requested} must be positive")
+    return requested
+
+
+def max_unpool_output_size(
+    input_size: Sequence[int],
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> tuple[int, ...]:
+    """Spatial size of :func:`upsampling.max_unpool`'s output (checks ``output_size``'s range)."""
+    fn = "max_unpool_output_size"
+    size = _spatial(input_size, fn)
+    kernel, stride, padding = max_unpool_arguments(len(size), kernel_size, stride, padding, fn)
+    return _max_unpool(size, kernel, stride, padding, output_size, fn)
+
+
+def max_unpool_arguments(n, kernel_size, stride, padding, fn):
+    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
+    if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
+        stride = kernel
+    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
+    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+    return kernel, stride, padding
+
+
+# ----------------------------------------------------------------------------------- convolution
+def _conv(size, kernel, stride, padding, dilation, fn) -> tuple[int, ...]:
+    out = tuple(
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
+    )
+    if any(o < 1 for o in out):
+        raise _checks.fail(
+            fn,
+            f"an input of spatial size {size} is too small for kernel_size {kernel}, "
+            f"dilation {dilation} and padding {padding}: the output would be {out}",
+        )
+    return out
+
+
+def conv_same_padding(kernel, dilation) -> tuple[tuple[int, int], ...]:
+    """``padding="same"`` for a stride-1 convolution: (before, after) per dim, PyTorch's split
+    (the odd remainder goes after)."""
+    pads = []
+    for k, d in zip(kernel, dilation, strict=True):
+        total = d * (k - 1)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def conv_output_size(
+    input_size: Sequence[int], kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+) -> tuple[int, ...]:
+    """Spatial size of :func:`upsampling.conv`'s output; ``padding`` may be "same" or "valid"."""
+    fn = "conv_output_size"
+    size = _spatial(input_size, fn)
+    n = len(size)
+    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
+    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
+    dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
+    if isinstance(padding, str):
+        _checks.choice(padding, ("same", "valid"), fn, "padding")
+        if padding == "valid":
+            return _conv(size, kernel, stride, (0,) * n, dilation, fn)
+        if any(s != 1 for s in stride):
+            raise _checks.fail(fn, f"padding 'same' needs stride 1, got stride {stride}")
+        return size
+    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+    return _conv(size, kernel, stride, padding, dilation, fn)
+
+
+def _conv_transpose_min(size, kernel, stride, padding, dilation) -> tuple[int, ...]:
+    return tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + 1
+        for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
+    )
+
+
+def conv_transpose_output_size(
+    input_size: Sequence[int],
+    kernel_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    dilation: Any = 1,
+    *,
+    output_size: Any = None,
+) -> tuple[int, ...]:
+    """Spatial size of :func:`upsampling.conv_transpose`'s output.
+
+    ``(n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1`` per dim; with
+    ``output_size`` given, that size once checked against the range the torch module allows
+    (``output_padding`` from 0 to ``stride - 1``). ``padding="same"`` gives ``n * stride``.
+    """
+    fn = "conv_transpose_output_size"
+    size = _spatial(input_size, fn)
+    n = len(size)
+    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
+    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
+    dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
+    if isinstance(padding, str):
+        _checks.choice(padding, ("same",), fn, "padding")
+        return tuple(a * s for a, s in zip(size, stride, strict=True))
+    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+    low = _conv_transpose_min(size, kernel, stride, padding, dilation)
+    if output_size is not None:
+        extra = conv_transpose_output_padding(size, low, stride, output_size, fn)
+        return tuple(lo + e for lo, e in zip(low, extra, strict=True))
+    output_padding = _checks.nonnegative(
+        _checks.ntuple(output_padding, n, fn, "output_padding"), fn, "output_padding"
+    )
+    for op, s, d in zip(output_padding, stride, dilation, strict=True):
+        if op >= max(s, d):
+            raise _checks.fail(
+                fn,
+                f"output_padding {output_padding} must be smaller than stride {stride} "
+                f"or dilation {dilation}",
+            )
+    out = tuple(a + op for a, op in zip(low, output_padding, strict=True))
+    if any(o < 1 for o in out):
+        raise _checks.fail(fn, f"the output size {out} must be positive")
+    return out
+
+
+def conv_transpose_output_padding(size, low, stride, output_size, fn) -> tuple[int, ...]:
+    """The output_padding that gives ``output_size`` (the torch module's ``_output_padding``)."""
+    n = len(size)
+    if hasattr(output_size, "__len__") and len(output_size) == n + 2:
+        output_size = tuple(output_size)[2:]
+    want = _checks.ntuple(output_size, n, fn, "output_size")
+    high = tuple(lo + s - 1 for lo, s in zip(low, stride, strict=True))
+    if not all(lo <= w <= hi for w, lo, hi in zip(want, low, high, strict=True)):
+        raise _checks.fail(
+            fn,
+            f"output_size {want} is out of range: for an input of spatial size {size} each size "
+            f"must lie between {low} and {high}",
+        )
+    return tuple(w - lo for w, lo in zip(want, low, strict=True))
+
+
+# --------------------------------------------------------------------------------- interpolation
+def interpolate_output_size(
+    input_size: Sequence[int], size: Any = None, scale_factor: Any = None
+) -> tuple[int, ...]:
+    """Spatial size of :func:`upsampling.interpolate`'s output.
+
+    ``size`` as given, or ``floor(input_size * scale_factor)`` per dim (PyTorch and ONNX agree).
+    """
+    fn = "interpolate_output_size"
+    in_size = _spatial(input_size, fn)
+    return _interpolate(in_size, size, scale_factor, fn)
+
+
+def _interpolate(in_size, size, scale_factor, fn) -> tuple[int, ...]:
+    n = len(in_size)
+    if (size is None) == (scale_factor is None):
+        raise _checks.fail(fn, "give exactly one of size and scale_factor")
+    if size is not None:
+        return _checks.positive(_checks.ntuple(size, n, fn, "size"), fn, "size")
+    scales = interpolate_scales(scale_factor, n, fn)
+    out = tuple(math.floor(a * s) for a, s in zip(in_size, scales, strict=True))
+    if any(o < 1 for o in out):
+        raise _checks.fail(
+            fn, f"scale_factor {scale_factor!r} on input size {in_size} gives an empty output {out}"
+        )
+    return out
+
+
+def interpolate_scales(scale_factor: Any, n: int, fn: str) -> tuple[float, ...]:
+    if isinstance(scale_factor, Sequence) and not isinstance(scale_factor, str):
+        if len(scale_factor) != n:
+            raise _checks.fail(
+                fn, f"scale_factor {scale_factor!r} must be a number or a tuple of {n} numbers"
+            )
+        scales = tuple(_checks.finite_float(s, fn, "scale_factor") for s in scale_factor)
+    else:
+        scales = (_checks.finite_float(scale_factor, fn, "scale_factor"),) * n
+    if any(s <= 0 for s in scales):
+        raise _checks.fail(fn, f"scale_factor {scale_factor!r} must be positive")
+    return scales

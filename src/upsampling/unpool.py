@@ -1,0 +1,367 @@
+"""Unpooling, max pooling and max unpooling: the seed's "Unpooling" and "Max Unpooling".
+
+The public functions normalise their arguments, then hand NumPy arrays to the numba kernels of
+:mod:`upsampling._kernels.unpool` and tensors to the torch ops of :mod:`upsampling.nn._ops`, which
+call the same NumPy-level functions below on CPU tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _backend, _checks, shapes
+from ._kernels import unpool as _k
+
+__all__ = ["max_pool", "max_unpool", "unpool"]
+
+_UNPOOL_MODES = ("nearest", "bed_of_nails")
+
+
+# ------------------------------------------------------------------------- NumPy-level workers
+def _planes(a: np.ndarray, dtype=None) -> np.ndarray:
+    """``(N, C, *spatial)`` as a C-contiguous ``(N*C, D, H, W)`` view (a copy only if needed)."""
+    spatial = a.shape[2:]
+    full = (1,) * (3 - len(spatial)) + tuple(spatial)
+    return np.ascontiguousarray(a, dtype=dtype).reshape(-1, *full)
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """float16 viewed as uint16 for kernels that only move values (numba has no float16)."""
+    return a.view(np.uint16) if a.dtype == np.float16 else a
+
+
+def _work(*arrays: np.ndarray) -> int:
+    return sum(a.size for a in arrays)
+
+
+def unpool_array(x: np.ndarray, scale, offset, bed_of_nails: bool) -> np.ndarray:
+    n, c, *size = x.shape
+    out_size = shapes._unpool(tuple(size), scale)
+    alloc = np.zeros if bed_of_nails else np.empty
+    out = alloc((n, c, *out_size), dtype=x.dtype)
+    src, dst = _planes(_bits(x)), _planes(_bits(out))
+    s3 = (1,) * (3 - len(scale)) + tuple(scale)
+    if bed_of_nails:
+        o3 = (0,) * (3 - len(offset)) + tuple(offset)
+        _backend.run_planes(_k.unpool_bed_of_nails, len(src), _work(src), src, dst, *s3, *o3)
+    else:
+        _backend.run_planes(_k.unpool_nearest, len(src), _work(dst), src, dst, *s3)
+    return out
+
+
+def unpool_nearest_backward_array(g: np.ndarray, scale) -> np.ndarray:
+    n, c, *size = g.shape
+    in_size = tuple(a // s for a, s in zip(size, scale, strict=True))
+    gx = np.zeros((n, c, *in_size), dtype=g.dtype)
+    src, dst = _planes(g), _planes(gx)
+    s3 = (1,) * (3 - len(scale)) + tuple(scale)
+    _backend.run_planes(_k.unpool_nearest_backward, len(src), _work(src), src, dst, *s3)
+    return gx
+
+
+def _lowest(dtype: np.dtype):
+    if np.issubdtype(dtype, np.floating):
+        return dtype.type(-np.inf)
+    return np.iinfo(dtype).min
+
+
+def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
+    n, c, *size = x.shape
+    out_size = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
+    compute = np.float32 if x.dtype == np.float16 else x.dtype
+    src = _planes(x, compute)
+    pad3 = (3 - len(size)) * (0,)
+    one3 = (3 - len(size)) * (1,)
+    out = np.empty((len(src), *(one3 + out_size)), dtype=compute)
+    idx = np.empty(out.shape, dtype=np.int64)
+    _backend.run_planes(
+        _k.max_pool,
+        len(src),
+        _work(src),
+        src,
+        out,
+        idx,
+        one3 + kernel,
+        one3 + stride,
+        pad3 + padding,
+        one3 + dilation,
+        _lowest(np.dtype(compute)),
+    )
+    shape = (n, c, *out_size)
+    return out.reshape(shape).astype(x.dtype, copy=False), idx.reshape(shape)
+
+
+def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.ndarray:
+    n, c = g.shape[:2]
+    gx = np.zeros((n * c, math.prod(input_size)), dtype=g.dtype)
+    gf = np.ascontiguousarray(g).reshape(n * c, -1)
+    idf = np.ascontiguousarray(idx).reshape(n * c, -1)
+    _backend.run_planes(_k.max_pool_backward, len(gf), _work(gf, gx), gf, idf, gx)
+    return gx.reshape(n, c, *input_size)
+
+
+def max_unpool_array(x: np.ndarray, idx: np.ndarray, out_size, fn: str = "max_unpool"):
+    n, c = x.shape[:2]
+    out = np.zeros((n, c, *out_size), dtype=x.dtype)
+    xf = np.ascontiguousarray(_bits(x)).reshape(n * c, -1)
+    idf = np.ascontiguousarray(idx, dtype=np.int64).reshape(n * c, -1)
+    dst = _bits(out).reshape(n * c, -1)
+    bad = np.empty(n * c, dtype=np.int64)
+    _backend.run_planes(_k.max_unpool, len(xf), _work(xf, dst), xf, idf, dst, bad)
+    invalid_index(bad, idf, out_size, fn)
+    return out
+
+
+def invalid_index(bad: np.ndarray, idf: np.ndarray, out_size, fn: str) -> None:
+    """Raise for the first plane the max_unpool kernel refused (``bad[p] >= 0``)."""
+    planes = np.flatnonzero(bad >= 0)
+    if planes.size:
+        p = int(planes[0])
+        value = int(idf[p, bad[p]])
+        raise _checks.fail(
+            fn,
+            f"indices holds {value} (plane {p}, position {int(bad[p])}), outside the output "
+            f"plane of {math.prod(out_size)} elements (spatial size {tuple(out_size)}); "
+            f"indices must lie in [0, {math.prod(out_size)})",
+        )
+
+
+def max_unpool_backward_array(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    n, c = idx.shape[:2]
+    gx = np.zeros(idx.shape, dtype=g.dtype)
+    gf = np.ascontiguousarray(g).reshape(n * c, -1)
+    idf = np.ascontiguousarray(idx, dtype=np.int64).reshape(n * c, -1)
+    _backend.run_planes(
+        _k.max_unpool_backward, len(gf), _work(gf, idf), gf, idf, gx.reshape(n * c, -1)
+    )
+    return gx
+
+
+# ---------------------------------------------------------------------------- public functions
+def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0):
+    r"""Unpool by an integer factor: nearest-neighbour or "bed of nails".
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor, shape ``(N, C, *spatial)``
+        One to three spatial dimensions; any real dtype (float16 and bfloat16 on torch).
+    scale_factor : int or tuple of int
+        The block size per spatial dimension, positive.
+    mode : {"nearest", "bed_of_nails"}
+        ``"nearest"`` fills each block with its input value; ``"bed_of_nails"`` puts the value
+        at position ``offset`` of its block and zeros elsewhere.
+    offset : int or tuple of int, keyword-only
+        Where ``"bed_of_nails"`` puts each value, ``0 <= offset < scale_factor``.
+
+    Returns
+    -------
+    Same kind, dtype and device as ``x``, shape ``(N, C, *(spatial * scale_factor))``.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not an array or tensor of a real dtype; ``scale_factor`` or ``offset`` is
+        not an int (a fractional factor is refused, not rounded).
+    ValueError
+        Wrong rank, non-positive ``scale_factor``, ``offset`` outside the block, or a non-zero
+        ``offset`` with ``mode="nearest"``.
+
+    Notes
+    -----
+    Conventions: layout ``(N, C, *spatial)``; block ``i`` of the output covers positions
+    ``i * s`` to ``i * s + s - 1`` along each axis.
+
+    .. math:: y[i] = x[\lfloor i / s \rfloor] \quad\text{(nearest)}, \qquad
+              y[i] = x[i / s] \text{ if } i \bmod s = o \text{ else } 0 \quad\text{(bed of nails)}
+
+    Nearest unpooling by ``s`` equals ``torch.nn.functional.interpolate(x, scale_factor=s,
+    mode="nearest")``. The gradient of nearest unpooling is the sum over each block; that of bed
+    of nails picks the nail positions.
+
+    Examples
+    --------
+    >>> import numpy as np, upsampling as up
+    >>> x = np.array([[[[1, 2], [3, 4]]]])
+    >>> up.unpool(x, 2)[0, 0]
+    array([[1, 1, 2, 2],
+           [1, 1, 2, 2],
+           [3, 3, 4, 4],
+           [3, 3, 4, 4]])
+    >>> up.unpool(x, 2, mode="bed_of_nails")[0, 0]
+    array([[1, 0, 2, 0],
+           [0, 0, 0, 0],
+           [3, 0, 4, 0],
+           [0, 0, 0, 0]])
+    """
+    fn = "unpool"
+    n = _checks.array(x, fn)
+    scale = _checks.positive(_checks.ntuple(scale_factor, n, fn, "scale_factor"), fn,
+                             "scale_factor")
+    mode = _checks.choice(mode, _UNPOOL_MODES, fn, "mode")
+    offset = _checks.ntuple(offset, n, fn, "offset")
+    if mode == "nearest" and any(offset):
+        raise _checks.fail(fn, f"offset {offset} applies to mode 'bed_of_nails' only")
+    if any(not 0 <= o < s for o, s in zip(offset, scale, strict=True)):
+        raise _checks.fail(fn, f"offset {offset} must satisfy 0 <= offset < scale_factor {scale}")
+    out_size = shapes._unpool(tuple(x.shape[2:]), scale)
+    _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
+    bed = mode == "bed_of_nails"
+    if _backend.is_tensor(x):
+        return _backend.torch_ops().unpool(x, scale, offset, bed)
+    return unpool_array(x, scale, offset, bed)
+
+
+def max_pool(
+    x: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
+    r"""Max pooling, exactly as ``torch.nn.functional.max_pool{1,2,3}d``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor, shape ``(N, C, *spatial)``
+        One to three spatial dimensions; any real dtype.
+    kernel_size, stride, padding, dilation : int or tuple of int
+        As PyTorch's; ``stride`` defaults to ``kernel_size``; ``padding`` at most half the
+        kernel (it pads with ``-inf``, never wins).
+    ceil_mode : bool
+        Round the output size up (the last window must still start inside the input or its
+        left padding).
+    return_indices : bool
+        Also return where each maximum came from.
+
+    Returns
+    -------
+    values : same kind, dtype and device as ``x``, shape ``(N, C, *out)``
+        ``out`` from :func:`upsampling.shapes.pool_output_size`.
+    indices : int64, same shape (only with ``return_indices``)
+        The flat position of each maximum inside its ``(n, c)`` input plane, ready for
+        :func:`max_unpool`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad types, wrong rank, non-positive sizes, padding over half the kernel, an empty output,
+        or a window that covers no input element at all (possible with dilation and padding;
+        PyTorch returns ``-inf`` and a meaningless index there).
+
+    Notes
+    -----
+    Conventions: layout ``(N, C, *spatial)``; window ``o`` covers input positions
+    ``o * stride - padding + j * dilation``, ``0 <= j < kernel_size``.
+    Ties go to the first maximum in window (raster) order; a NaN in the window wins (the last
+    NaN, as PyTorch's kernels do). The gradient adds each output's gradient to the element its
+    index names, in a fixed order: bit-for-bit reproducible.
+
+    Examples
+    --------
+    >>> import numpy as np, upsampling as up
+    >>> x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    >>> values, indices = up.max_pool(x, 2, return_indices=True)
+    >>> values[0, 0]
+    array([[ 6.,  8.],
+           [14., 16.]])
+    >>> indices[0, 0]
+    array([[ 5,  7],
+           [13, 15]])
+    """
+    fn = "max_pool"
+    n = _checks.array(x, fn)
+    args = shapes.pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    return_indices = _checks.boolean(return_indices, fn, "return_indices")
+    shapes.pool_windows_nonempty(tuple(x.shape[2:]), *args, fn)
+    if _backend.is_tensor(x):
+        values, indices = _backend.torch_ops().max_pool(x, *args)
+    else:
+        values, indices = max_pool_array(x, *args)
+    return (values, indices) if return_indices else values
+
+
+def max_unpool(
+    x: Any,
+    indices: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+):
+    r"""Max unpooling, exactly as ``torch.nn.functional.max_unpool{1,2,3}d``.
+
+    Each value of ``x`` goes to the flat position ``indices`` names in its ``(n, c)`` output
+    plane; everything else is zero.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor, shape ``(N, C, *spatial)``
+        The pooled values.
+    indices : integer array or tensor, same shape and kind as ``x``
+        Flat positions in the output plane, as :func:`max_pool` returns them.
+    kernel_size, stride, padding : int or tuple of int
+        Those of the pooling; ``stride`` defaults to ``kernel_size``.
+    output_size : tuple of int, optional
+        The output's spatial size (or its full ``(N, C, *spatial)`` shape). Default
+        ``(in - 1) * stride + kernel_size - 2 * padding``; any size strictly within ``stride``
+        of the default is allowed. The indices stay flat positions, so a different size moves
+        the values (the seed's 5x5 example).
+
+    Returns
+    -------
+    Same kind, dtype and device as ``x``, shape ``(N, C, *output_size)``.
+
+    Raises
+    ------
+    TypeError
+        Float or otherwise non-integer ``indices``; ``x`` and ``indices`` of different kinds.
+    ValueError
+        ``indices`` of another shape or device, an index outside the output plane (checked
+        before anything is written), ``output_size`` out of range.
+
+    Notes
+    -----
+    Two inputs naming one output element: the later one in row-major input order wins, on
+    every device, and only it receives that element's gradient (PyTorch's own gradient gives
+    it to both). The gradient gathers ``grad[indices]``: deterministic by construction.
+
+    Examples
+    --------
+    The seed's example:
+
+    >>> import numpy as np, upsampling as up
+    >>> x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    >>> out, idx = up.max_pool(x, 2, stride=2, return_indices=True)
+    >>> up.max_unpool(out, idx, 2, stride=2)[0, 0]
+    array([[ 0.,  0.,  0.,  0.],
+           [ 0.,  6.,  0.,  8.],
+           [ 0.,  0.,  0.,  0.],
+           [ 0., 14.,  0., 16.]])
+    >>> up.max_unpool(out, idx, 2, stride=2, output_size=(1, 1, 5, 5))[0, 0]
+    array([[ 0.,  0.,  0.,  0.,  0.],
+           [ 6.,  0.,  8.,  0.,  0.],
+           [ 0.,  0.,  0., 14.,  0.],
+           [16.,  0.,  0.,  0.,  0.],
+           [ 0.,  0.,  0.,  0.,  0.]])
+    """
+    fn = "max_unpool"
+    n = _checks.array(x, fn)
+    _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n,
+                  max_spatial=n)
+    _checks.same_device(x, indices, fn, "x", "indices")
+    if tuple(indices.shape) != tuple(x.shape):
+        raise _checks.fail(
+            fn, f"indices has shape {tuple(indices.shape)} but x has shape {tuple(x.shape)}; "
+            "they must match"
+        )
+    kernel, stride, padding = shapes.max_unpool_arguments(n, kernel_size, stride, padding, fn)
+    out_size = shapes._max_unpool(tuple(x.shape[2:]), kernel, stride, padding, output_size, fn)
+    _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
+    if _backend.is_tensor(x):
+        return _backend.torch_ops().max_unpool(x, indices, out_size)
+    return max_unpool_array(x, indices, out_size, fn)
