@@ -2,8 +2,8 @@
 
 * A tensor is recognised without importing torch: if torch is not in ``sys.modules`` nothing can
   be a tensor, so ``import upsampling`` never pays for torch.
-* Tensors go through the custom ops of :mod:`upsampling.nn._ops`, which run our numba kernels on
-  zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same algorithm elsewhere
+* Tensors go through the custom ops of ``upsampling.nn._<family>_ops``, which run our numba
+  kernels on zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same algorithm elsewhere
   (CUDA, float16/bfloat16), with autograd formulas that gather.
 * Kernels work on independent ``(n, c)`` planes; :func:`run_planes` splits the planes over a pool
   of threads (the kernels release the GIL), so one thread owns each plane and every result is the
@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import importlib
+import itertools
 import os
 import sys
 import threading
@@ -47,11 +49,10 @@ def itemsize(x: Any) -> int:
     return x.itemsize if isinstance(x, np.ndarray) else x.element_size()
 
 
-def torch_ops():
-    """The torch custom ops (imported on first use: only tensors need them)."""
-    from .nn import _ops
-
-    return _ops
+def torch_ops(family: str):
+    """The torch custom ops of one operator family, ``upsampling.nn._<family>_ops`` (imported on
+    first use: only tensors need them)."""
+    return importlib.import_module(f"upsampling.nn._{family}_ops")
 
 
 def get_num_threads() -> int:
@@ -65,7 +66,7 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the threads our CPU kernels use (PyTorch's own kernels follow ``torch.set_num_threads``)."""
+    """Set the threads our CPU kernels use (PyTorch's follow ``torch.set_num_threads``)."""
     from . import _checks
 
     (n,) = _checks.positive(_checks.ntuple(n, 1, "set_num_threads", "n"), "set_num_threads", "n")
@@ -100,7 +101,7 @@ def run_planes(kernel, planes: int, work: int, *args) -> None:
     pool = _executor(get_num_threads())
     futures = [
         pool.submit(kernel, int(a), int(b), *args)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        for a, b in itertools.pairwise(bounds)
         if b > a
     ]
     for f in futures:

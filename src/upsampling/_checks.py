@@ -111,7 +111,9 @@ def array(
     """Check an ``(N, C, *spatial)`` array or tensor; return its number of spatial dims."""
     if not _backend.is_array(x):
         raise fail(
-            fn, f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}", TypeError
+            fn,
+            f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}",
+            TypeError,
         )
     dtype = _backend.dtype_name(x)
     if dtype not in dtypes:

@@ -134,8 +134,9 @@ def unpool_output_size(input_size: Sequence[int], scale_factor: Any) -> tuple[in
     """Spatial size of :func:`upsampling.unpool`'s output: ``input_size * scale_factor``."""
     fn = "unpool_output_size"
     size = _spatial(input_size, fn)
-    scale = _checks.positive(_checks.ntuple(scale_factor, len(size), fn, "scale_factor"), fn,
-                             "scale_factor")
+    scale = _checks.positive(
+        _checks.ntuple(scale_factor, len(size), fn, "scale_factor"), fn, "scale_factor"
+    )
     return _unpool(size, scale)
 
 
@@ -226,7 +227,11 @@ def conv_same_padding(kernel, dilation) -> tuple[tuple[int, int], ...]:
 
 
 def conv_output_size(
-    input_size: Sequence[int], kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1
+    input_size: Sequence[int],
+    kernel_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.conv`'s output; ``padding`` may be "same" or "valid"."""
     fn = "conv_output_size"

@@ -1,8 +1,8 @@
 """Unpooling, max pooling and max unpooling: the seed's "Unpooling" and "Max Unpooling".
 
 The public functions normalise their arguments, then hand NumPy arrays to the numba kernels of
-:mod:`upsampling._kernels.unpool` and tensors to the torch ops of :mod:`upsampling.nn._ops`, which
-call the same NumPy-level functions below on CPU tensors.
+:mod:`upsampling._kernels.unpool` and tensors to the torch ops of
+:mod:`upsampling.nn._unpool_ops`, which call the same NumPy-level functions below on CPU tensors.
 """
 
 from __future__ import annotations
@@ -198,8 +198,9 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     """
     fn = "unpool"
     n = _checks.array(x, fn)
-    scale = _checks.positive(_checks.ntuple(scale_factor, n, fn, "scale_factor"), fn,
-                             "scale_factor")
+    scale = _checks.positive(
+        _checks.ntuple(scale_factor, n, fn, "scale_factor"), fn, "scale_factor"
+    )
     mode = _checks.choice(mode, _UNPOOL_MODES, fn, "mode")
     offset = _checks.ntuple(offset, n, fn, "offset")
     if mode == "nearest" and any(offset):
@@ -210,7 +211,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
     bed = mode == "bed_of_nails"
     if _backend.is_tensor(x):
-        return _backend.torch_ops().unpool(x, scale, offset, bed)
+        return _backend.torch_ops("unpool").unpool(x, scale, offset, bed)
     return unpool_array(x, scale, offset, bed)
 
 
@@ -279,7 +280,7 @@ def max_pool(
     return_indices = _checks.boolean(return_indices, fn, "return_indices")
     shapes.pool_windows_nonempty(tuple(x.shape[2:]), *args, fn)
     if _backend.is_tensor(x):
-        values, indices = _backend.torch_ops().max_pool(x, *args)
+        values, indices = _backend.torch_ops("unpool").max_pool(x, *args)
     else:
         values, indices = max_pool_array(x, *args)
     return (values, indices) if return_indices else values
@@ -351,17 +352,17 @@ def max_unpool(
     """
     fn = "max_unpool"
     n = _checks.array(x, fn)
-    _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n,
-                  max_spatial=n)
+    _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n, max_spatial=n)
     _checks.same_device(x, indices, fn, "x", "indices")
     if tuple(indices.shape) != tuple(x.shape):
         raise _checks.fail(
-            fn, f"indices has shape {tuple(indices.shape)} but x has shape {tuple(x.shape)}; "
-            "they must match"
+            fn,
+            f"indices has shape {tuple(indices.shape)} but x has shape {tuple(x.shape)}; "
+            "they must match",
         )
     kernel, stride, padding = shapes.max_unpool_arguments(n, kernel_size, stride, padding, fn)
     out_size = shapes._max_unpool(tuple(x.shape[2:]), kernel, stride, padding, output_size, fn)
     _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
     if _backend.is_tensor(x):
-        return _backend.torch_ops().max_unpool(x, indices, out_size)
+        return _backend.torch_ops("unpool").max_unpool(x, indices, out_size)
     return max_unpool_array(x, indices, out_size, fn)

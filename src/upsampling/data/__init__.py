@@ -47,8 +47,10 @@ def read_png(path) -> np.ndarray:
     channels = _CHANNELS[colour]
     raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
     if raw.size != height * (width * channels + 1):
-        raise ValueError(f"read_png: {path} holds {raw.size} bytes of pixel data, not the "
-                         f"{height * (width * channels + 1)} its header implies")
+        raise ValueError(
+            f"read_png: {path} holds {raw.size} bytes of pixel data, not the "
+            f"{height * (width * channels + 1)} its header implies"
+        )
     from .._kernels.png import unfilter
 
     out = np.empty((height, width * channels), dtype=np.uint8)

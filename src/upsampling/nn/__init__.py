@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch  # noqa: F401  (this package is the torch layer)
 
-from . import _ops  # noqa: F401  (registers the upsampling:: custom ops)
+from . import _unpool_ops  # noqa: F401  (registers the upsampling:: custom ops)
 from .modules import MaxPool, MaxUnpool, Unpool
 
 __all__ = ["MaxPool", "MaxUnpool", "Unpool"]

@@ -51,7 +51,12 @@ class MaxPool(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return max_pool(
-            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
             return_indices=True,
         )
 
@@ -72,9 +77,7 @@ class MaxUnpool(torch.nn.Module):
         self.padding = _per_dim(padding, "MaxUnpool", "padding", allow_zero=True)
 
     def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size=None) -> torch.Tensor:
-        return max_unpool(
-            x, indices, self.kernel_size, self.stride, self.padding, output_size
-        )
+        return max_unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -1,11 +1,4 @@
-"""Torch custom ops behind the public functions, with autograd formulas that gather.
-
-Each op has one implementation for every device: CPU tensors of a dtype numba computes in run the
-NumPy-level functions of the operator's module on zero-copy views; anything else (CUDA, float16,
-bfloat16) runs a pure-PyTorch version of the same algorithm. Ops are registered with
-``torch.library.custom_op`` (opaque to ``torch.compile``, with fake implementations for tracing)
-and fall back to ``torch.autograd.Function`` on torch releases that lack it.
-"""
+"""Torch custom ops for unpool, max_pool and max_unpool (see :mod:`upsampling.nn._dispatch`)."""
 
 from __future__ import annotations
 
@@ -17,57 +10,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import shapes
-from ..unpool import invalid_index, max_pool_array, max_pool_backward_array, max_unpool_array, max_unpool_backward_array, unpool_array, unpool_nearest_backward_array
-
-_NUMBA_DTYPES = frozenset(
-    {torch.float32, torch.float64, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8}
+from ..unpool import (
+    invalid_index,
+    max_pool_array,
+    max_pool_backward_array,
+    max_unpool_array,
+    max_unpool_backward_array,
+    unpool_array,
+    unpool_nearest_backward_array,
 )
-
-
-def numba_ok(*tensors: Tensor) -> bool:
-    return all(t.device.type == "cpu" and t.dtype in _NUMBA_DTYPES for t in tensors)
-
-
-def as_numpy(t: Tensor):
-    return t.detach().numpy()
-
-
-def from_numpy(a) -> Tensor:
-    return torch.from_numpy(a)
-
-
-def define(name: str, impl, fake, backward=None, setup_context=None):
-    """Register ``impl`` as the op ``upsampling::name`` with its fake and autograd formula.
-
-    ``impl`` carries the schema in its annotations. On torch releases without
-    ``torch.library.custom_op`` (before 2.4) the op is an ``autograd.Function`` instead.
-    """
-    if hasattr(torch.library, "custom_op"):
-        op = torch.library.custom_op(f"upsampling::{name}", mutates_args=())(impl)
-        op.register_fake(fake)
-        if backward is not None:
-            op.register_autograd(backward, setup_context=setup_context)
-        return op
-    if backward is None:  # pragma: no cover - torch < 2.4
-        return impl
-
-    class _Function(torch.autograd.Function):  # pragma: no cover - torch < 2.4
-        @staticmethod
-        def forward(ctx, *inputs):
-            output = impl(*inputs)
-            setup_context(ctx, inputs, output)
-            return output
-
-        @staticmethod
-        def backward(ctx, *grads):
-            return backward(ctx, *grads)
-
-    _Function.__name__ = name
-    return _Function.apply
-
-
-def _sizes(shape: list[int] | tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(int(s) if not isinstance(s, torch.SymInt) else s for s in shape)
+from ._dispatch import as_numpy, define, from_numpy, numba_ok, sizes
 
 
 # ------------------------------------------------------------------------------------- unpool
@@ -94,8 +46,11 @@ def _unpool_backward_impl(g: Tensor, scale: list[int]) -> Tensor:
     if numba_ok(g):
         return from_numpy(unpool_nearest_backward_array(as_numpy(g), scale))
     n, c, *size = g.shape
-    blocks = [n, c, *itertools.chain.from_iterable((a // s, s) for a, s in zip(size, scale,
-                                                                             strict=True))]
+    blocks = [
+        n,
+        c,
+        *itertools.chain.from_iterable((a // s, s) for a, s in zip(size, scale, strict=True)),
+    ]
     return g.reshape(blocks).sum(dim=tuple(range(3, 2 + 2 * len(scale), 2)))
 
 
@@ -145,7 +100,12 @@ def _max_pool_impl(
 def _max_pool_fake(x, kernel, stride, padding, dilation, ceil_mode):
     n, c, *size = x.shape
     out = shapes._pool(
-        _sizes(size), tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), ceil_mode,
+        sizes(size),
+        tuple(kernel),
+        tuple(stride),
+        tuple(padding),
+        tuple(dilation),
+        ceil_mode,
         "max_pool",
     )
     return x.new_empty((n, c, *out)), x.new_empty((n, c, *out), dtype=torch.int64)
@@ -174,11 +134,12 @@ def _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, di
     dims = len(out_size)
     extent = [
         max(a + p, (o - 1) * s + (k - 1) * d + 1)
-        for a, o, k, s, p, d in zip(input_size, out_size, kernel, stride, padding, dilation,
-                                    strict=True)
+        for a, o, k, s, p, d in zip(
+            input_size, out_size, kernel, stride, padding, dilation, strict=True
+        )
     ]
     gx = g.new_zeros((n, c, *extent))
-    plane_strides = [math.prod(input_size[i + 1:]) for i in range(dims)]
+    plane_strides = [math.prod(input_size[i + 1 :]) for i in range(dims)]
     zero = g.new_zeros(())
     for tap in reversed(list(itertools.product(*(range(k) for k in kernel)))):
         flat = torch.zeros((), dtype=torch.int64, device=g.device)
@@ -219,7 +180,12 @@ def _max_pool_setup(ctx, inputs, output):
 def _max_pool_backward(ctx, g, _g_indices):
     (indices,) = ctx.saved_tensors
     gx = _max_pool_backward_op(
-        g.contiguous(), indices, ctx.input_size, ctx.kernel, ctx.stride, ctx.padding,
+        g.contiguous(),
+        indices,
+        ctx.input_size,
+        ctx.kernel,
+        ctx.stride,
+        ctx.padding,
         ctx.dilation,
     )
     return gx, None, None, None, None, None
@@ -231,8 +197,9 @@ _max_pool_op = define(
 
 
 def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[Tensor, Tensor]:
-    return _max_pool_op(x, list(kernel), list(stride), list(padding), list(dilation),
-                        bool(ceil_mode))
+    return _max_pool_op(
+        x, list(kernel), list(stride), list(padding), list(dilation), bool(ceil_mode)
+    )
 
 
 # --------------------------------------------------------------------------------- max_unpool
@@ -240,8 +207,9 @@ def _winners(idf: Tensor, plane: int) -> Tensor:
     """For each output element, the position of the last input that names it (-1: none).
     ``amax`` is order-independent, so this is deterministic on every device."""
     pos = torch.arange(idf.shape[1], device=idf.device).expand_as(idf)
-    return torch.full((idf.shape[0], plane), -1, dtype=torch.int64, device=idf.device) \
-        .scatter_reduce_(1, idf, pos, reduce="amax")
+    return torch.full(
+        (idf.shape[0], plane), -1, dtype=torch.int64, device=idf.device
+    ).scatter_reduce_(1, idf, pos, reduce="amax")
 
 
 def _check_indices_torch(idf: Tensor, out_size) -> None:
@@ -257,9 +225,7 @@ def _check_indices_torch(idf: Tensor, out_size) -> None:
 
 def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> Tensor:
     if numba_ok(x) and indices.device.type == "cpu":
-        return from_numpy(
-            max_unpool_array(as_numpy(x), as_numpy(indices), tuple(out_size))
-        )
+        return from_numpy(max_unpool_array(as_numpy(x), as_numpy(indices), tuple(out_size)))
     n, c = x.shape[:2]
     idf = indices.reshape(n * c, -1).long()
     _check_indices_torch(idf, out_size)
