@@ -3,8 +3,8 @@
 * A tensor is recognised without importing torch: if torch is not in ``sys.modules`` nothing can
   be a tensor, so ``import upsampling`` never pays for torch.
 * Tensors go through the custom ops of ``upsampling.nn._<family>_ops``, which run our numba
-  kernels on zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same algorithm elsewhere
-  (CUDA, float16/bfloat16), with autograd formulas that gather.
+  kernels on zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same
+  algorithm elsewhere (CUDA, float16/bfloat16), with autograd formulas that gather.
 * Kernels work on independent ``(n, c)`` planes; :func:`run_planes` splits the planes over a pool
   of threads (the kernels release the GIL), so one thread owns each plane and every result is the
   same bit for bit whatever the thread count.
@@ -100,9 +100,7 @@ def run_planes(kernel, planes: int, work: int, *args) -> None:
     bounds = np.linspace(0, planes, threads + 1).round().astype(np.int64)
     pool = _executor(get_num_threads())
     futures = [
-        pool.submit(kernel, int(a), int(b), *args)
-        for a, b in itertools.pairwise(bounds)
-        if b > a
+        pool.submit(kernel, int(a), int(b), *args) for a, b in itertools.pairwise(bounds) if b > a
     ]
     for f in futures:
         f.result()
