@@ -1,0 +1,32 @@
+"""Shared fixtures: a seeded ``rng`` and the dtype -> tolerance table every parity test uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import settings
+
+# Hypothesis: bounded and deterministic on CI (two cores, a 15-minute budget for the suite).
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile("ci")
+
+# (rtol, atol) per dtype name, for comparisons of computed (not copied) values.
+TOLERANCE = {
+    "float64": (1e-10, 1e-12),
+    "float32": (1e-5, 1e-6),
+    "float16": (1e-2, 1e-3),
+    "bfloat16": (2e-2, 1e-2),
+}
+
+
+def tolerance(dtype) -> dict[str, float]:
+    """``rtol``/``atol`` keyword arguments for a NumPy or torch dtype."""
+    name = str(dtype).removeprefix("torch.")
+    rtol, atol = TOLERANCE.get(name, (0.0, 0.0))
+    return {"rtol": rtol, "atol": atol}
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261125)
