@@ -1,0 +1,109 @@
+"""Unpooling, max pooling and max unpooling against PyTorch, in one process.
+
+    python benchmarks/unpool.py [--repeat 7] [--threads 2]
+
+float32 ``(8, 64, 128, 128)``: ``unpool(x, 2)`` against ``F.interpolate(scale_factor=2,
+mode="nearest")``, ``max_pool(x, 2, return_indices=True)`` against ``F.max_pool2d``, and
+``max_unpool`` against ``F.max_unpool2d`` (on the pooled ``(8, 64, 64, 64)`` values), each with
+NumPy and with torch input, forward and (torch) forward+backward.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from common import machine, markdown_table, median_time, set_threads
+
+import upsampling as up
+
+SHAPE = (8, 64, 128, 128)
+
+
+def cases(x: torch.Tensor):
+    xn = x.numpy()
+    values, indices = F.max_pool2d(x, 2, return_indices=True)
+    vn, inn = values.numpy(), indices.numpy()
+    xg = x.clone().requires_grad_()
+    vg = values.clone().requires_grad_()
+
+    def backward(make):
+        def run():
+            out = make()
+            out = out[0] if isinstance(out, tuple) else out
+            out.backward(torch.ones_like(out))
+
+        return run
+
+    return [
+        (
+            "unpool nearest x2",
+            lambda: F.interpolate(x, scale_factor=2, mode="nearest"),
+            lambda: up.unpool(xn, 2),
+            lambda: up.unpool(x, 2),
+        ),
+        (
+            "unpool nearest x2, fwd+bwd",
+            backward(lambda: F.interpolate(xg, scale_factor=2, mode="nearest")),
+            None,
+            backward(lambda: up.unpool(xg, 2)),
+        ),
+        (
+            "max_pool 2 with indices",
+            lambda: F.max_pool2d(x, 2, return_indices=True),
+            lambda: up.max_pool(xn, 2, return_indices=True),
+            lambda: up.max_pool(x, 2, return_indices=True),
+        ),
+        (
+            "max_pool 2, fwd+bwd",
+            backward(lambda: F.max_pool2d(xg, 2, return_indices=True)),
+            None,
+            backward(lambda: up.max_pool(xg, 2, return_indices=True)),
+        ),
+        (
+            "max_unpool 2",
+            lambda: F.max_unpool2d(values, indices, 2),
+            lambda: up.max_unpool(vn, inn, 2),
+            lambda: up.max_unpool(values, indices, 2),
+        ),
+        (
+            "max_unpool 2, fwd+bwd",
+            backward(lambda: F.max_unpool2d(vg, indices, 2)),
+            None,
+            backward(lambda: up.max_unpool(vg, indices, 2)),
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal(SHAPE, dtype=np.float32))
+    rows = []
+    for name, ref, ours_np, ours_t in cases(x):
+        t_ref = median_time(ref, args.repeat)
+        t_np = median_time(ours_np, args.repeat) if ours_np else None
+        t_t = median_time(ours_t, args.repeat)
+        rows.append(
+            [
+                name,
+                f"{t_ref * 1e3:.1f}",
+                f"{t_ref / t_np:.2f}x" if t_np else "-",
+                f"{t_ref / t_t:.2f}x",
+            ]
+        )
+    table = markdown_table(
+        ["float32 (8, 64, 128, 128)", "PyTorch ms", "speedup, NumPy input", "speedup, torch input"],
+        rows,
+    )
+    print(f"{machine()}\n\n{table}")
+    return table
+
+
+if __name__ == "__main__":
+    main()
