@@ -15,9 +15,10 @@ import argparse
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import machine, markdown_table, median_time, set_threads
 
 import upsampling as up
+
+from common import machine, markdown_table, median_time, set_threads
 
 SHAPE = (8, 64, 128, 128)
 
