@@ -1,0 +1,119 @@
+"""What the learnable up-sampling layers share: argument normalisation (through ``_checks``) and
+pure-PyTorch building blocks that trace into ONNX and ``torch.compile`` graphs as plain reshapes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import _checks
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_CONV_MODULE = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}
+
+
+def count(value: Any, fn: str, name: str) -> int:
+    """A positive Python int (channels, groups)."""
+    return _checks.positive((_checks.integer(value, fn, name),), fn, name)[0]
+
+
+def dims(value: Any, fn: str, allowed: tuple[int, ...] = (1, 2, 3)) -> int:
+    d = _checks.integer(value, fn, "dims")
+    if d not in allowed:
+        raise _checks.fail(fn, f"dims {d} must be one of {', '.join(map(str, allowed))}")
+    return d
+
+
+def per_dim(value: Any, n: int, fn: str, name: str, *, zero: bool = False) -> tuple[int, ...]:
+    t = _checks.ntuple(value, n, fn, name)
+    return (_checks.nonnegative if zero else _checks.positive)(t, fn, name)
+
+
+def odd(values: tuple[int, ...], fn: str, name: str) -> tuple[int, ...]:
+    if any(v % 2 == 0 for v in values):
+        raise _checks.fail(fn, f"{name} {values} must be odd (a window centred on its pixel)")
+    return values
+
+
+def divides(total: int, part: int, fn: str, what: str) -> None:
+    if total % part:
+        raise _checks.fail(fn, f"{what}: {total} is not divisible by {part}")
+
+
+def factory(device: Any, dtype: Any) -> dict[str, Any]:
+    return {"device": device, "dtype": dtype}
+
+
+def conv_module(d: int):
+    return _CONV_MODULE[d]
+
+
+def check_input(x: Any, fn: str, channels: int | None, d: int | tuple[int, ...]) -> None:
+    """``x`` is a floating tensor ``(N, channels, *spatial)`` with ``d`` spatial dims."""
+    if not isinstance(x, Tensor):
+        raise _checks.fail(fn, f"x must be a torch.Tensor, got {type(x).__name__}", TypeError)
+    allowed = (d,) if isinstance(d, int) else d
+    if x.ndim - 2 not in allowed:
+        raise _checks.fail(
+            fn,
+            f"x has shape {tuple(x.shape)}; expected (N, C, *spatial) with "
+            f"{' or '.join(str(a) for a in allowed)} spatial dims",
+        )
+    if channels is not None and x.shape[1] != channels:
+        raise _checks.fail(
+            fn, f"x has {x.shape[1]} channels (shape {tuple(x.shape)}); expected {channels}"
+        )
+    if not x.is_floating_point():
+        raise _checks.fail(fn, f"x has dtype {x.dtype}; expected a floating dtype", TypeError)
+
+
+# ------------------------------------------------------------------------------- pixel shuffle
+def shuffle(x: Tensor, scale: tuple[int, ...]) -> Tensor:
+    """Depth to space in ONNX's "CRD" order for any number of spatial dims (pure reshapes).
+
+    ``(N, C * prod(scale), *s)`` -> ``(N, C, *(s * scale))``; channel ``c * prod(scale) + p``
+    goes to phase ``p`` (row-major over ``scale``) of the block of output channel ``c``.
+    """
+    d = len(scale)
+    n, c = x.shape[0], x.shape[1] // math.prod(scale)
+    spatial = x.shape[2:]
+    if d == 2 and scale[0] == scale[1]:
+        return F.pixel_shuffle(x, scale[0])  # DepthToSpace in ONNX, a fast kernel in eager mode
+    y = x.reshape(n, c, *scale, *spatial)
+    order = [0, 1]
+    for i in range(d):
+        order += [2 + d + i, 2 + i]
+    y = y.permute(order)
+    return y.reshape(n, c, *(a * s for a, s in zip(spatial, scale, strict=True)))
+
+
+def unshuffle(x: Tensor, scale: tuple[int, ...]) -> Tensor:
+    """The inverse of :func:`shuffle`."""
+    d = len(scale)
+    n, c = x.shape[0], x.shape[1]
+    if d == 2 and scale[0] == scale[1]:
+        return F.pixel_unshuffle(x, scale[0])
+    small = [a // s for a, s in zip(x.shape[2:], scale, strict=True)]
+    shape = [n, c]
+    for a, s in zip(small, scale, strict=True):
+        shape += [a, s]
+    y = x.reshape(shape)
+    order = [0, 1] + [3 + 2 * i for i in range(d)] + [2 + 2 * i for i in range(d)]
+    return y.permute(order).reshape(n, c * math.prod(scale), *small)
+
+
+def nearest(x: Tensor, scale: tuple[int, ...]) -> Tensor:
+    """Nearest up-sampling by integer factors as expand + reshape (backward: a sum; exact)."""
+    spatial = x.shape[2:]
+    shape = list(x.shape[:2])
+    view = list(x.shape[:2])
+    for a, s in zip(spatial, scale, strict=True):
+        view += [a, 1]
+        shape += [a, s]
+    y = x.reshape(view).expand(shape)
+    return y.reshape(*x.shape[:2], *(a * s for a, s in zip(spatial, scale, strict=True)))

@@ -1,0 +1,254 @@
+r"""CARAFE: content-aware reassembly of features (Wang et al., ICCV 2019), in pure PyTorch.
+
+Every output pixel is a weighted sum of the ``k_up``-wide neighbourhood of its source pixel, with
+weights that a small network predicts from the content and normalises with a softmax. The
+reassembly here loops over the ``k_up ** dims`` taps, each one multiply-add of a shifted view of
+the zero-padded input (broadcast over the ``scale`` phases, which is nearest up-sampling without
+a copy) with one plane of kernels; the textbook form unfolds the input into ``k_up ** dims``
+copies, up-samples them and reduces, which needs ``k_up ** dims`` times the output's memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import _checks
+from . import _layer_utils as U
+
+__all__ = ["CARAFE", "carafe_reassemble"]
+
+_METHODS = ("taps", "unfold")
+
+
+def carafe_reassemble(
+    x: Tensor, kernels: Tensor, scale_factor: Any = 2, k_up: Any = 5, *, method: str = "taps"
+) -> Tensor:
+    r"""Reassemble ``x`` with per-pixel kernels: the up-sampling step of CARAFE.
+
+    Parameters
+    ----------
+    x : torch.Tensor, shape ``(N, C, *spatial)``
+        One to three spatial dimensions, a floating dtype.
+    kernels : torch.Tensor, shape ``(N, G, k_up ** dims, *(spatial * scale_factor))``
+        One kernel per output pixel and channel group (``C`` divisible by ``G``), taps in
+        row-major order over the window. CARAFE normalises them with a softmax over the taps;
+        this function takes them as they are.
+    scale_factor : int or tuple of int
+        Integer up-sampling factor per spatial dim.
+    k_up : int or tuple of int
+        Odd window size per spatial dim.
+    method : {"taps", "unfold"}, keyword-only
+        ``"taps"``: a loop of multiply-adds over the taps, memory of one output.
+        ``"unfold"``: the textbook unfold, up-sample and reduce (``k_up ** dims`` outputs of
+        memory); kept as the reference. Both give the same numbers up to summation order.
+
+    Returns
+    -------
+    torch.Tensor, shape ``(N, C, *(spatial * scale_factor))``, the dtype of ``x``.
+
+    Raises
+    ------
+    TypeError
+        ``x`` or ``kernels`` is not a floating tensor.
+    ValueError
+        Shapes that do not fit together, an even ``k_up``, an unknown ``method``.
+
+    Notes
+    -----
+    Conventions: layout ``(N, C, *spatial)``; output pixel :math:`o` takes its source pixel
+    :math:`\lfloor o / s \rfloor` (nearest, as the paper), the window is centred on it and zeros
+    lie outside the input.
+
+    .. math:: y[n, c, o] = \sum_{t} w[n, g(c), t, o]\;
+              x[n, c, \lfloor o / s \rfloor + t - \lfloor k_{up} / 2 \rfloor]
+
+    References
+    ----------
+    J. Wang, K. Chen, R. Xu, Z. Liu, C. C. Loy, D. Lin, "CARAFE: Content-Aware ReAssembly of
+    FEatures", ICCV 2019.
+
+    Examples
+    --------
+    A one-tap kernel of ones is nearest up-sampling:
+
+    >>> import torch
+    >>> from upsampling.nn.carafe import carafe_reassemble
+    >>> x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    >>> carafe_reassemble(x, torch.ones(1, 1, 1, 4, 4), 2, k_up=1)[0, 0]
+    tensor([[1., 1., 2., 2.],
+            [1., 1., 2., 2.],
+            [3., 3., 4., 4.],
+            [3., 3., 4., 4.]])
+    """
+    fn = "carafe_reassemble"
+    U.check_input(x, fn, None, (1, 2, 3))
+    d = x.ndim - 2
+    scale = U.per_dim(scale_factor, d, fn, "scale_factor")
+    k = U.odd(U.per_dim(k_up, d, fn, "k_up"), fn, "k_up")
+    method = _checks.choice(method, _METHODS, fn, "method")
+    if not isinstance(kernels, Tensor):
+        raise _checks.fail(
+            fn, f"kernels must be a torch.Tensor, got {type(kernels).__name__}", TypeError
+        )
+    if kernels.dtype != x.dtype or kernels.device != x.device:
+        raise _checks.fail(
+            fn,
+            f"kernels ({kernels.dtype}, {kernels.device}) must have the dtype and device of x "
+            f"({x.dtype}, {x.device})",
+            TypeError,
+        )
+    out = tuple(a * s for a, s in zip(x.shape[2:], scale, strict=True))
+    expected = f"(N={x.shape[0]}, G, {math.prod(k)}, {', '.join(map(str, out))})"
+    if (
+        kernels.ndim != x.ndim + 1
+        or kernels.shape[0] != x.shape[0]
+        or kernels.shape[2] != math.prod(k)
+        or tuple(kernels.shape[3:]) != out
+    ):
+        raise _checks.fail(fn, f"kernels has shape {tuple(kernels.shape)}; expected {expected}")
+    U.divides(x.shape[1], kernels.shape[1], fn, "channels of x by kernel groups (kernels.shape[1])")
+    return (_taps if method == "taps" else _unfold)(x, kernels, scale, k)
+
+
+def _padded(x: Tensor, k: tuple[int, ...]) -> Tensor:
+    pad: list[int] = []
+    for kk in reversed(k):
+        pad += [kk // 2, kk // 2]
+    return F.pad(x, pad)
+
+
+def _windows(k: tuple[int, ...], spatial) -> list[tuple[slice, ...]]:
+    """The slice of the padded input that each tap reads, taps in row-major order."""
+    return [
+        tuple(slice(o, o + a) for o, a in zip(offs, spatial, strict=True))
+        for offs in itertools.product(*(range(kk) for kk in k))
+    ]
+
+
+def _taps(x: Tensor, kernels: Tensor, scale, k) -> Tensor:
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    g = kernels.shape[1]
+    xp = _padded(x, k)
+    # (N, G, C/G, a1 + 2 r1, 1, a2 + 2 r2, 1, ...): broadcasting over the 1s is nearest up-sampling
+    xv = xp.reshape(n, g, c // g, *itertools.chain.from_iterable((a, 1) for a in xp.shape[2:]))
+    kv = kernels.reshape(
+        n, g, kernels.shape[2], *itertools.chain.from_iterable(zip(spatial, scale, strict=True))
+    )
+    out = None
+    for t, window in enumerate(_windows(k, spatial)):
+        index = (slice(None),) * 3 + tuple(
+            itertools.chain.from_iterable((w, slice(None)) for w in window)
+        )
+        source, weight = xv[index], kv[:, :, t : t + 1]
+        out = source * weight if out is None else out.addcmul_(source, weight)
+    return out.reshape(n, c, *(a * s for a, s in zip(spatial, scale, strict=True)))
+
+
+def _unfold(x: Tensor, kernels: Tensor, scale, k) -> Tensor:
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    g, taps = kernels.shape[1], kernels.shape[2]
+    xp = _padded(x, k)
+    cols = torch.stack([xp[(..., *w)] for w in _windows(k, spatial)], 2)  # (N, C, K, *spatial)
+    cols = U.nearest(cols.reshape(n, c * taps, *spatial), scale)
+    cols = cols.reshape(n, g, c // g, taps, *cols.shape[2:])
+    return (cols * kernels.unsqueeze(2)).sum(3).reshape(n, c, *cols.shape[4:])
+
+
+class CARAFE(torch.nn.Module):
+    r"""Content-aware reassembly of features (Wang et al., 2019).
+
+    A 1x1 convolution compresses the channels to ``c_mid``; a ``k_enc`` convolution predicts
+    ``groups * k_up ** dims`` kernel weights for each of the ``scale ** dims`` output phases; a
+    pixel shuffle puts them at their output pixels; a softmax over each kernel's taps normalises
+    them; :func:`carafe_reassemble` applies them. The output has the input's channels.
+
+    Parameters
+    ----------
+    channels : int
+        Input (and output) channels.
+    scale_factor : int or tuple of int
+        Integer up-sampling factor.
+    k_up, k_enc : int, keyword-only
+        Odd sizes of the reassembly window and of the kernel-predicting convolution.
+    c_mid : int, keyword-only
+        Channels after the compressor.
+    groups : int, keyword-only
+        Channel groups sharing one predicted kernel (``channels`` divisible by ``groups``).
+    dims : {1, 2, 3}, keyword-only
+        Spatial dimensions.
+    device, dtype : keyword-only
+        Where and in which dtype to create the parameters.
+
+    Notes
+    -----
+    Initialisation follows the reference implementation: the compressor Xavier-uniform, the
+    encoder normal with standard deviation 0.001, biases zero, so a fresh CARAFE is close to a
+    ``k_up`` box filter applied to the nearest up-sampled input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from upsampling.nn.carafe import CARAFE
+    >>> layer = CARAFE(8, 2, c_mid=16)
+    >>> layer(torch.zeros(1, 8, 5, 6)).shape
+    torch.Size([1, 8, 10, 12])
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        scale_factor: Any = 2,
+        *,
+        k_up: Any = 5,
+        k_enc: Any = 3,
+        c_mid: int = 64,
+        groups: int = 1,
+        dims: int = 2,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        fn = "CARAFE"
+        self.dims = U.dims(dims, fn)
+        self.channels = U.count(channels, fn, "channels")
+        self.scale_factor = U.per_dim(scale_factor, self.dims, fn, "scale_factor")
+        self.k_up = U.odd(U.per_dim(k_up, self.dims, fn, "k_up"), fn, "k_up")
+        self.k_enc = U.odd(U.per_dim(k_enc, self.dims, fn, "k_enc"), fn, "k_enc")
+        self.c_mid = U.count(c_mid, fn, "c_mid")
+        self.groups = U.count(groups, fn, "groups")
+        U.divides(self.channels, self.groups, fn, "channels by groups")
+        conv = U.conv_module(self.dims)
+        kw = U.factory(device, dtype)
+        taps = math.prod(self.k_up) * math.prod(self.scale_factor) * self.groups
+        self.compressor = conv(self.channels, self.c_mid, 1, **kw)
+        padding = tuple(k // 2 for k in self.k_enc)
+        self.encoder = conv(self.c_mid, taps, self.k_enc, padding=padding, **kw)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        torch.nn.init.xavier_uniform_(self.compressor.weight)
+        torch.nn.init.zeros_(self.compressor.bias)
+        torch.nn.init.normal_(self.encoder.weight, std=0.001)
+        torch.nn.init.zeros_(self.encoder.bias)
+
+    def kernels(self, x: Tensor) -> Tensor:
+        """The normalised reassembly kernels, ``(N, groups, k_up ** dims, *out_spatial)``."""
+        w = U.shuffle(self.encoder(self.compressor(x)), self.scale_factor)
+        w = w.reshape(w.shape[0], self.groups, math.prod(self.k_up), *w.shape[2:])
+        return torch.softmax(w, dim=2)
+
+    def forward(self, x: Tensor) -> Tensor:
+        U.check_input(x, "CARAFE", self.channels, self.dims)
+        return _taps(x, self.kernels(x), self.scale_factor, self.k_up)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.channels}, scale_factor={self.scale_factor}, k_up={self.k_up}, "
+            f"k_enc={self.k_enc}, c_mid={self.c_mid}, groups={self.groups}, dims={self.dims}"
+        )
