@@ -4,6 +4,7 @@ pure-PyTorch building blocks that trace into ONNX and ``torch.compile`` graphs a
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -53,8 +54,10 @@ def conv_module(d: int):
     return _CONV_MODULE[d]
 
 
-def check_input(x: Any, fn: str, channels: int | None, d: int | tuple[int, ...]) -> None:
-    """``x`` is a floating tensor ``(N, channels, *spatial)`` with ``d`` spatial dims."""
+def check_input(
+    x: Any, fn: str, channels: int | None, d: int | tuple[int, ...], *, floating: bool = True
+) -> None:
+    """``x`` is a (floating) tensor ``(N, channels, *spatial)`` with ``d`` spatial dims."""
     if not isinstance(x, Tensor):
         raise _checks.fail(fn, f"x must be a torch.Tensor, got {type(x).__name__}", TypeError)
     allowed = (d,) if isinstance(d, int) else d
@@ -68,8 +71,24 @@ def check_input(x: Any, fn: str, channels: int | None, d: int | tuple[int, ...])
         raise _checks.fail(
             fn, f"x has {x.shape[1]} channels (shape {tuple(x.shape)}); expected {channels}"
         )
-    if not x.is_floating_point():
+    if floating and not x.is_floating_point():
         raise _checks.fail(fn, f"x has dtype {x.dtype}; expected a floating dtype", TypeError)
+
+
+_OPERATORS: dict[tuple[str, str], Any] = {}
+
+
+def library(module: str, name: str):
+    """``upsampling.<module>.<name>``, or None while tracing for ONNX (or if it is missing)."""
+    if torch.onnx.is_in_onnx_export():
+        return None
+    key = (module, name)
+    if key not in _OPERATORS:
+        try:
+            _OPERATORS[key] = getattr(importlib.import_module(f"upsampling.{module}"), name)
+        except (ImportError, AttributeError):  # pragma: no cover - the operator has not landed
+            _OPERATORS[key] = None
+    return _OPERATORS[key]
 
 
 # ------------------------------------------------------------------------------- pixel shuffle
