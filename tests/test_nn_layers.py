@@ -514,3 +514,35 @@ def test_device_and_dtype():
         ResizeConv(2, 2, 2, device="cpu", dtype=torch.float16),
     ):
         assert all(p.dtype == torch.float16 and p.device.type == "cpu" for p in layer.parameters())
+
+
+# ------------------------------------------------------------------ the seed's learning experiment
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "k", "stride"), [(1, 1, 3, 2), (2, 3, 4, 2)], ids=["seed-3x3-s2", "2to3-k4"]
+)
+def test_conv_transpose_learns_the_hidden_kernel(c_in, c_out, k, stride):
+    """Given g and h = conv_transpose(g, f), a ConvTranspose layer learns f' = f (LBFGS)."""
+    generator = torch.Generator().manual_seed(1)
+    f = torch.randn(c_in, c_out, k, k, generator=generator, dtype=F64)
+    g = torch.randn(4, c_in, 4, 4, generator=generator, dtype=F64)
+    h = F.conv_transpose2d(g, f, stride=stride)
+    torch.manual_seed(0)
+    layer = ConvTranspose2d(c_in, c_out, k, stride=stride, bias=False, dtype=F64)
+    assert (layer.weight - f).abs().max() > 0.1
+    optimiser = torch.optim.LBFGS(
+        layer.parameters(),
+        max_iter=100,
+        tolerance_grad=1e-14,
+        tolerance_change=1e-16,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        optimiser.zero_grad()
+        loss = torch.mean((layer(g) - h) ** 2)
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        optimiser.step(closure)
+    assert (layer.weight.detach() - f).abs().max() < 1e-4

@@ -1,0 +1,77 @@
+"""The learnable layers leave PyTorch: ONNX export checked with onnxruntime, and torch.compile.
+
+One small case per module (export and compilation are slow).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from upsampling.nn.carafe import CARAFE
+from upsampling.nn.conv_transpose import ConvTranspose, ConvTranspose2d
+from upsampling.nn.dysample import DySample
+from upsampling.nn.layers import PixelShuffle, ResizeConv, SubPixelConv, Upsample
+
+ort = pytest.importorskip("onnxruntime")
+
+
+def _cases():
+    return {
+        "Upsample-bicubic": (Upsample(scale_factor=2, mode="bicubic"), (1, 2, 4, 5)),
+        "ConvTranspose2d": (ConvTranspose2d(2, 3, 3, 2, 1, 1), (1, 2, 4, 5)),
+        "ConvTranspose1d-same": (ConvTranspose(2, 3, 4, 2, "same", dims=1), (1, 2, 5)),
+        "PixelShuffle-3d": (PixelShuffle(2), (1, 16, 2, 3, 2)),
+        "SubPixelConv-blur": (SubPixelConv(2, 3, 2, icnr=False, blur=True), (1, 2, 4, 5)),
+        "ResizeConv-bilinear": (ResizeConv(2, 3, 2, mode="bilinear"), (1, 2, 4, 5)),
+        "CARAFE": (CARAFE(4, 2, k_up=3, c_mid=4, groups=2), (1, 4, 4, 5)),
+        "DySample-lp-dynamic": (DySample(4, 2, groups=2, dyscope=True), (1, 4, 4, 5)),
+        "DySample-pl": (DySample(8, 2, style="pl", groups=2), (1, 8, 4, 5)),
+    }
+
+
+def _randomised(layer):
+    torch.manual_seed(0)
+    for p in layer.parameters():
+        torch.nn.init.normal_(p, std=0.3)  # DySample's offsets and CARAFE's kernels start flat
+    return layer.eval()
+
+
+@pytest.mark.filterwarnings(
+    "ignore::DeprecationWarning", "ignore::UserWarning", "ignore::torch.jit.TracerWarning"
+)
+@pytest.mark.parametrize("name", list(_cases()))
+def test_onnx_export_matches_onnxruntime(name):
+    layer, shape = _cases()[name]
+    layer = _randomised(layer)
+    x = torch.randn(shape)
+    buffer = io.BytesIO()
+    torch.onnx.export(layer, (x,), buffer, dynamo=False, opset_version=17, input_names=["x"])
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"x": x.numpy()})
+    with torch.no_grad():
+        expected = layer(x).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_torch_compile():
+    torch.manual_seed(0)
+    model = _randomised(
+        torch.nn.Sequential(
+            CARAFE(4, 2, k_up=3, c_mid=4),
+            DySample(4, 1, groups=2, dyscope=True),
+            SubPixelConv(4, 4, 1, blur=True),
+            ResizeConv(4, 4, 1, mode="bilinear"),
+            ConvTranspose2d(4, 2, 3, 2, "same"),
+        )
+    ).train()
+    x = torch.randn(2, 4, 3, 4, requires_grad=True)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=False)
+    y = compiled(x)
+    torch.testing.assert_close(y, model(x))
+    (gx,) = torch.autograd.grad(y.square().sum(), x)
+    (ex,) = torch.autograd.grad(model(x).square().sum(), x)
+    torch.testing.assert_close(gx, ex)
