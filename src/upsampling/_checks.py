@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -156,3 +157,19 @@ def fits_in_memory(shape: Sequence[int], itemsize: int, fn: str, what: str = "ou
 
 # Larger than any machine this library targets; a guard against overflowing size arithmetic.
 _MAX_BYTES = 1 << 40
+
+
+def fits_in_ram(nbytes: int, fn: str, what: str) -> None:
+    """Refuse to build ``what`` if its ``nbytes`` exceed half of this machine's physical memory
+    (sparse matrices and other structures whose size is not one array's shape)."""
+    limit = _MAX_BYTES
+    try:
+        limit = min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        pass
+    if nbytes > limit:
+        raise fail(
+            fn,
+            f"{what} would take {nbytes:,} bytes ({nbytes / 2**30:.1f} GiB), more than half of "
+            f"this machine's memory ({limit / 2**30:.1f} GiB may be used)",
+        )

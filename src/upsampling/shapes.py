@@ -202,18 +202,12 @@ def max_unpool_arguments(n, kernel_size, stride, padding, fn):
 
 
 # ----------------------------------------------------------------------------------- convolution
-def _conv(size, kernel, stride, padding, dilation, fn) -> tuple[int, ...]:
-    out = tuple(
-        (n + 2 * p - d * (k - 1) - 1) // s + 1
-        for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
-    )
-    if any(o < 1 for o in out):
-        raise _checks.fail(
-            fn,
-            f"an input of spatial size {size} is too small for kernel_size {kernel}, "
-            f"dilation {dilation} and padding {padding}: the output would be {out}",
-        )
-    return out
+def conv_arguments(n, kernel_size, stride, dilation, fn):
+    """Normalise the kernel, stride and dilation of a convolution for ``n`` spatial dims."""
+    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
+    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
+    dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
+    return kernel, stride, dilation
 
 
 def conv_same_padding(kernel, dilation) -> tuple[tuple[int, int], ...]:
@@ -226,6 +220,42 @@ def conv_same_padding(kernel, dilation) -> tuple[tuple[int, int], ...]:
     return tuple(pads)
 
 
+def conv_padding(padding, kernel, stride, dilation, fn) -> tuple[tuple[int, int], ...]:
+    """A convolution's ``padding`` as (before, after) per dim: an int or a tuple pads both sides,
+    ``"valid"`` not at all, ``"same"`` (stride 1 only, as in PyTorch) as
+    :func:`conv_same_padding`."""
+    n = len(kernel)
+    if isinstance(padding, str):
+        _checks.choice(padding, ("same", "valid"), fn, "padding")
+        if padding == "valid":
+            return ((0, 0),) * n
+        if any(s != 1 for s in stride):
+            raise _checks.fail(fn, f"padding 'same' needs stride 1 (as in PyTorch), got {stride}")
+        return conv_same_padding(kernel, dilation)
+    pads = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+    return tuple((p, p) for p in pads)
+
+
+def _conv_pairs(size, kernel, stride, pads, dilation, fn) -> tuple[int, ...]:
+    """Output size of a convolution padded by ``pads`` ((before, after) per dim)."""
+    out = tuple(
+        (n + b + a - d * (k - 1) - 1) // s + 1
+        for n, k, s, (b, a), d in zip(size, kernel, stride, pads, dilation, strict=True)
+    )
+    if any(o < 1 for o in out):
+        shown = tuple(b if b == a else (b, a) for b, a in pads)
+        raise _checks.fail(
+            fn,
+            f"an input of spatial size {size} is too small for kernel_size {kernel}, "
+            f"dilation {dilation} and padding {shown}: the output would be {out}",
+        )
+    return out
+
+
+def _conv(size, kernel, stride, padding, dilation, fn) -> tuple[int, ...]:
+    return _conv_pairs(size, kernel, stride, tuple((p, p) for p in padding), dilation, fn)
+
+
 def conv_output_size(
     input_size: Sequence[int],
     kernel_size: Any,
@@ -233,22 +263,20 @@ def conv_output_size(
     padding: Any = 0,
     dilation: Any = 1,
 ) -> tuple[int, ...]:
-    """Spatial size of :func:`upsampling.conv`'s output; ``padding`` may be "same" or "valid"."""
+    """Spatial size of :func:`upsampling.conv`'s output; ``padding`` may be "same" or "valid".
+
+    ``(n + 2 * padding - dilation * (k - 1) - 1) // stride + 1`` per dim.
+
+    >>> conv_output_size((4, 4), kernel_size=3)
+    (2, 2)
+    >>> conv_output_size((5, 6), kernel_size=3, padding="same")
+    (5, 6)
+    """
     fn = "conv_output_size"
     size = _spatial(input_size, fn)
-    n = len(size)
-    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
-    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
-    dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
-    if isinstance(padding, str):
-        _checks.choice(padding, ("same", "valid"), fn, "padding")
-        if padding == "valid":
-            return _conv(size, kernel, stride, (0,) * n, dilation, fn)
-        if any(s != 1 for s in stride):
-            raise _checks.fail(fn, f"padding 'same' needs stride 1, got stride {stride}")
-        return size
-    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
-    return _conv(size, kernel, stride, padding, dilation, fn)
+    kernel, stride, dilation = conv_arguments(len(size), kernel_size, stride, dilation, fn)
+    pads = conv_padding(padding, kernel, stride, dilation, fn)
+    return _conv_pairs(size, kernel, stride, pads, dilation, fn)
 
 
 def _conv_transpose_min(size, kernel, stride, padding, dilation) -> tuple[int, ...]:
@@ -256,6 +284,61 @@ def _conv_transpose_min(size, kernel, stride, padding, dilation) -> tuple[int, .
         (n - 1) * s - 2 * p + d * (k - 1) + 1
         for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
     )
+
+
+def conv_transpose_geometry(
+    size, kernel, stride, padding, output_padding, dilation, output_size, fn
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where a transposed convolution's output sits on its full result: ``(offset, out)``.
+
+    The full result of an input of size ``n`` has ``(n - 1) * s + d * (k - 1) + 1`` entries per
+    dim; the output is ``out`` entries of it starting at ``offset`` (entries past either end are
+    zero). ``offset`` is ``padding``; ``out`` is the full size minus ``2 * padding`` plus
+    ``output_padding`` (from ``output_size`` when given, the torch module's rule, which then
+    overrides ``output_padding``). ``padding="same"`` gives ``out = n * s`` with the total padding
+    ``d * (k - 1) + 1 - s`` split as ONNX's ``SAME_UPPER`` (its reference implementation's floor
+    division: the odd remainder at the end, also for negative totals).
+    """
+    n = len(size)
+    op = _checks.nonnegative(
+        _checks.ntuple(output_padding, n, fn, "output_padding"), fn, "output_padding"
+    )
+    if isinstance(padding, str):
+        _checks.choice(padding, ("same",), fn, "padding")
+        if output_size is not None:
+            raise _checks.fail(
+                fn,
+                "output_size cannot be combined with padding 'same' (its output is input x stride)",
+            )
+        if any(op):
+            raise _checks.fail(fn, f"output_padding {op} cannot be combined with padding 'same'")
+        pads = tuple(
+            (d * (k - 1) + 1 - s) // 2 for k, s, d in zip(kernel, stride, dilation, strict=True)
+        )
+        out = tuple(a * s for a, s in zip(size, stride, strict=True))
+    else:
+        pads = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+        for p, s, d in zip(op, stride, dilation, strict=True):
+            if p >= max(s, d):
+                raise _checks.fail(
+                    fn,
+                    f"output_padding {op} must be smaller than stride {stride} or dilation "
+                    f"{dilation}",
+                )
+        low = _conv_transpose_min(size, kernel, stride, pads, dilation)
+        if output_size is not None:
+            extra = conv_transpose_output_padding(size, low, stride, output_size, fn)
+            out = tuple(lo + e for lo, e in zip(low, extra, strict=True))
+        else:
+            out = tuple(lo + p for lo, p in zip(low, op, strict=True))
+    if any(o < 1 for o in out):
+        raise _checks.fail(
+            fn,
+            f"the output would be empty, of spatial size {out} (input size {size}, kernel_size "
+            f"{kernel}, stride {stride}, padding {pads}, output_padding {op}, dilation "
+            f"{dilation})",
+        )
+    return pads, out
 
 
 def conv_transpose_output_size(
@@ -273,35 +356,18 @@ def conv_transpose_output_size(
     ``(n - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1`` per dim; with
     ``output_size`` given, that size once checked against the range the torch module allows
     (``output_padding`` from 0 to ``stride - 1``). ``padding="same"`` gives ``n * stride``.
+
+    >>> conv_transpose_output_size((2, 2), kernel_size=3, stride=2)
+    (5, 5)
+    >>> conv_transpose_output_size((2, 2), kernel_size=3, stride=2, output_size=(6, 6))
+    (6, 6)
     """
     fn = "conv_transpose_output_size"
     size = _spatial(input_size, fn)
-    n = len(size)
-    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
-    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
-    dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
-    if isinstance(padding, str):
-        _checks.choice(padding, ("same",), fn, "padding")
-        return tuple(a * s for a, s in zip(size, stride, strict=True))
-    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
-    low = _conv_transpose_min(size, kernel, stride, padding, dilation)
-    if output_size is not None:
-        extra = conv_transpose_output_padding(size, low, stride, output_size, fn)
-        return tuple(lo + e for lo, e in zip(low, extra, strict=True))
-    output_padding = _checks.nonnegative(
-        _checks.ntuple(output_padding, n, fn, "output_padding"), fn, "output_padding"
-    )
-    for op, s, d in zip(output_padding, stride, dilation, strict=True):
-        if op >= max(s, d):
-            raise _checks.fail(
-                fn,
-                f"output_padding {output_padding} must be smaller than stride {stride} "
-                f"or dilation {dilation}",
-            )
-    out = tuple(a + op for a, op in zip(low, output_padding, strict=True))
-    if any(o < 1 for o in out):
-        raise _checks.fail(fn, f"the output size {out} must be positive")
-    return out
+    kernel, stride, dilation = conv_arguments(len(size), kernel_size, stride, dilation, fn)
+    return conv_transpose_geometry(
+        size, kernel, stride, padding, output_padding, dilation, output_size, fn
+    )[1]
 
 
 def conv_transpose_output_padding(size, low, stride, output_size, fn) -> tuple[int, ...]:
@@ -311,7 +377,8 @@ def conv_transpose_output_padding(size, low, stride, output_size, fn) -> tuple[i
         output_size = tuple(output_size)[2:]
     want = _checks.ntuple(output_size, n, fn, "output_size")
     high = tuple(lo + s - 1 for lo, s in zip(low, stride, strict=True))
-    if not all(lo <= w <= hi for w, lo, hi in zip(want, low, high, strict=True)):
+    if not all(max(lo, 1) <= w <= hi for w, lo, hi in zip(want, low, high, strict=True)):
+        low = tuple(max(lo, 1) for lo in low)
         raise _checks.fail(
             fn,
             f"output_size {want} is out of range: for an input of spatial size {size} each size "

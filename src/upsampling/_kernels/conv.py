@@ -1,0 +1,371 @@
+"""The compute of the convolution family: the phase plan of a transposed convolution (shared by
+the NumPy workers here and the torch ops of :mod:`upsampling.nn._conv_ops`), im2col + BLAS
+correlation, and the NumPy versions of the transposed-convolution methods.
+
+Conventions. A transposed convolution of an input of size ``n`` (per spatial dim) with a kernel
+of size ``k``, stride ``s`` and dilation ``d`` has a *full* result of ``(n - 1) * s + d * (k - 1)
++ 1`` entries, ``full[i * s + j * d] += x[i] * w[j]``; the output is the window of ``t`` entries
+of it that starts at ``offset`` (:func:`upsampling.shapes.conv_transpose_geometry`), zero where
+it leaves the full result. Every method computes exactly that window.
+
+Every loop in Python runs over kernel taps or output phases, never over pixels: the arithmetic
+is one GEMM (``numpy.matmul``, BLAS) per chunk of the batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+# Bytes of im2col columns built at once (chunks of the batch): big enough for efficient GEMMs,
+# small enough to stay near the caches and to bound the extra memory.
+_COLS_BYTES = 1 << 24
+
+
+# ------------------------------------------------------------------------------------ the plan
+class Phase(NamedTuple):
+    taps: tuple[tuple[int, ...], ...]  # per dim: the kernel taps, in window order
+    src: tuple[slice, ...]  # per dim: the part of the group's result that is this phase's
+    dst: tuple[slice, ...]  # per dim: where it goes in the output (step = stride)
+
+
+class Group(NamedTuple):
+    pads: tuple[tuple[int, int], ...]  # per dim: (before, after) of x; negative crops
+    dilation: tuple[int, ...]  # per dim: the window's dilation
+    phases: tuple[Phase, ...]
+
+
+class Plan(NamedTuple):
+    groups: tuple[Group, ...]
+    empty: tuple[tuple[slice, ...], ...]  # output slices no kernel tap reaches (bias only)
+
+
+def _axis_plan(n: int, k: int, s: int, d: int, offset: int, t: int):
+    """One axis: output phases grouped by the input window they read.
+
+    Output ``o`` is ``full[o + offset]``; its phase is ``rho = (o + offset) % s``. The taps of
+    phase ``rho`` are the ``j`` with ``j * d % s == rho``, and with ``m_j = (j * d - rho) // s``,
+    ``full[q * s + rho] = sum_j w[j] * x[q - m_j]``: a stride-1 correlation of ``x`` with those
+    taps reversed, dilated by ``d / gcd(d, s)``. Phases with the same tap count and largest
+    ``m_j`` read the same windows and share one correlation (their q-ranges are merged).
+    """
+    windows: dict[tuple[int, int], list] = {}
+    empty = []
+    for rho in range(s):
+        first = offset + (rho - offset) % s  # the first full index >= offset in this phase
+        count = len(range(first, offset + t, s))
+        if count == 0:
+            continue
+        dst = slice(first - offset, first - offset + (count - 1) * s + 1, s)
+        taps = [j for j in range(k) if j * d % s == rho]
+        if not taps:
+            empty.append(dst)
+            continue
+        m = [(j * d - rho) // s for j in taps]
+        q0 = (first - rho) // s
+        windows.setdefault((len(taps), m[-1]), []).append((tuple(reversed(taps)), q0, count, dst))
+    groups = []
+    for (cnt, m_max), phases in windows.items():
+        m_min = m_max - (cnt - 1) * (d // math.gcd(d, s))
+        lo = min(q0 for _, q0, _, _ in phases)
+        hi = max(q0 + count for _, q0, count, _ in phases)
+        pads = (m_max - lo, hi - 1 - m_min - (n - 1))
+        parts = tuple(
+            (taps, slice(q0 - lo, q0 - lo + count), dst) for taps, q0, count, dst in phases
+        )
+        groups.append((pads, parts))
+    return d // math.gcd(d, s), groups, empty
+
+
+def transpose_plan(size, kernel, stride, dilation, offset, out_size) -> Plan:
+    """The sub-pixel decomposition of a transposed convolution: one correlation per group of
+    output phases that share input windows (the product of the per-axis groups), plus the output
+    slices no tap reaches."""
+    axes = [
+        _axis_plan(*args)
+        for args in zip(size, kernel, stride, dilation, offset, out_size, strict=True)
+    ]
+    groups = []
+    for combo in itertools.product(*(groups for _, groups, _ in axes)):
+        phases = tuple(
+            Phase(
+                tuple(p[0] for p in parts), tuple(p[1] for p in parts), tuple(p[2] for p in parts)
+            )
+            for parts in itertools.product(*(phases for _, phases in combo))
+        )
+        groups.append(Group(tuple(pads for pads, _ in combo), tuple(a[0] for a in axes), phases))
+    # Output slices of phases without taps: every combination in which some axis is empty.
+    options = [
+        [(dst, False) for _, phases in groups_ for _, _, dst in phases] + [(e, True) for e in empty]
+        for _, groups_, empty in axes
+    ]
+    empty_slices = tuple(
+        tuple(dst for dst, _ in combo)
+        for combo in itertools.product(*options)
+        if any(is_empty for _, is_empty in combo)
+    )
+    return Plan(tuple(groups), empty_slices)
+
+
+def phase_weight(w, phases, groups: int, take, stack):
+    """The correlation weight of one group of phases, ``(groups * P * C_out/g, C_in/g, *cnt)``
+    ordered (group, phase, channel), from the transposed-convolution weight ``(C_in, C_out/g,
+    *k)``. ``take(a, indices, axis)`` and ``stack`` come from NumPy or torch."""
+    subs = []
+    for phase in phases:
+        sub = w
+        for axis, taps in enumerate(phase.taps):
+            sub = take(sub, list(taps), 2 + axis)
+        subs.append(sub)
+    p = len(subs)
+    c_in, c_og, *cnt = subs[0].shape
+    ws = stack(subs).reshape(p, groups, c_in // groups, c_og, *cnt)
+    perm = (1, 0, 3, 2, *range(4, 4 + len(cnt)))
+    ws = ws.permute(perm) if hasattr(ws, "permute") else ws.transpose(perm)
+    return ws.reshape(groups * p * c_og, c_in // groups, *cnt)
+
+
+def flipped_weight(w, groups: int, flip):
+    """The weight of the convolution that zero insertion runs: ``(C_out, C_in/g, *k)``, the
+    kernel flipped and the channel axes swapped group by group."""
+    c_in, c_og, *k = w.shape
+    nd = len(k)
+    wf = flip(w, tuple(range(2, 2 + nd))).reshape(groups, c_in // groups, c_og, *k)
+    perm = (0, 2, 1, *range(3, 3 + nd))
+    wf = wf.permute(perm) if hasattr(wf, "permute") else wf.transpose(perm)
+    return wf.reshape(groups * c_og, c_in // groups, *k)
+
+
+def zero_insertion_geometry(size, kernel, stride, dilation, offset, out_size):
+    """Zero insertion: the input with ``s - 1`` zeros between entries (size ``(n - 1) * s + 1``)
+    padded by ``(d * (k - 1) - offset, t - 1 + offset - (n - 1) * s)`` and correlated with the
+    flipped kernel gives the output. Returns the dilated sizes and the pads (negative crops)."""
+    dilated = tuple((n - 1) * s + 1 for n, s in zip(size, stride, strict=True))
+    pads = tuple(
+        (d * (k - 1) - c, t - 1 + c - (m - 1))
+        for k, d, c, t, m in zip(kernel, dilation, offset, out_size, dilated, strict=True)
+    )
+    return dilated, pads
+
+
+def tap_ranges(size, kernel, stride, dilation, offset, out_size):
+    """The scatter method: for each kernel tap, the input range ``[lo, hi)`` per dim whose
+    contributions land inside the output, and the output slice they land on (None: nowhere)."""
+    result = []
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        src, dst = [], []
+        for j, n, s, d, c, t in zip(tap, size, stride, dilation, offset, out_size, strict=True):
+            lo = max(0, -((j * d - c) // s))  # o = i * s + j * d - c >= 0
+            hi = min(n, (t - 1 + c - j * d) // s + 1)  # o <= t - 1
+            if hi <= lo:
+                break
+            start = lo * s + j * d - c
+            src.append(slice(lo, hi))
+            dst.append(slice(start, start + (hi - lo - 1) * s + 1, s))
+        else:
+            result.append((tap, tuple(src), tuple(dst)))
+    return result
+
+
+# ------------------------------------------------------------------------------- NumPy workers
+def pad(x: np.ndarray, pads) -> np.ndarray:
+    """Zero-pad the spatial dims by (before, after) each; negative amounts crop."""
+    grow = [(0, 0), (0, 0)] + [(max(b, 0), max(a, 0)) for b, a in pads]
+    if any(b or a for b, a in grow):
+        x = np.pad(x, grow)
+    crop = tuple(slice(max(-b, 0), x.shape[2 + i] - max(-a, 0)) for i, (b, a) in enumerate(pads))
+    return x[(..., *crop)]
+
+
+def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np.ndarray:
+    """Unpadded cross-correlation (PyTorch's convolution) by im2col and one GEMM per chunk.
+
+    ``x`` ``(N, C, *S)``, any strides; ``w`` ``(O, C/g, *k)``; returns ``(N, O, *out)``.
+    """
+    n, _, *size = x.shape
+    o, c_ig, *kernel = w.shape
+    nd = len(size)
+    out = tuple(
+        (a - d * (k - 1) - 1) // s + 1
+        for a, k, s, d in zip(size, kernel, stride, dilation, strict=True)
+    )
+    p, kk = math.prod(out), c_ig * math.prod(kernel)
+    g, o_g = groups, o // groups
+    wm = np.ascontiguousarray(w).reshape(g, o_g, kk)
+    sn, sc, *ss = x.strides
+    win = as_strided(
+        x,
+        (n, g, c_ig, *kernel, *out),
+        (
+            sn,
+            c_ig * sc,
+            sc,
+            *(a * d for a, d in zip(ss, dilation, strict=True)),
+            *(a * s for a, s in zip(ss, stride, strict=True)),
+        ),
+        writeable=False,
+    )
+    y = np.empty((n, o, *out), dtype=np.result_type(x, w))
+    if n == 0 or p == 0:
+        return y
+    if p < 64 < n:
+        # Small images: the batch joins the GEMM's columns (one GEMM, not n tiny ones).
+        perm = (1, 2, *range(3, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd))
+        cols = win.transpose(perm).reshape(g, kk, n * p)
+        r = np.matmul(wm, cols).reshape(g, o_g, n, p)
+        y.reshape(n, g, o_g, p)[...] = r.transpose(2, 0, 1, 3)
+        return y
+    for i in range(n):  # one image at a time: its columns stay in cache for the GEMM
+        cols = win[i].reshape(g, kk, p)
+        if g == 1:
+            np.matmul(wm[0], cols[0], out=y[i].reshape(o_g, p))
+        else:
+            np.matmul(wm, cols, out=y[i].reshape(g, o_g, p))
+    return y
+
+
+def add_bias(y: np.ndarray, bias) -> np.ndarray:
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
+    return y
+
+
+def transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size) -> np.ndarray:
+    """One correlation per group of output phases (no multiply by an inserted zero), written
+    into the output phase by phase."""
+    n, _, *size = x.shape
+    c_og = w.shape[1]
+    plan = transpose_plan(size, w.shape[2:], stride, dilation, offset, out_size)
+    out = np.empty((n, groups * c_og, *out_size), dtype=x.dtype)
+    view = out.reshape(n, groups, c_og, *out_size)
+    grow = [
+        (
+            max([0] + [g.pads[i][0] for g in plan.groups]),
+            max([0] + [g.pads[i][1] for g in plan.groups]),
+        )
+        for i in range(len(size))
+    ]
+    xp = pad(x, grow)
+    for group in plan.groups:
+        # The group's window on the once-padded input (its own pads, as a view).
+        xg = pad(xp, [(b - gb, a - ga) for (b, a), (gb, ga) in zip(group.pads, grow, strict=True)])
+        wg = phase_weight(w, group.phases, groups, np.take, np.stack)
+        r = correlate(xg, wg, (1,) * len(size), group.dilation, groups)
+        r = r.reshape(n, groups, len(group.phases), c_og, *r.shape[2:])
+        for i, phase in enumerate(group.phases):
+            view[(..., *phase.dst)] = r[(slice(None), slice(None), i, slice(None), *phase.src)]
+    for dst in plan.empty:
+        view[(..., *dst)] = 0
+    return add_bias(out, bias)
+
+
+def transpose_zero_insertion(x, w, bias, stride, dilation, groups, offset, out_size):
+    """The seed's second method: zeros between the inputs, padding, then an ordinary
+    correlation with the flipped kernel."""
+    n, c, *size = x.shape
+    dilated, pads = zero_insertion_geometry(size, w.shape[2:], stride, dilation, offset, out_size)
+    xd = np.zeros((n, c, *dilated), dtype=x.dtype)
+    xd[(..., *(slice(None, None, s) for s in stride))] = x
+    wf = flipped_weight(w, groups, np.flip)
+    y = correlate(pad(xd, pads), wf, (1,) * len(size), dilation, groups)
+    return add_bias(y, bias)
+
+
+def transpose_scatter(x, w, bias, stride, dilation, groups, offset, out_size):
+    """The seed's direct method: every input value times the kernel (one GEMM per chunk),
+    added into the output at stride steps, tap by tap."""
+    n, c, *size = x.shape
+    _, c_og, *kernel = w.shape
+    g, c_ig = groups, c // groups
+    p, kk = math.prod(size), c_og * math.prod(kernel)
+    wt = np.ascontiguousarray(w.reshape(g, c_ig, kk).transpose(0, 2, 1))  # (g, C_out/g * K, C/g)
+    out = np.zeros((n, g, c_og, *out_size), dtype=x.dtype)
+    ranges = tap_ranges(size, kernel, stride, dilation, offset, out_size)
+    chunk = max(1, _COLS_BYTES // max(1, g * kk * p * x.itemsize))
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+        xs = np.ascontiguousarray(x[a:b]).reshape(b - a, g, c_ig, p)
+        cols = np.matmul(wt, xs).reshape(b - a, g, c_og, *kernel, *size)
+        for tap, src, dst in ranges:
+            out[(slice(a, b), Ellipsis, *dst)] += cols[(slice(None),) * 3 + tap + src]
+    return add_bias(out.reshape(n, g * c_og, *out_size), bias)
+
+
+def transpose_full(shape_in, kernel, stride, dilation) -> tuple[int, ...]:
+    """Size of the full result, ``(n - 1) * s + d * (k - 1) + 1`` per dim."""
+    return tuple(
+        (n - 1) * s + d * (k - 1) + 1
+        for n, k, s, d in zip(shape_in, kernel, stride, dilation, strict=True)
+    )
+
+
+# --------------------------------------------------------------------------- the conv matrix
+def matrix_nnz(kernel, in_size, out_size, stride, dilation, pad_before) -> int:
+    """Non-zeros per (output channel, input channel) pair of the convolution matrix: the
+    (output, tap) pairs whose input position ``o * s - pad + j * d`` lies inside the input."""
+    total = 1
+    for k, n, t, s, d, b in zip(
+        kernel, in_size, out_size, stride, dilation, pad_before, strict=True
+    ):
+        pairs = 0
+        for j in range(k):
+            lo = max(0, -((j * d - b) // s))
+            hi = min(t - 1, (n - 1 + b - j * d) // s)
+            pairs += max(0, hi - lo + 1)
+        total *= pairs
+    return total
+
+
+def matrix_entries(weight_shape, in_size, out_size, stride, dilation, pad_before, groups):
+    """The convolution matrix in coordinates: ``(rows, cols, taps)``, int64, one entry per
+    non-zero, ``C[rows, cols] = weight.ravel()[taps]``.
+
+    The convolution has weight ``(C_out, C_in/g, *k)`` and maps an input of spatial size
+    ``in_size`` to ``out_size`` (given, so a transposed convolution can ask for any size);
+    rows index ``(c_out, *out)``, columns ``(c_in, *in)``, both flattened in C order.
+    """
+    c_out, c_ig, *kernel = weight_shape
+    nd = len(kernel)
+    flat_o = flat_j = flat_i = np.zeros((1,) * nd, dtype=np.int64)
+    for axis, (k, n, t, s, d, b) in enumerate(
+        zip(kernel, in_size, out_size, stride, dilation, pad_before, strict=True)
+    ):
+        i = np.arange(t, dtype=np.int64)[:, None] * s - b + np.arange(k, dtype=np.int64) * d
+        oo, jj = np.nonzero((i >= 0) & (i < n))
+        shape = [1] * nd
+        shape[axis] = -1
+        flat_o = flat_o * t + oo.reshape(shape)
+        flat_j = flat_j * k + jj.reshape(shape)
+        flat_i = flat_i * n + i[oo, jj].reshape(shape)
+    flat_o, flat_j, flat_i = (a.ravel() for a in np.broadcast_arrays(flat_o, flat_j, flat_i))
+    co = np.arange(c_out, dtype=np.int64)[:, None, None]
+    ci = np.arange(c_ig, dtype=np.int64)[None, :, None]
+    group = co // max(1, c_out // groups)
+    rows = co * math.prod(out_size) + flat_o
+    cols = (group * c_ig + ci) * math.prod(in_size) + flat_i
+    taps = (co * c_ig + ci) * math.prod(kernel) + flat_j
+    return tuple(np.broadcast_to(a, (c_out, c_ig, flat_o.size)).ravel() for a in (rows, cols, taps))
+
+
+__all__ = [
+    "Group",
+    "Phase",
+    "Plan",
+    "add_bias",
+    "correlate",
+    "flipped_weight",
+    "matrix_entries",
+    "matrix_nnz",
+    "pad",
+    "phase_weight",
+    "tap_ranges",
+    "transpose_plan",
+    "transpose_scatter",
+    "transpose_subpixel",
+    "transpose_zero_insertion",
+    "zero_insertion_geometry",
+]

@@ -1,0 +1,505 @@
+"""Convolution and transposed convolution: the seed's "Transposed Convolution", computed every
+way the seed explains it (direct scatter, zero insertion, sub-pixel phases, the transposed
+convolution matrix), plus the convolution matrix itself and the checkerboard count.
+
+The public functions normalise their arguments (sizes through :mod:`upsampling.shapes`), then
+hand NumPy arrays to the workers of :mod:`upsampling._kernels.conv` (im2col + BLAS) and tensors
+to :mod:`upsampling.nn._conv_ops` (the same algorithms in differentiable PyTorch operations).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _backend, _checks, shapes
+from ._kernels import conv as _k
+from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+
+__all__ = [
+    "checkerboard",
+    "conv",
+    "conv_matrix",
+    "conv_transpose",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+]
+
+METHODS = ("auto", "scatter", "zero_insertion", "subpixel", "matrix")
+_DTYPES = _checks.FLOAT_DTYPES
+_INDEX_BYTES = 8
+
+
+# ------------------------------------------------------------------------------ argument checks
+def _operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[int, int, int]:
+    """Check ``x``, ``weight`` and ``bias`` together; return (spatial dims, groups, C_out)."""
+    nd = _checks.array(x, fn, dtypes=_DTYPES)
+    layout = (
+        "(C_in, C_out / groups, *kernel_size)"
+        if transposed
+        else "(C_out, C_in / groups, *kernel_size)"
+    )
+    if not _backend.is_array(weight):
+        raise _checks.fail(
+            fn,
+            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
+            TypeError,
+        )
+    _checks.same_device(x, weight, fn, "x", "weight")
+    if weight.ndim != x.ndim:
+        raise _checks.fail(
+            fn,
+            f"weight has shape {tuple(weight.shape)} ({weight.ndim} dims); for x of shape "
+            f"{tuple(x.shape)} it must have {x.ndim} dims, {layout}",
+        )
+    if _backend.dtype_name(weight) != _backend.dtype_name(x):
+        raise _checks.fail(
+            fn,
+            f"weight has dtype {_backend.dtype_name(weight)} but x has dtype "
+            f"{_backend.dtype_name(x)}; they must match",
+            TypeError,
+        )
+    (groups,) = _checks.positive(_checks.ntuple(groups, 1, fn, "groups"), fn, "groups")
+    c_in, shape = x.shape[1], tuple(weight.shape)
+    if c_in % groups:
+        raise _checks.fail(fn, f"groups {groups} must divide the input channels {c_in}")
+    if transposed:
+        if shape[0] != c_in:
+            raise _checks.fail(
+                fn,
+                f"weight has shape {shape}, {layout}: its C_in {shape[0]} must equal x's "
+                f"{c_in} channels",
+            )
+        c_out = shape[1] * groups
+    else:
+        if shape[0] % groups:
+            raise _checks.fail(
+                fn,
+                f"groups {groups} must divide the output channels {shape[0]} "
+                f"(weight shape {shape})",
+            )
+        if shape[1] * groups != c_in:
+            raise _checks.fail(
+                fn,
+                f"weight has shape {shape}, {layout}: for x's {c_in} channels and groups "
+                f"{groups} its axis 1 must be {c_in // groups}",
+            )
+        c_out = shape[0]
+    if any(k < 1 for k in shape[2:]):
+        raise _checks.fail(fn, f"weight has shape {shape}: the kernel size must be positive")
+    if bias is not None:
+        if not _backend.is_array(bias):
+            raise _checks.fail(
+                fn, f"bias must be None or an array, got {type(bias).__name__}", TypeError
+            )
+        _checks.same_device(x, bias, fn, "x", "bias")
+        if tuple(bias.shape) != (c_out,):
+            raise _checks.fail(fn, f"bias has shape {tuple(bias.shape)}; it must be ({c_out},)")
+        if _backend.dtype_name(bias) != _backend.dtype_name(x):
+            raise _checks.fail(
+                fn,
+                f"bias has dtype {_backend.dtype_name(bias)} but x has dtype "
+                f"{_backend.dtype_name(x)}; they must match",
+                TypeError,
+            )
+    return nd, groups, c_out
+
+
+def _compute_dtype(x: np.ndarray) -> np.dtype:
+    return np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
+
+
+def _matrix(weight, in_size, out_size, stride, dilation, pad_before, groups, fn):
+    """The convolution matrix (scipy CSR) after checking that it fits in memory."""
+    import scipy.sparse
+
+    c_out, c_ig, *kernel = weight.shape
+    shape = (c_out * math.prod(out_size), c_ig * groups * math.prod(in_size))
+    nnz = c_out * c_ig * _k.matrix_nnz(kernel, in_size, out_size, stride, dilation, pad_before)
+    _checks.fits_in_ram(
+        nnz * (3 * _INDEX_BYTES + 2 * weight.itemsize) + shape[0] * _INDEX_BYTES,
+        fn,
+        f"the convolution matrix of shape {shape} with {nnz:,} non-zeros",
+    )
+    rows, cols, taps = _k.matrix_entries(
+        weight.shape, in_size, out_size, stride, dilation, pad_before, groups
+    )
+    matrix = scipy.sparse.csr_matrix((weight.ravel()[taps], (rows, cols)), shape=shape)
+    matrix.sort_indices()
+    return matrix
+
+
+def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> None:
+    """The matrix method stores, per output element, its products with every input it reads."""
+    n, c_in = x.shape[:2]
+    c_og, *kernel = weight.shape[1:]
+    m = c_og * groups * math.prod(out_size)
+    width = (
+        c_in
+        // groups
+        * math.prod(
+            -(-k * math.gcd(s, d) // s) for k, s, d in zip(kernel, stride, dilation, strict=True)
+        )
+    )
+    _checks.fits_in_ram(
+        m * width * (2 * _INDEX_BYTES + (n + 1) * _backend.itemsize(x)),
+        fn,
+        f"method 'matrix' for an output of shape {(n, c_og * groups, *out_size)}",
+    )
+
+
+# ---------------------------------------------------------------------------- public functions
+def conv(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+):
+    r"""Convolution (cross-correlation), exactly as ``torch.nn.functional.conv{1,2,3}d``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor, shape ``(N, C_in, *spatial)``
+        One to three spatial dims; float32 or float64 (float16 and bfloat16 on torch; a NumPy
+        float16 array is computed in float32).
+    weight : same kind and dtype, shape ``(C_out, C_in / groups, *kernel_size)``
+    bias : same kind and dtype, shape ``(C_out,)``, optional
+    stride, dilation : int or tuple of int, positive
+    padding : int, tuple of int, "same" or "valid"
+        Zeros added on both sides; "same" (stride 1 only) keeps the size, the odd remainder of
+        ``dilation * (k - 1)`` going after.
+    groups : int
+        Splits the channels into independent convolutions; divides ``C_in`` and ``C_out``.
+
+    Returns
+    -------
+    Same kind, dtype and device as ``x``, shape ``(N, C_out, *out)`` with ``out`` from
+    :func:`upsampling.shapes.conv_output_size`.
+
+    Raises
+    ------
+    TypeError
+        Not arrays, mixed kinds, mismatched or unsupported dtypes, non-int sizes.
+    ValueError
+        Wrong weight rank, channels that do not match ``groups``, non-positive stride or
+        dilation, negative padding, "same" with a stride, or an empty output.
+
+    Notes
+    -----
+    Conventions: layout ``(N, C, *spatial)``; no kernel flip.
+
+    .. math:: y[n, o, p] = b[o] + \sum_{c, j} w[o, c, j]\, x[n, g(o) + c, p s - \text{pad} + j d]
+
+    NumPy arrays: im2col and one BLAS GEMM per image. Tensors: PyTorch's own convolution.
+
+    Examples
+    --------
+    >>> import numpy as np, upsampling as up
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> up.conv(x, np.ones((1, 1, 3, 3)))[0, 0]
+    array([[45., 54.],
+           [81., 90.]])
+    """
+    fn = "conv"
+    nd, groups, c_out = _operands(fn, x, weight, bias, groups, transposed=False)
+    kernel = tuple(weight.shape[2:])
+    _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
+    pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
+    out = shapes._conv_pairs(tuple(x.shape[2:]), kernel, stride, pads, dilation, fn)
+    _checks.fits_in_memory((x.shape[0], c_out, *out), _backend.itemsize(x), fn)
+    if _backend.is_tensor(x):
+        torch_padding = padding if isinstance(padding, str) else tuple(b for b, _ in pads)
+        return _backend.torch_ops("conv").conv(
+            x, weight, bias, stride, torch_padding, dilation, groups
+        )
+    dtype = _compute_dtype(x)
+    y = _k.correlate(
+        _k.pad(x.astype(dtype, copy=False), pads),
+        weight.astype(dtype, copy=False),
+        stride,
+        dilation,
+        groups,
+    )
+    return _k.add_bias(y, bias).astype(x.dtype, copy=False)
+
+
+def conv_transpose(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    *,
+    output_size: Any = None,
+    method: str = "auto",
+):
+    r"""Transposed convolution, exactly as ``torch.nn.functional.conv_transpose{1,2,3}d``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor, shape ``(N, C_in, *spatial)``
+        One to three spatial dims; float32 or float64 (float16 and bfloat16 on torch; a NumPy
+        float16 array is computed in float32).
+    weight : same kind and dtype, shape ``(C_in, C_out / groups, *kernel_size)``
+    bias : same kind and dtype, shape ``(C_out,)``, optional
+    stride, dilation : int or tuple of int, positive
+    padding : int, tuple of int, or "same"
+        Entries cut from both ends of the full result. "same" gives ``spatial * stride``,
+        the total padding ``dilation * (k - 1) + 1 - stride`` split as ONNX ``SAME_UPPER``
+        (its reference implementation: the odd remainder at the end, floor division for a
+        negative total, which then adds zeros at the start).
+    output_padding : int or tuple of int
+        Entries added at the end, each smaller than ``max(stride, dilation)``.
+    groups : int
+        Divides ``C_in``; the output has ``C_out = weight.shape[1] * groups`` channels.
+    output_size : tuple of int, keyword-only
+        The output's spatial size (or full shape), as ``torch.nn.ConvTranspose{1,2,3}d``'s
+        ``forward`` takes it: any size from the default (``output_padding`` 0) to
+        ``stride - 1`` more; it overrides ``output_padding``.
+    method : {"auto", "scatter", "zero_insertion", "subpixel", "matrix"}, keyword-only
+        How to compute it; all give the same result within float tolerance:
+
+        - ``"scatter"``, the direct method: each input value times the kernel, added into the
+          output at stride steps (one GEMM, then one strided add per kernel tap);
+        - ``"zero_insertion"``: ``stride - 1`` zeros between the inputs, padding of
+          ``dilation * (k - 1) - padding``, then an ordinary convolution with the flipped
+          kernel (most of its products are with inserted zeros);
+        - ``"subpixel"``: one small stride-1 convolution per output phase (the output
+          positions ``o`` with the same ``(o + padding) % stride``), using only the taps that
+          reach that phase, interleaved; phases that read the same input windows share one
+          GEMM;
+        - ``"matrix"``: the transpose of :func:`conv_matrix`'s matrix times the input (small
+          problems; refused, naming the bytes, when it would not fit in memory);
+        - ``"auto"``: ``"subpixel"`` for NumPy arrays; PyTorch's own kernel
+          (``torch.nn.functional.conv_transpose{1,2,3}d``, oneDNN on CPU, cuDNN on CUDA) for
+          tensors.
+
+    Returns
+    -------
+    Same kind, dtype and device as ``x``, shape ``(N, C_out, *out)`` with ``out`` from
+    :func:`upsampling.shapes.conv_transpose_output_size`.
+
+    Raises
+    ------
+    TypeError
+        Not arrays, mixed kinds, mismatched or unsupported dtypes, non-int sizes.
+    ValueError
+        Wrong weight rank, ``C_in`` not matching ``x`` or not divisible by ``groups``,
+        non-positive stride or dilation, negative padding, ``output_padding`` not smaller than
+        stride or dilation, ``output_size`` out of range, an unknown method, an empty output.
+
+    Notes
+    -----
+    Conventions: layout ``(N, C, *spatial)``; the adjoint of :func:`conv` with the same weight
+    and arguments (``<conv(x), y> = <x, conv_transpose(y)>``).
+
+    .. math:: y[n, g(c) + o, i s + j d - \text{pad}] \mathrel{+}= w[c, o, j]\, x[n, c, i]
+
+    Output size per dim: ``(n - 1) * stride - 2 * padding + dilation * (k - 1)
+    + output_padding + 1``. Tensors are differentiable in ``x``, ``weight`` and ``bias`` with
+    every method (autograd through PyTorch operations).
+
+    Examples
+    --------
+    The seed's example: kernel 3, stride 2 on a 2x2 input gives 5x5.
+
+    >>> import numpy as np, upsampling as up
+    >>> y = up.conv_transpose(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), stride=2)
+    >>> y.shape
+    (1, 1, 5, 5)
+    >>> y[0, 0]
+    array([[1., 1., 2., 1., 1.],
+           [1., 1., 2., 1., 1.],
+           [2., 2., 4., 2., 2.],
+           [1., 1., 2., 1., 1.],
+           [1., 1., 2., 1., 1.]])
+    >>> bool(np.allclose(y, up.conv_transpose(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)),
+    ...                                       stride=2, method="zero_insertion")))
+    True
+    """
+    fn = "conv_transpose"
+    nd, groups, _ = _operands(fn, x, weight, bias, groups, transposed=True)
+    method = _checks.choice(method, METHODS, fn, "method")
+    kernel = tuple(weight.shape[2:])
+    _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
+    size = tuple(x.shape[2:])
+    offset, out = shapes.conv_transpose_geometry(
+        size, kernel, stride, padding, output_padding, dilation, output_size, fn
+    )
+    _checks.fits_in_memory((x.shape[0], weight.shape[1] * groups, *out), _backend.itemsize(x), fn)
+    if method == "matrix":
+        _check_matrix_method(x, weight, groups, stride, dilation, out, fn)
+    args = (stride, dilation, groups, offset, out)
+    if _backend.is_tensor(x):
+        return _backend.torch_ops("conv").conv_transpose(x, weight, bias, *args, method)
+    dtype = _compute_dtype(x)
+    xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
+    if method == "matrix":
+        c = _matrix(wc, out, size, stride, dilation, offset, groups, fn)
+        y = np.ascontiguousarray((c.T @ xc.reshape(x.shape[0], -1).T).T)
+        y = _k.add_bias(y.reshape(x.shape[0], -1, *out), bias)
+    else:
+        worker = {
+            "auto": _k.transpose_subpixel,
+            "subpixel": _k.transpose_subpixel,
+            "scatter": _k.transpose_scatter,
+            "zero_insertion": _k.transpose_zero_insertion,
+        }[method]
+        y = worker(xc, wc, bias, *args)
+    return y.astype(x.dtype, copy=False)
+
+
+def conv_matrix(
+    weight: Any,
+    input_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+):
+    r"""The convolution as a sparse matrix: ``conv(x)[n].ravel() == C @ x[n].ravel()``.
+
+    Parameters
+    ----------
+    weight : numpy.ndarray or torch.Tensor, shape ``(C_out, C_in / groups, *kernel_size)``
+        A tensor is detached and copied to the CPU.
+    input_size : int or tuple of int
+        The spatial size of the convolution's input (one entry per kernel dim).
+    stride, padding, dilation, groups
+        As :func:`conv` (``padding`` may be "same" or "valid").
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape ``(C_out * prod(out), C_in * prod(input_size))``
+        In ``weight``'s dtype (float32 for float16 and bfloat16). Rows index the flattened
+        ``(C_out, *out)`` output, columns the flattened ``(C_in, *input_size)`` input.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`conv`; also a matrix that would not fit in memory (the message names its
+        bytes).
+
+    Notes
+    -----
+    ``C.T`` is the transposed convolution: ``C.T @ y[n].ravel()`` equals
+    ``conv_transpose(y, weight, stride=stride, padding=padding, dilation=dilation,
+    groups=groups)[n].ravel()`` when ``input_size`` is that transposed convolution's output
+    size. Row ``(o, p)`` holds ``w[o, c, j]`` at column ``(g(o) + c, p s - pad + j d)``.
+
+    Examples
+    --------
+    The seed's 4x16 matrix: a 3x3 kernel on a 4x4 input (stride 1, no padding).
+
+    >>> import numpy as np, upsampling as up
+    >>> w = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    >>> c = up.conv_matrix(w, (4, 4))
+    >>> c.shape
+    (4, 16)
+    >>> c.toarray().astype(int)
+    array([[1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0, 0],
+           [0, 1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0, 0, 0, 0],
+           [0, 0, 0, 0, 1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9, 0],
+           [0, 0, 0, 0, 0, 1, 2, 3, 0, 4, 5, 6, 0, 7, 8, 9]])
+    >>> c.T.shape  # the transposed convolution: 2x2 in, 4x4 out
+    (16, 4)
+    """
+    fn = "conv_matrix"
+    if not _backend.is_array(weight):
+        raise _checks.fail(
+            fn,
+            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
+            TypeError,
+        )
+    nd = weight.ndim - 2
+    if not 1 <= nd <= 3:
+        raise _checks.fail(
+            fn,
+            f"weight has shape {tuple(weight.shape)}; expected (C_out, C_in / groups, "
+            "*kernel_size) with 1 to 3 kernel dims",
+        )
+    dtype = _backend.dtype_name(weight)
+    if dtype not in _DTYPES:
+        raise _checks.fail(
+            fn, f"weight has dtype {dtype}; allowed: {', '.join(_DTYPES)}", TypeError
+        )
+    if _backend.is_tensor(weight):
+        weight = weight.detach().cpu()
+        if dtype in ("float16", "bfloat16"):
+            weight = weight.float()
+        weight = weight.numpy()
+    weight = weight.astype(_compute_dtype(weight), copy=False)
+    size = shapes._spatial(input_size, fn)
+    if len(size) == 1 and nd > 1:
+        size = size * nd
+    (groups,) = _checks.positive(_checks.ntuple(groups, 1, fn, "groups"), fn, "groups")
+    if weight.shape[0] % groups:
+        raise _checks.fail(fn, f"groups {groups} must divide the output channels {weight.shape[0]}")
+    kernel = tuple(weight.shape[2:])
+    if len(size) != nd:
+        raise _checks.fail(fn, f"input_size {size} must have {nd} entries, one per kernel dim")
+    if any(k < 1 for k in kernel):
+        raise _checks.fail(fn, f"weight has shape {weight.shape}: the kernel size must be positive")
+    _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
+    pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
+    out = shapes._conv_pairs(size, kernel, stride, pads, dilation, fn)
+    return _matrix(weight, size, out, stride, dilation, tuple(b for b, _ in pads), groups, fn)
+
+
+def checkerboard(kernel_size: Any, stride: Any, dilation: Any = 1, *, dims: int | None = None):
+    r"""How many kernel taps reach each output phase of a transposed convolution.
+
+    In the steady state (away from the borders) output position ``o`` of a transposed
+    convolution receives one product per tap ``j`` with ``j * dilation % stride ==
+    o % stride``; this returns those counts for every phase. Uneven counts are the
+    checkerboard artifact (Odena et al., 2016); uniform counts mean none.
+
+    Parameters
+    ----------
+    kernel_size, stride, dilation : int or tuple of int, positive
+    dims : int, optional, keyword-only
+        Number of spatial dims; default the length of the tuples given, or 1 if all are ints.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape ``stride``
+        ``counts[r_1, ..., r_d]``, the product of the per-dim counts.
+
+    Examples
+    --------
+    >>> import upsampling as up
+    >>> up.checkerboard((3, 3), (2, 2))
+    array([[4, 2],
+           [2, 1]])
+    >>> up.checkerboard((4, 4), (2, 2))
+    array([[4, 4],
+           [4, 4]])
+    >>> up.checkerboard(3, 2, dilation=2)  # dilation 2, stride 2: only even phases get taps
+    array([3, 0])
+    """
+    fn = "checkerboard"
+    if dims is None:
+        lengths = [len(a) for a in (kernel_size, stride, dilation) if isinstance(a, tuple | list)]
+        dims = max(lengths, default=1)
+    (dims,) = _checks.positive(_checks.ntuple(dims, 1, fn, "dims"), fn, "dims")
+    kernel, stride, dilation = shapes.conv_arguments(dims, kernel_size, stride, dilation, fn)
+    _checks.fits_in_memory(stride, 8, fn)
+    result = np.ones((), dtype=np.int64)
+    for k, s, d in zip(kernel, stride, dilation, strict=True):
+        g = math.gcd(d, s)
+        period = s // g
+        inverse = pow(d // g, -1, period) if period > 1 else 0
+        counts = np.zeros(s, dtype=np.int64)
+        reached = np.arange(0, s, g, dtype=np.int64)  # phases that some tap can reach
+        first = (reached // g) * inverse % period  # the first tap j with j * d = r (mod s)
+        counts[reached] = np.where(first < k, (k - 1 - first) // period + 1, 0)
+        result = np.multiply.outer(result, counts)
+    return result
