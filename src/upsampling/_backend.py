@@ -51,8 +51,17 @@ def itemsize(x: Any) -> int:
 
 def torch_ops(family: str):
     """The torch custom ops of one operator family, ``upsampling.nn._<family>_ops`` (imported on
-    first use: only tensors need them)."""
-    return importlib.import_module(f"upsampling.nn._{family}_ops")
+    first use: only tensors need them).
+
+    ``torch.compile`` traces an ``import`` statement and an attribute lookup, but refuses
+    ``importlib.import_module``: that is only the last resort, for an ops module that
+    ``upsampling.nn`` does not import itself."""
+    from . import nn
+
+    module = getattr(nn, f"_{family}_ops", None)
+    if module is None:
+        module = importlib.import_module(f"upsampling.nn._{family}_ops")
+    return module
 
 
 def get_num_threads() -> int:

@@ -43,7 +43,20 @@ def integer(value: Any, fn: str, name: str) -> int:
 
 
 def ntuple(value: Any, n: int, fn: str, name: str) -> tuple[int, ...]:
-    """An int broadcast to ``n`` spatial dims, or a sequence of exactly ``n`` ints."""
+    """An int broadcast to ``n`` spatial dims, or a sequence of exactly ``n`` ints, each of
+    magnitude at most ``MAX_SIZE`` (no size or step is larger, and the kernels use int64)."""
+    values = _ntuple(value, n, fn, name)
+    if any(abs(v) > MAX_SIZE for v in values):
+        raise fail(fn, f"{name} {_show(value)} is out of range: each entry must be at most 2**62")
+    return values
+
+
+# The largest magnitude of a per-dimension size, step or offset: sums and products of a few of
+# them stay inside int64, which the numba kernels and torch's int[] arguments use.
+MAX_SIZE = 1 << 62
+
+
+def _ntuple(value: Any, n: int, fn: str, name: str) -> tuple[int, ...]:
     if isinstance(value, Iterable) and not isinstance(value, str | bytes):
         items = tuple(value)
         if len(items) != n:

@@ -122,7 +122,14 @@ def pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn):
     padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
     dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
     ceil_mode = _checks.boolean(ceil_mode, fn, "ceil_mode")
+    named = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    for name, values in named.items():
+        if any(v > _POOL_MAX for v in values):  # PyTorch's max_pool takes them as int32
+            raise _checks.fail(fn, f"{name} {values} must be at most 2**31 - 1")
     return kernel, stride, padding, dilation, ceil_mode
+
+
+_POOL_MAX = (1 << 31) - 1
 
 
 # ------------------------------------------------------------------------------------- unpooling

@@ -18,6 +18,12 @@ from ._kernels import unpool as _k
 __all__ = ["max_pool", "max_unpool", "unpool"]
 
 _UNPOOL_MODES = ("nearest", "bed_of_nails")
+# PyTorch has no CPU kernels for uint16/32/64 tensors (max_pool, gather/scatter): refused there.
+_TORCH_POOL_DTYPES = (*_checks.FLOAT_DTYPES, "uint8", "int8", "int16", "int32", "int64")
+
+
+def _pool_dtypes(x: Any) -> tuple[str, ...]:
+    return _TORCH_POOL_DTYPES if _backend.is_tensor(x) else _checks.REAL_DTYPES
 
 
 # ------------------------------------------------------------------------- NumPy-level workers
@@ -25,7 +31,20 @@ def _planes(a: np.ndarray, dtype=None) -> np.ndarray:
     """``(N, C, *spatial)`` as a C-contiguous ``(N*C, D, H, W)`` view (a copy only if needed)."""
     spatial = a.shape[2:]
     full = (1,) * (3 - len(spatial)) + tuple(spatial)
-    return np.ascontiguousarray(a, dtype=dtype).reshape(-1, *full)
+    return np.ascontiguousarray(a, dtype=dtype).reshape(a.shape[0] * a.shape[1], *full)
+
+
+def _flat(a: np.ndarray, dtype=None) -> np.ndarray:
+    """``(N, C, *spatial)`` as a C-contiguous ``(N*C, prod(spatial))`` view (a copy only if
+    needed); explicit sizes, so that ``N*C == 0`` works."""
+    return np.ascontiguousarray(a, dtype=dtype).reshape(
+        a.shape[0] * a.shape[1], math.prod(a.shape[2:])
+    )
+
+
+def _native(a: np.ndarray) -> np.ndarray:
+    """``a`` in the machine's byte order (numba refuses the other one)."""
+    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -97,8 +116,8 @@ def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
 def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.ndarray:
     n, c = g.shape[:2]
     gx = np.zeros((n * c, math.prod(input_size)), dtype=g.dtype)
-    gf = np.ascontiguousarray(g).reshape(n * c, -1)
-    idf = np.ascontiguousarray(idx).reshape(n * c, -1)
+    gf = _flat(g)
+    idf = _flat(idx, np.int64)
     _backend.run_planes(_k.max_pool_backward, len(gf), _work(gf, gx), gf, idf, gx)
     return gx.reshape(n, c, *input_size)
 
@@ -106,9 +125,9 @@ def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.nd
 def max_unpool_array(x: np.ndarray, idx: np.ndarray, out_size, fn: str = "max_unpool"):
     n, c = x.shape[:2]
     out = np.zeros((n, c, *out_size), dtype=x.dtype)
-    xf = np.ascontiguousarray(_bits(x)).reshape(n * c, -1)
-    idf = np.ascontiguousarray(idx, dtype=np.int64).reshape(n * c, -1)
-    dst = _bits(out).reshape(n * c, -1)
+    xf = _flat(_bits(x))
+    idf = _flat(idx, np.int64)
+    dst = _flat(_bits(out))
     bad = np.empty(n * c, dtype=np.int64)
     _backend.run_planes(_k.max_unpool, len(xf), _work(xf, dst), xf, idf, dst, bad)
     invalid_index(bad, idf, out_size, fn)
@@ -130,13 +149,10 @@ def invalid_index(bad: np.ndarray, idf: np.ndarray, out_size, fn: str) -> None:
 
 
 def max_unpool_backward_array(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    n, c = idx.shape[:2]
     gx = np.zeros(idx.shape, dtype=g.dtype)
-    gf = np.ascontiguousarray(g).reshape(n * c, -1)
-    idf = np.ascontiguousarray(idx, dtype=np.int64).reshape(n * c, -1)
-    _backend.run_planes(
-        _k.max_unpool_backward, len(gf), _work(gf, idf), gf, idf, gx.reshape(n * c, -1)
-    )
+    gf = _flat(g)
+    idf = _flat(idx, np.int64)
+    _backend.run_planes(_k.max_unpool_backward, len(gf), _work(gf, idf), gf, idf, _flat(gx))
     return gx
 
 
@@ -212,7 +228,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     bed = mode == "bed_of_nails"
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").unpool(x, scale, offset, bed)
-    return unpool_array(x, scale, offset, bed)
+    return unpool_array(_native(x), scale, offset, bed)
 
 
 def max_pool(
@@ -275,14 +291,14 @@ def max_pool(
            [13, 15]])
     """
     fn = "max_pool"
-    n = _checks.array(x, fn)
+    n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
     args = shapes.pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn)
     return_indices = _checks.boolean(return_indices, fn, "return_indices")
     shapes.pool_windows_nonempty(tuple(x.shape[2:]), *args, fn)
     if _backend.is_tensor(x):
         values, indices = _backend.torch_ops("unpool").max_pool(x, *args)
     else:
-        values, indices = max_pool_array(x, *args)
+        values, indices = max_pool_array(_native(x), *args)
     return (values, indices) if return_indices else values
 
 
@@ -351,7 +367,7 @@ def max_unpool(
            [ 0.,  0.,  0.,  0.,  0.]])
     """
     fn = "max_unpool"
-    n = _checks.array(x, fn)
+    n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
     _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n, max_spatial=n)
     _checks.same_device(x, indices, fn, "x", "indices")
     if tuple(indices.shape) != tuple(x.shape):
@@ -365,4 +381,4 @@ def max_unpool(
     _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").max_unpool(x, indices, out_size)
-    return max_unpool_array(x, indices, out_size, fn)
+    return max_unpool_array(_native(x), _native(indices), out_size, fn)

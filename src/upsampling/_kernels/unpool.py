@@ -80,18 +80,18 @@ def max_pool(start, stop, x, out, idx, kernel, stride, padding, dilation, lowest
         for od in range(oD):
             d0 = od * sd - pd
             d1 = min(d0 + (kd - 1) * dd + 1, D)
-            while d0 < 0:
-                d0 += dd
+            if d0 < 0:  # the first tap at or past 0 (a loop would take padding steps)
+                d0 += (-d0 + dd - 1) // dd * dd
             for oh in range(oH):
                 h0 = oh * sh - ph
                 h1 = min(h0 + (kh - 1) * dh + 1, H)
-                while h0 < 0:
-                    h0 += dh
+                if h0 < 0:  # the first tap at or past 0 (a loop would take padding steps)
+                    h0 += (-h0 + dh - 1) // dh * dh
                 for ow in range(oW):
                     w0 = ow * sw - pw
                     w1 = min(w0 + (kw - 1) * dw + 1, W)
-                    while w0 < 0:
-                        w0 += dw
+                    if w0 < 0:  # the first tap at or past 0 (a loop would take padding steps)
+                        w0 += (-w0 + dw - 1) // dw * dw
                     best = lowest
                     best_i = (d0 * H + h0) * W + w0
                     for d in range(d0, d1, dd):

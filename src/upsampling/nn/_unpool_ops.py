@@ -34,7 +34,10 @@ def _unpool_impl(x: Tensor, scale: list[int], offset: list[int], bed_of_nails: b
         return out
     blocks = [n, c, *itertools.chain.from_iterable((a, 1) for a in size)]
     spread = [n, c, *itertools.chain.from_iterable(zip(size, scale, strict=True))]
-    return x.reshape(blocks).expand(spread).reshape(n, c, *out_size)
+    out = x.reshape(blocks).expand(spread).reshape(n, c, *out_size)
+    # a view of x where nothing is expanded (scale 1, size-1 axes, empty x), which a custom op
+    # may not return
+    return out.clone(memory_format=torch.contiguous_format) if out._is_view() else out
 
 
 def _unpool_fake(x, scale, offset, bed_of_nails):
@@ -45,13 +48,15 @@ def _unpool_fake(x, scale, offset, bed_of_nails):
 def _unpool_backward_impl(g: Tensor, scale: list[int]) -> Tensor:
     if numba_ok(g):
         return from_numpy(unpool_nearest_backward_array(as_numpy(g), scale))
+    # the sum of each block in raster order inside the block, as the numba kernel adds: the
+    # same bits on every device (a reduction's order is its own)
+    # (float16 and bfloat16 add in float32, as PyTorch's kernels do)
     n, c, *size = g.shape
-    blocks = [
-        n,
-        c,
-        *itertools.chain.from_iterable((a // s, s) for a, s in zip(size, scale, strict=True)),
-    ]
-    return g.reshape(blocks).sum(dim=tuple(range(3, 2 + 2 * len(scale), 2)))
+    acc = torch.promote_types(g.dtype, torch.float32) if g.is_floating_point() else g.dtype
+    gx = g.new_zeros((n, c, *(a // s for a, s in zip(size, scale, strict=True))), dtype=acc)
+    for offset in itertools.product(*(range(s) for s in scale)):
+        gx += g[(..., *(slice(o, None, s) for o, s in zip(offset, scale, strict=True)))]
+    return gx.to(g.dtype)
 
 
 def _unpool_backward_fake(g, scale):
@@ -129,36 +134,39 @@ def _max_pool_backward_impl(
 def _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, dilation):
     """Gather-style gradient: for each tap ``j`` of the window (in reverse raster order, so the
     sums run in the order of PyTorch's CPU kernel), the outputs whose maximum came from that
-    tap add their gradient to a strided slice of the padded input grid. No scatter, no race."""
+    tap add their gradient to a strided slice of the input. No scatter, no race. Taps that
+    reach no input element for any output are skipped (a huge padded kernel costs nothing)."""
     n, c, *out_size = g.shape
     dims = len(out_size)
-    extent = [
-        max(a + p, (o - 1) * s + (k - 1) * d + 1)
-        for a, o, k, s, p, d in zip(
-            input_size, out_size, kernel, stride, padding, dilation, strict=True
-        )
-    ]
-    gx = g.new_zeros((n, c, *extent))
+    gx = g.new_zeros((n, c, *input_size))
     plane_strides = [math.prod(input_size[i + 1 :]) for i in range(dims)]
+    live = []  # per axis: the taps j whose position o * s - p + j * d is inside for some o
+    for a, o, k, s, p, d in zip(
+        input_size, out_size, kernel, stride, padding, dilation, strict=True
+    ):
+        first = max(0, -((p - (o - 1) * s) // -d))  # ceil((p - (o - 1) * s) / d)
+        live.append(range(first, min(k - 1, (a - 1 + p) // d) + 1))
     zero = g.new_zeros(())
-    for tap in reversed(list(itertools.product(*(range(k) for k in kernel)))):
+    for tap in reversed(list(itertools.product(*live))):
         flat = torch.zeros((), dtype=torch.int64, device=g.device)
-        valid = torch.ones((), dtype=torch.bool, device=g.device)
+        outs, ins = [], []
         for axis in range(dims):
+            a, s, p = input_size[axis], stride[axis], padding[axis]
+            shift = tap[axis] * dilation[axis] - p  # input position of output 0
+            lo = max(0, -(shift // s))  # the first output whose position is >= 0
+            hi = min(out_size[axis] - 1, (a - 1 - shift) // s)  # the last one < a
+            if lo > hi:
+                break
             shape = [1] * dims
-            shape[axis] = out_size[axis]
-            pos = torch.arange(out_size[axis], device=g.device) * stride[axis]
-            pos = (pos + tap[axis] * dilation[axis] - padding[axis]).reshape(shape)
-            valid = valid & (pos >= 0) & (pos < input_size[axis])
-            flat = flat + pos * plane_strides[axis]
-        hit = valid & (indices == flat)
-        window = tuple(
-            slice(j * d, j * d + (o - 1) * s + 1, s)
-            for j, d, o, s in zip(tap, dilation, out_size, stride, strict=True)
-        )
-        gx[(..., *window)] += torch.where(hit, g, zero)
-    inside = tuple(slice(p, p + a) for p, a in zip(padding, input_size, strict=True))
-    return gx[(..., *inside)].contiguous()
+            shape[axis] = hi - lo + 1
+            pos = torch.arange(lo, hi + 1, device=g.device) * s + shift
+            flat = flat + pos.reshape(shape) * plane_strides[axis]
+            outs.append(slice(lo, hi + 1))
+            ins.append(slice(lo * s + shift, hi * s + shift + 1, s))
+        else:
+            outs, ins = (..., *outs), (..., *ins)
+            gx[ins] += torch.where(indices[outs] == flat, g[outs], zero)
+    return gx
 
 
 def _max_pool_backward_fake(g, indices, input_size, kernel, stride, padding, dilation):
@@ -226,11 +234,11 @@ def _check_indices_torch(idf: Tensor, out_size) -> None:
 def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> Tensor:
     if numba_ok(x) and indices.device.type == "cpu":
         return from_numpy(max_unpool_array(as_numpy(x), as_numpy(indices), tuple(out_size)))
-    n, c = x.shape[:2]
-    idf = indices.reshape(n * c, -1).long()
+    n, c, *size = x.shape
+    idf = indices.reshape(n * c, math.prod(size)).long()
     _check_indices_torch(idf, out_size)
     winner = _winners(idf, math.prod(out_size))
-    values = x.reshape(n * c, -1).gather(1, winner.clamp(min=0))
+    values = x.reshape(n * c, math.prod(size)).gather(1, winner.clamp(min=0))
     out = torch.where(winner >= 0, values, x.new_zeros(()))
     return out.reshape(n, c, *out_size)
 
@@ -242,9 +250,9 @@ def _max_unpool_fake(x, indices, out_size):
 def _max_unpool_backward_impl(g: Tensor, indices: Tensor) -> Tensor:
     if numba_ok(g) and indices.device.type == "cpu":
         return from_numpy(max_unpool_backward_array(as_numpy(g), as_numpy(indices)))
-    n, c = indices.shape[:2]
-    idf = indices.reshape(n * c, -1).long()
-    gf = g.reshape(n * c, -1)
+    n, c, *size = indices.shape
+    idf = indices.reshape(n * c, math.prod(size)).long()
+    gf = g.reshape(n * c, math.prod(g.shape[2:]))
     owner = _winners(idf, gf.shape[1]).gather(1, idf)
     mine = owner == torch.arange(idf.shape[1], device=idf.device)
     return torch.where(mine, gf.gather(1, idf), g.new_zeros(())).reshape(indices.shape)
