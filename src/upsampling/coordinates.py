@@ -1,0 +1,182 @@
+"""Where each output sample comes from: one table, coordinate rule name -> formula.
+
+An output index ``o`` along an axis maps to a (real) source coordinate ``x`` in input pixels,
+pixel ``j`` sitting at ``x = j``. The public names are ONNX ``Resize``'s
+``coordinate_transformation_mode`` values; PyTorch's rules are entries of the same table (its
+``align_corners=False`` is ``half_pixel``, ``align_corners=True`` is ``align_corners``). Names
+starting with an underscore reproduce another library's own arithmetic bit for bit where it picks
+a nearest pixel (their ties fall differently from exact rounding):
+
+========================  ==========================================================================
+rule                      source coordinate of output index ``o``
+========================  ==========================================================================
+half_pixel                ``(o + 0.5) / scale - 0.5``
+half_pixel_symmetric      ``half_pixel`` shifted so the kept span is centred:
+                          ``in / 2 * (1 - out / (scale * in)) + (o + 0.5) / scale - 0.5``
+pytorch_half_pixel        ``half_pixel``, but ``0`` when the output has one sample
+align_corners             ``o * (in - 1) / (length - 1)`` (``0`` when ``length == 1``)
+asymmetric                ``o / scale``
+tf_crop_and_resize        ``start * (in - 1) + o * (end - start) * (in - 1) / (length - 1)`` over
+                          the region of interest ``(start, end)``; samples outside ``[0, in - 1]``
+                          take the extrapolation value
+_torch_nearest            PyTorch's ``nearest``: ``o * step`` in float32 (``step`` is
+                          ``float32(1 / scale_factor)`` or ``float32(in) / out``)
+_torch_nearest_2d         the same with the exact shortcuts of PyTorch's 2-D kernel: ``o`` when
+                          ``out == in``, ``o // 2`` when ``out == 2 * in`` (they matter when a
+                          scale factor is given; its 1-D and 3-D kernels have none)
+_torch_nearest_exact      PyTorch's ``nearest-exact``: ``(o + 0.5) * step`` rounded to float32
+_tf_half_pixel_nearest    TensorFlow's ``resize_nearest_neighbor`` with half-pixel centres (what
+                          ``tf.image.resize`` does): ``(o + 0.5) * (in / out)`` in float32
+_accumulated              Pillow's ``NEAREST`` (and OpenCV's ``INTER_NEAREST_EXACT`` in builds
+                          whose resize goes through the IPP HAL, as the PyPI wheels do):
+                          ``step / 2`` plus ``step`` added ``o`` times in float64,
+                          ``step = in / out``
+_opencv_nearest           OpenCV's ``INTER_NEAREST``: ``o * (1 / (out / in))`` in float64
+========================  ==========================================================================
+
+``scale`` is ONNX's (output over input: the scale factor given, or ``out / in``), ``length`` is
+``scale * in`` as ONNX's reference evaluates it (``out`` for PyTorch's rules). The private rules
+give a coordinate to be floored (``nearest_mode="floor"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["COORDINATE_MODES", "Axis", "source_coordinates"]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """What a coordinate rule knows about one spatial axis.
+
+    ``scale`` is the output/input ratio the rule divides by; ``given`` says whether it is the
+    user's scale factor (PyTorch's rules then use ``1 / scale`` rather than ``in / out``);
+    ``length`` is ONNX's real-valued output length; ``roi`` the region of interest of
+    ``tf_crop_and_resize`` in normalised coordinates.
+    """
+
+    in_size: int
+    out_size: int
+    scale: float
+    given: bool = False
+    length: float | None = None
+    roi: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def length_resized(self) -> float:
+        return float(self.out_size) if self.length is None else self.length
+
+
+Rule = Callable[[np.ndarray, Axis], np.ndarray]
+
+
+def _half_pixel(o: np.ndarray, a: Axis) -> np.ndarray:
+    return (o + 0.5) / a.scale - 0.5
+
+
+def _half_pixel_symmetric(o: np.ndarray, a: Axis) -> np.ndarray:
+    adjustment = a.out_size / (a.scale * a.in_size)
+    offset = a.in_size / 2 * (1 - adjustment)
+    return offset + (o + 0.5) / a.scale - 0.5
+
+
+def _pytorch_half_pixel(o: np.ndarray, a: Axis) -> np.ndarray:
+    if a.out_size == 1:
+        return np.zeros_like(o)
+    return (o + 0.5) / a.scale - 0.5
+
+
+def _align_corners(o: np.ndarray, a: Axis) -> np.ndarray:
+    length = a.length_resized
+    if length == 1:
+        return np.zeros_like(o)
+    return o * (a.in_size - 1) / (length - 1)
+
+
+def _asymmetric(o: np.ndarray, a: Axis) -> np.ndarray:
+    return o / a.scale
+
+
+def _tf_crop_and_resize(o: np.ndarray, a: Axis) -> np.ndarray:
+    start, end = a.roi
+    length = a.length_resized
+    if length == 1:
+        x = np.full_like(o, (end - start) * (a.in_size - 1) / 2)
+    else:
+        x = o * (end - start) * (a.in_size - 1) / (length - 1)
+    return x + start * (a.in_size - 1)
+
+
+def _torch_step(a: Axis) -> np.float32:
+    """PyTorch's ``compute_scales_value<float>``: input pixels per output pixel, in float32."""
+    if a.given:
+        return np.float32(1.0 / a.scale)
+    return np.float32(a.in_size) / np.float32(a.out_size)
+
+
+def _torch_nearest(o: np.ndarray, a: Axis) -> np.ndarray:
+    return (o.astype(np.float32) * _torch_step(a)).astype(np.float64)
+
+
+def _torch_nearest_2d(o: np.ndarray, a: Axis) -> np.ndarray:
+    if a.out_size == a.in_size:
+        return o.copy()
+    if a.out_size == 2 * a.in_size:
+        return np.floor(o / 2)
+    return _torch_nearest(o, a)
+
+
+def _torch_nearest_exact(o: np.ndarray, a: Axis) -> np.ndarray:
+    return ((o + 0.5) * np.float64(_torch_step(a))).astype(np.float32).astype(np.float64)
+
+
+def _tf_half_pixel_nearest(o: np.ndarray, a: Axis) -> np.ndarray:
+    step = np.float32(a.in_size) / np.float32(a.out_size)
+    return ((o.astype(np.float32) + np.float32(0.5)) * step).astype(np.float64)
+
+
+def _accumulated(o: np.ndarray, a: Axis) -> np.ndarray:
+    step = a.in_size / a.out_size
+    terms = np.full(len(o), step)
+    terms[0] = step * 0.5
+    return np.add.accumulate(terms)  # strictly left to right, as a C loop adds
+
+
+def _opencv_nearest(o: np.ndarray, a: Axis) -> np.ndarray:
+    return o * (1.0 / (a.out_size / a.in_size))
+
+
+COORDINATE_MODES: dict[str, Rule] = {
+    "half_pixel": _half_pixel,
+    "half_pixel_symmetric": _half_pixel_symmetric,
+    "pytorch_half_pixel": _pytorch_half_pixel,
+    "align_corners": _align_corners,
+    "asymmetric": _asymmetric,
+    "tf_crop_and_resize": _tf_crop_and_resize,
+    "_torch_nearest": _torch_nearest,
+    "_torch_nearest_2d": _torch_nearest_2d,
+    "_torch_nearest_exact": _torch_nearest_exact,
+    "_tf_half_pixel_nearest": _tf_half_pixel_nearest,
+    "_accumulated": _accumulated,
+    "_opencv_nearest": _opencv_nearest,
+}
+
+PUBLIC_MODES = tuple(name for name in COORDINATE_MODES if not name.startswith("_"))
+
+
+def source_coordinates(rule: str, axis: Axis) -> tuple[np.ndarray, np.ndarray | None]:
+    """The source coordinate of every output index, and which of them lie outside the input
+    (only ``tf_crop_and_resize`` extrapolates; ``None`` otherwise).
+
+    >>> x, outside = source_coordinates("align_corners", Axis(2, 4, 2.0))
+    >>> x.tolist(), outside
+    ([0.0, 0.3333333333333333, 0.6666666666666666, 1.0], None)
+    """
+    x = COORDINATE_MODES[rule](np.arange(axis.out_size, dtype=np.float64), axis)
+    if rule != "tf_crop_and_resize":
+        return x, None
+    return x, (x < 0) | (x > axis.in_size - 1)

@@ -1,0 +1,283 @@
+"""Interpolation: PyTorch's ``interpolate`` and ONNX's ``Resize`` as one algorithm.
+
+The public function normalises its arguments once into a plan
+(:func:`upsampling.conventions.make_plan`): per spatial axis, one coordinate rule
+(:mod:`upsampling.coordinates`), one filter and the options that shape its (index, weight)
+table (:mod:`upsampling.filters`). The tables are applied axis by axis: by the numba kernels of
+:mod:`upsampling._kernels.interpolate` for NumPy arrays and CPU tensors, by a pure-PyTorch version
+of the same sums elsewhere (:mod:`upsampling.nn._interpolate_ops`). Gradients apply the
+transposed tables (a gather).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _backend, _checks
+from ._kernels import interpolate as _k
+from .conventions import make_plan
+from .filters import Plan, Table, is_identity, outside_rows, table
+
+__all__ = ["interpolate"]
+
+
+# ------------------------------------------------------------------------- NumPy-level workers
+def _planes(a: np.ndarray) -> np.ndarray:
+    spatial = a.shape[2:]
+    return np.ascontiguousarray(a).reshape(-1, *((1,) * (3 - len(spatial)) + tuple(spatial)))
+
+
+def _compute_dtype(dtype: np.dtype) -> np.dtype:
+    if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize >= 4):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+_NO_TABLE = (np.zeros((1, 1), np.int64), np.zeros(1, np.int64))
+
+
+def _order(sizes: list[int], tables: list[Table | None]) -> tuple[int, ...]:
+    """The pass order with the least work: each pass costs its output size times its taps, the
+    last axis (a gather along rows) about three times more than a row-wise axis."""
+    active = [i for i, t in enumerate(tables) if t is not None]
+    best, best_cost = tuple(active), math.inf
+    for order in itertools.permutations(active):
+        cur, cost = list(sizes), 0.0
+        for axis in order:
+            t = tables[axis]
+            cur[axis] = t.out_size
+            taps_per_row = float(t.count.mean()) if t.out_size else 0.0
+            cost += math.prod(cur) * max(taps_per_row, 0.5) * (3.0 if axis == 2 else 1.0)
+        if cost < best_cost:
+            best, best_cost = order, cost
+    return best
+
+
+def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | None = None):
+    """Apply per-axis tables to a float32/float64 array ``(N, C, *spatial)`` (identity tables
+    are skipped). ``order`` fixes the axes and their order (default: the cheapest order)."""
+    n, c, *size = x.shape
+    pad = 3 - len(size)
+    full: list[Table | None] = [None] * pad + [None if is_identity(t) else t for t in tables]
+    if order is not None:
+        full = [t if i - pad in order else None for i, t in enumerate(full)]
+    src = _planes(x)
+    sizes = list(src.shape[1:])
+    if all(t is None for t in full):
+        return x.copy()
+    steps = _order(sizes, full) if order is None else tuple(a + pad for a in order)
+    out_sizes = [s if t is None else t.out_size for s, t in zip(sizes, full, strict=True)]
+    scratch, cur = 1, list(sizes)
+    for axis in steps[:-1]:
+        cur[axis] = out_sizes[axis]
+        scratch = max(scratch, math.prod(cur))
+    out = np.empty((len(src), *out_sizes), x.dtype)
+    args = []
+    for t in full:
+        if t is None:
+            args += [_NO_TABLE[0], _NO_TABLE[0].astype(x.dtype), _NO_TABLE[1]]
+        else:
+            args += [t.index, t.weight.astype(x.dtype), t.count]
+    work = src.size + out.size
+    _backend.run_planes(
+        _k.resample, len(src), work, src, out, *args, np.array(steps, np.int64), scratch
+    )
+    return out.reshape(n, c, *out_sizes[pad:])
+
+
+def _gather(x: np.ndarray, tables: list[Table]) -> np.ndarray:
+    n, c, *size = x.shape
+    out = np.empty((n, c, *(t.out_size for t in tables)), x.dtype)
+    bits = (lambda a: a.view(np.uint16)) if x.dtype == np.float16 else (lambda a: a)
+    src, dst = _planes(bits(x)), _planes(bits(out))
+    idx = [np.zeros(1, np.int64)] * (3 - len(size)) + [t.index[:, 0] for t in tables]
+    _backend.run_planes(_k.gather, len(src), dst.size, src, dst, *idx)
+    return out
+
+
+def _round_integer(y: np.ndarray, dtype: np.dtype, half_up: bool) -> np.ndarray:
+    info = np.iinfo(dtype)
+    y = np.floor(y + 0.5) if half_up else np.rint(y)
+    return np.clip(y, info.min, info.max)
+
+
+def interpolate_array(x: np.ndarray, plan: Plan) -> np.ndarray:
+    """The interpolation of a NumPy array by a normalised plan (also serves CPU tensors)."""
+    tables = [table(a) for a in plan.axes]
+    if all(t.is_gather for t in tables):
+        out = _gather(x, tables)
+    elif x.dtype.kind in "iu":
+        compute = _compute_dtype(x.dtype)
+        y = x.astype(compute)
+        if plan.integer_rounding == "torch":  # PyTorch rounds after each axis, the last first
+            for axis in reversed(range(len(tables))):
+                if not is_identity(tables[axis]):
+                    y = apply_tables(y, tables, order=(axis,))
+                    y = _round_integer(y, x.dtype, half_up=True)
+        else:
+            y = _round_integer(apply_tables(y, tables), x.dtype, half_up=False)
+        out = y.astype(x.dtype)
+    else:
+        compute = _compute_dtype(x.dtype)
+        out = apply_tables(x.astype(compute, copy=False), tables).astype(x.dtype, copy=False)
+    if plan.extrapolation is not None:
+        for i, a in enumerate(plan.axes):
+            rows = outside_rows(a)
+            if rows is not None and rows.any():
+                out[(slice(None), slice(None), *([slice(None)] * i), rows)] = plan.extrapolation
+    return out
+
+
+def interpolate_backward_array(g: np.ndarray, plan: Plan) -> np.ndarray:
+    """The gradient with respect to the input: the transposed tables, applied by gathering."""
+    tables = [table(a).transposed() for a in plan.axes]
+    return apply_tables(g, tables)
+
+
+# ------------------------------------------------------------------------------ public function
+def interpolate(
+    x: Any,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+    *,
+    coordinate_transformation_mode: str | None = None,
+    nearest_mode: str | None = None,
+    cubic_coeff_a: float | None = None,
+    exclude_outside: bool = False,
+    extrapolation_value: float = 0.0,
+    roi: Any = None,
+):
+    r"""Resize by interpolation: ``torch.nn.functional.interpolate``, or ONNX ``Resize``.
+
+    With the keyword-only arguments left at their defaults this is exactly PyTorch's
+    ``interpolate`` (2.13); with any of them set it is exactly ONNX's ``Resize`` (opset 19) with
+    those attributes. ``up.conventions`` holds the arguments that reproduce other libraries.
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor, shape ``(N, C, *spatial)``
+        One to three spatial dimensions. Floating dtypes (float16 and bfloat16 on torch) and
+        integer dtypes, which are rounded and saturated (nearest modes only move values).
+    size : int or tuple of int, optional
+        The output's spatial size. Exactly one of ``size`` and ``scale_factor``.
+    scale_factor : float or tuple of float, optional
+        Output size ``floor(input_size * scale_factor)``; unless recomputed, the coordinate rule
+        uses this factor rather than the size ratio (PyTorch and ONNX both do). ONNX semantics
+        round it to float32, as the operator stores it.
+    mode : str
+        PyTorch semantics: ``"nearest"``, ``"nearest-exact"``, ``"linear"``, ``"bilinear"``
+        (2 spatial dims), ``"trilinear"`` (3), ``"bicubic"`` (2), ``"cubic"`` (bicubic in any
+        rank), ``"area"``, ``"lanczos"`` (2, antialias only). ONNX semantics: ``"nearest"``,
+        ``"linear"``, ``"cubic"`` (and the PyTorch names of the last two).
+    align_corners : bool, optional
+        PyTorch's: sample corner pixel centres onto corner pixel centres; interpolating modes
+        only (default False).
+    recompute_scale_factor : bool, optional
+        PyTorch's: compute the coordinate rule from the output size instead of
+        ``scale_factor``. Always so for ``"area"``.
+    antialias : bool
+        Widen the kernel by the down-sampling factor (linear, cubic, lanczos). PyTorch's rule
+        (also when up-sampling: truncated, renormalised kernel; bicubic with ``a = -0.5``), or
+        ONNX's with the ONNX keywords.
+    coordinate_transformation_mode : str, optional, keyword-only
+        ONNX's: ``"half_pixel"`` (default), ``"half_pixel_symmetric"``,
+        ``"pytorch_half_pixel"``, ``"align_corners"``, ``"asymmetric"``,
+        ``"tf_crop_and_resize"``; see :mod:`upsampling.coordinates`.
+    nearest_mode : str, optional, keyword-only
+        ONNX's: ``"round_prefer_floor"`` (default), ``"round_prefer_ceil"``, ``"floor"``,
+        ``"ceil"``.
+    cubic_coeff_a : float, optional, keyword-only
+        ONNX's cubic parameter (default -0.75).
+    exclude_outside : bool, keyword-only
+        ONNX's: give taps outside the input weight 0 and renormalise.
+    extrapolation_value : float, keyword-only
+        ONNX's: the value of samples outside the input under ``"tf_crop_and_resize"``.
+    roi : sequence of float, optional, keyword-only
+        ``(starts..., ends...)`` over the spatial axes, normalised; ``"tf_crop_and_resize"``
+        only (default the whole input).
+
+    Returns
+    -------
+    Same kind, dtype and device as ``x``, shape ``(N, C, *out)`` with ``out`` from
+    :func:`upsampling.shapes.interpolate_output_size`.
+
+    Raises
+    ------
+    TypeError
+        ``x`` not an array or tensor of a real dtype, non-integer ``size``, non-boolean flags.
+    ValueError
+        Neither or both of ``size`` and ``scale_factor``; non-positive or non-finite values;
+        a tuple of the wrong length; an unknown mode or coordinate mode; ``align_corners`` with
+        a nearest or area mode; a bilinear/bicubic/trilinear mode on the wrong rank; an output
+        too large to allocate (the message names its bytes).
+
+    Notes
+    -----
+    Conventions: layout ``(N, C, *spatial)``; pixel ``j`` sits at coordinate ``j``. Each output
+    index ``o`` maps to a source coordinate ``x(o)`` (:mod:`upsampling.coordinates`), and each
+    spatial axis is resampled on its own:
+
+    .. math:: y[o] = \sum_j w_{o j}\, x[j], \qquad
+              w_{o j} = f\!\left(\frac{j - x(o)}{s}\right)
+
+    with the filter ``f`` of the mode (:mod:`upsampling.filters`), ``s = 1`` or the
+    down-sampling factor under ``antialias``; taps outside the input read the edge pixel
+    (or are excluded and the weights renormalised). Nearest modes round ``x(o)`` instead.
+    Gradients apply the transposed weights by gathering: bit-for-bit reproducible.
+
+    References
+    ----------
+    PyTorch, ``torch.nn.functional.interpolate``; ONNX, operator ``Resize`` (opset 19);
+    R. Keys, "Cubic convolution interpolation for digital image processing", IEEE TASSP, 1981.
+
+    Examples
+    --------
+    The seed's example:
+
+    >>> import numpy as np, upsampling as up
+    >>> from upsampling.interpolate import interpolate
+    >>> x = np.array([[[[6.0, 10.0], [9.0, 12.0]]]])
+    >>> interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)[0, 0].round(4)
+    array([[ 6.    ,  7.3333,  8.6667, 10.    ],
+           [ 7.    ,  8.2222,  9.4444, 10.6667],
+           [ 8.    ,  9.1111, 10.2222, 11.3333],
+           [ 9.    , 10.    , 11.    , 12.    ]])
+    >>> interpolate(np.arange(4.0).reshape(1, 1, 4), size=2, mode="linear")
+    array([[[0.5, 2.5]]])
+    >>> interpolate(np.arange(4.0).reshape(1, 1, 4), size=3, mode="nearest",
+    ...             coordinate_transformation_mode="asymmetric", nearest_mode="ceil")
+    array([[[0., 2., 3.]]])
+    """
+    fn = "interpolate"
+    _checks.array(x, fn)
+    in_size = tuple(int(s) for s in x.shape[2:])
+    if any(s < 1 for s in in_size):
+        raise _checks.fail(fn, f"x has shape {tuple(x.shape)}; its spatial sizes must be positive")
+    plan = make_plan(
+        fn,
+        in_size,
+        size,
+        scale_factor,
+        mode,
+        align_corners,
+        recompute_scale_factor,
+        antialias,
+        coordinate_transformation_mode,
+        nearest_mode,
+        cubic_coeff_a,
+        exclude_outside,
+        extrapolation_value,
+        roi,
+    )
+    _checks.fits_in_memory((*x.shape[:2], *plan.out_size), _backend.itemsize(x), fn)
+    if _backend.is_tensor(x):
+        return _backend.torch_ops("interpolate").interpolate(x, plan)
+    return interpolate_array(x, plan)

@@ -1,0 +1,141 @@
+"""Torch custom ops for interpolation (see :mod:`upsampling.nn._dispatch`).
+
+The op carries the normalised plan as a string (:meth:`upsampling.interpolate.Plan.key`), so
+``torch.compile`` sees one opaque call whose output shape the fake implementation knows. CPU
+tensors of a numba dtype run :func:`upsampling.interpolate.interpolate_array` on zero-copy
+views; anything else (CUDA, float16, bfloat16) applies the same per-axis tables with
+``index_select`` and weighted sums in the same order. The backward applies the transposed tables
+(each input gathers the outputs that read it): deterministic on every device, never
+``index_add`` or a scatter.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..filters import Plan, decode, is_identity, outside_rows, table
+from ..interpolate import interpolate_array, interpolate_backward_array
+from ._dispatch import as_numpy, define, from_numpy, numba_ok
+
+
+@functools.lru_cache(maxsize=256)
+def _device_table(t, device: str, dtype: torch.dtype):
+    """A table's arrays on ``device`` (cached per table object)."""
+    index = torch.from_numpy(t.index).to(device)
+    weight = torch.from_numpy(t.weight).to(device=device, dtype=dtype)
+    valid = torch.from_numpy(np.arange(t.index.shape[1])[None, :] < t.count[:, None]).to(device)
+    return index, weight, valid
+
+
+def _apply_torch(x: Tensor, tables: list, compute: torch.dtype, round_each=None) -> Tensor:
+    """``apply_tables`` in plain PyTorch: per axis, a sum over taps of gathered slices times
+    weights, in tap order (the numba kernel's order). ``round_each`` rounds after every axis."""
+    y = x if x.dtype == compute else x.to(compute)
+    for i in reversed(range(len(tables))):
+        t = tables[i]
+        if is_identity(t):
+            continue
+        dim = 2 + i
+        index, weight, valid = _device_table(t, str(y.device), compute)
+        shape = [1] * y.ndim
+        shape[dim] = t.out_size
+        acc = None
+        for k in range(index.shape[1]):
+            term = y.index_select(dim, index[:, k]) * weight[:, k].reshape(shape)
+            term = torch.where(
+                valid[:, k].reshape(shape), term, torch.zeros((), dtype=compute, device=y.device)
+            )
+            acc = term if acc is None else acc + term
+        y = acc if round_each is None else round_each(acc)
+    return y
+
+
+def _forward_torch(x: Tensor, plan: Plan) -> Tensor:
+    tables = [table(a) for a in plan.axes]
+    if all(t.is_gather for t in tables):
+        y = x
+        for i, t in enumerate(tables):
+            if not is_identity(t):
+                y = y.index_select(2 + i, torch.from_numpy(t.index[:, 0]).to(x.device))
+        return y.contiguous() if y is not x else x.clone()
+    if x.is_floating_point():
+        compute = torch.float64 if x.dtype == torch.float64 else torch.float32
+        return _apply_torch(x, tables, compute).to(x.dtype)
+    info = torch.iinfo(x.dtype)
+    compute = torch.float64 if x.element_size() >= 4 else torch.float32
+
+    def saturate(v: Tensor) -> Tensor:
+        return v.clamp(info.min, info.max)
+
+    if plan.integer_rounding == "torch":
+        y = _apply_torch(x, tables, compute, lambda v: saturate(torch.floor(v + 0.5)))
+    else:
+        y = saturate(torch.round(_apply_torch(x, tables, compute)))
+    return y.to(x.dtype)
+
+
+def _fill_outside(out: Tensor, plan: Plan) -> Tensor:
+    for i, a in enumerate(plan.axes):
+        rows = outside_rows(a)
+        if rows is not None and rows.any():
+            where = torch.from_numpy(np.flatnonzero(rows)).to(out.device)
+            out.index_fill_(2 + i, where, plan.extrapolation)
+    return out
+
+
+def _interpolate_impl(x: Tensor, plan: str) -> Tensor:
+    p = decode(plan)
+    if numba_ok(x):
+        return from_numpy(interpolate_array(as_numpy(x), p))
+    out = _forward_torch(x, p)
+    return _fill_outside(out, p) if p.extrapolation is not None else out
+
+
+def _interpolate_fake(x, plan):
+    return x.new_empty((*x.shape[:2], *decode(plan).out_size))
+
+
+def _backward_impl(g: Tensor, plan: str) -> Tensor:
+    p = decode(plan)
+    if numba_ok(g):
+        return from_numpy(interpolate_backward_array(as_numpy(g), p))
+    return interpolate_backward_torch(g, p)
+
+
+def _backward_fake(g, plan):
+    return g.new_empty((*g.shape[:2], *(a.axis.in_size for a in decode(plan).axes)))
+
+
+_backward_op = define("interpolate_backward", _backward_impl, _backward_fake)
+
+
+def _setup(ctx, inputs, output):
+    ctx.plan = inputs[1]
+
+
+def _backward(ctx, g):
+    return _backward_op(g.contiguous(), ctx.plan), None
+
+
+_interpolate_op = define("interpolate", _interpolate_impl, _interpolate_fake, _backward, _setup)
+
+
+def interpolate(x: Tensor, plan: Plan) -> Tensor:
+    return _interpolate_op(x, plan.key())
+
+
+def interpolate_torch(x: Tensor, plan: Plan) -> Tensor:
+    """The pure-PyTorch forward (what CUDA and float16/bfloat16 run), for tests on the CPU."""
+    out = _forward_torch(x, plan)
+    return _fill_outside(out, plan) if plan.extrapolation is not None else out
+
+
+def interpolate_backward_torch(g: Tensor, plan: Plan) -> Tensor:
+    """The pure-PyTorch backward, for tests on the CPU."""
+    compute = torch.float64 if g.dtype == torch.float64 else torch.float32
+    tables = [table(a).transposed() for a in plan.axes]
+    return _apply_torch(g, tables, compute).to(g.dtype)
