@@ -56,11 +56,7 @@ def _pool(
     fn: str,
 ) -> tuple[int, ...]:
     """PyTorch's ``pooling_output_shape``, with its checks, for normalised arguments."""
-    for k, p in zip(kernel, padding, strict=True):
-        if p > k // 2:
-            raise _checks.fail(
-                fn, f"padding {padding} must be at most half of kernel_size {kernel}"
-            )
+    pool_padding(kernel, padding, fn)
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True):
         span = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
@@ -75,6 +71,15 @@ def _pool(
             f"dilation {dilation} and padding {padding}: the output would be {tuple(out)}",
         )
     return tuple(out)
+
+
+def pool_padding(kernel: tuple[int, ...], padding: tuple[int, ...], fn: str) -> None:
+    """PyTorch's rule: the padding is at most half of the kernel (before dilation)."""
+    for k, p in zip(kernel, padding, strict=True):
+        if p > k // 2:
+            raise _checks.fail(
+                fn, f"padding {padding} must be at most half of kernel_size {kernel}"
+            )
 
 
 def pool_windows_nonempty(size, kernel, stride, padding, dilation, ceil_mode, fn) -> None:

@@ -157,6 +157,20 @@ def max_unpool_backward_array(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- public functions
+def unpool_arguments(n: int, scale_factor: Any, mode: Any, offset: Any, fn: str):
+    """Normalise unpool's arguments for ``n`` spatial dims (shared with ``nn.Unpool``)."""
+    scale = _checks.positive(
+        _checks.ntuple(scale_factor, n, fn, "scale_factor"), fn, "scale_factor"
+    )
+    mode = _checks.choice(mode, _UNPOOL_MODES, fn, "mode")
+    offset = _checks.ntuple(offset, n, fn, "offset")
+    if mode == "nearest" and any(offset):
+        raise _checks.fail(fn, f"offset {offset} applies to mode 'bed_of_nails' only")
+    if any(not 0 <= o < s for o, s in zip(offset, scale, strict=True)):
+        raise _checks.fail(fn, f"offset {offset} must satisfy 0 <= offset < scale_factor {scale}")
+    return scale, mode, offset
+
+
 def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0):
     r"""Unpool by an integer factor: nearest-neighbour or "bed of nails".
 
@@ -214,15 +228,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     """
     fn = "unpool"
     n = _checks.array(x, fn)
-    scale = _checks.positive(
-        _checks.ntuple(scale_factor, n, fn, "scale_factor"), fn, "scale_factor"
-    )
-    mode = _checks.choice(mode, _UNPOOL_MODES, fn, "mode")
-    offset = _checks.ntuple(offset, n, fn, "offset")
-    if mode == "nearest" and any(offset):
-        raise _checks.fail(fn, f"offset {offset} applies to mode 'bed_of_nails' only")
-    if any(not 0 <= o < s for o, s in zip(offset, scale, strict=True)):
-        raise _checks.fail(fn, f"offset {offset} must satisfy 0 <= offset < scale_factor {scale}")
+    scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
     out_size = shapes._unpool(tuple(x.shape[2:]), scale)
     _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
     bed = mode == "bed_of_nails"
