@@ -1,0 +1,181 @@
+"""The typer application: argument parsing and error reporting only; the work is elsewhere."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .explain import TOPICS
+from .io import CliError
+from .methods import METHODS
+
+app = typer.Typer(
+    name="upsampling",
+    help="Up-sampling methods of the seed note, side by side: demo, compare, explain, bench.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+Topic = StrEnum("Topic", {name.replace("-", "_"): name for name in TOPICS})
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _error(command: str):
+    def write(line: str) -> None:
+        typer.echo(f"upsampling {command}: {line}", err=True)
+
+    return write
+
+
+def _run(command: str, body) -> None:
+    """Run ``body()``; user errors become one line on stderr and a non-zero exit status."""
+    try:
+        status = body()
+    except CliError as exc:
+        _error(command)(str(exc))
+        raise typer.Exit(1) from None
+    except (ValueError, TypeError) as exc:
+        # the library's own messages name the function, the parameter and what is allowed
+        if not _from_library(exc):
+            raise
+        _error(command)(str(exc))
+        raise typer.Exit(2) from None
+    if status:
+        raise typer.Exit(status)
+
+
+def _from_library(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and "_checks.py" in tb.tb_frame.f_code.co_filename
+
+
+def _echo(text: str) -> None:
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for the figures and tables.")] = Path(
+        "upsampling-demo"
+    ),
+    size: Annotated[
+        int | None,
+        typer.Option(help="Use a centre crop of this many pixels (quicker; default: all 512)."),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option(help="Also write the figures of every `explain` topic.")
+    ] = True,
+) -> None:
+    """Every method of the seed on the bundled photograph: a table and figures in OUT."""
+    from .demo import run_demo
+
+    _run(
+        "demo",
+        lambda: run_demo(out, size=size, explain=explain, echo=_echo, error=_error("demo")),
+    )
+
+
+@app.command()
+def compare(
+    images: Annotated[
+        list[Path], typer.Argument(help="PNG, JPEG or TIFF files (grayscale or RGB, 8/16-bit).")
+    ],
+    scale: Annotated[int, typer.Option("--scale", "-s", help="Down-sampling factor.")] = 2,
+    methods: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--methods",
+            "-m",
+            help="Methods to run, comma-separated or repeated (default: all). "
+            f"Known: {', '.join(METHODS)}.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write results.json, results.csv and a figure per image here."),
+    ] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output on stdout.")] = (
+        Format.table
+    ),
+    force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
+    save_images: Annotated[
+        bool, typer.Option(help="With --out, also write every up-sampled image as PNG.")
+    ] = False,
+) -> None:
+    """Down-sample each IMAGE by SCALE, bring it back with every method, and score them."""
+    from .compare import run_compare
+
+    _run(
+        "compare",
+        lambda: run_compare(
+            images,
+            scale=scale,
+            methods=methods,
+            out=out,
+            fmt=format.value,
+            force=force,
+            save_images=save_images,
+            echo=_echo,
+            error=_error("compare"),
+        ),
+    )
+
+
+@app.command()
+def explain(
+    topic: Annotated[Topic, typer.Argument(help="Which figure of the seed note.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output file, .png (default) or .svg or .pdf.")
+    ] = None,
+    kernel: Annotated[
+        int | None, typer.Option(help="Kernel size, where the topic has one.")
+    ] = None,
+    stride: Annotated[int | None, typer.Option(help="Stride (or scale), where it has one.")] = None,
+    padding: Annotated[int | None, typer.Option(help="Padding, where it has one.")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Draw one figure of the seed note, computed by the library's operators."""
+    name = topic.value
+
+    def body() -> int:
+        from .demo import write_topic
+        from .figures import figure_format
+
+        given = {"kernel": kernel, "stride": stride, "padding": padding}
+        allowed = TOPICS[name].options
+        for option, value in given.items():
+            if value is not None and option not in allowed:
+                takes = ", ".join(f"--{o}" for o in allowed) or "no options"
+                raise CliError(f"topic {name!r} takes {takes}, not --{option}")
+        path = out if out is not None else Path(f"{name}.png")
+        if figure_format(path) is None:
+            raise CliError(f"{path}: the file name must end in .png, .svg or .pdf")
+        write_topic(name, path, force=force, **given)
+        _echo(f"wrote {path}")
+        return 0
+
+    _run("explain", body)
+
+
+@app.command()
+def bench(
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    quick: Annotated[bool, typer.Option(help="Smaller inputs and fewer repeats.")] = False,
+    threads: Annotated[int, typer.Option(help="Threads for every library.")] = 2,
+) -> None:
+    """Time each operator against PyTorch (and OpenCV, Pillow where installed) on this machine."""
+    from .bench import run_bench
+
+    _run("bench", lambda: run_bench(json=json, quick=quick, threads=threads, echo=_echo))

@@ -1,0 +1,182 @@
+"""Reading and writing files for the command line: images through Pillow, atomic writes.
+
+Every file the command line writes goes through :func:`write_atomic`: the bytes go to a
+temporary file in the same directory, which is flushed, synced and then renamed over the target
+with :func:`os.replace`, so an interrupt leaves either the old file or the new one, never half of
+one. Existing files are refused unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+__all__ = [
+    "CliError",
+    "LoadedImage",
+    "check_writable",
+    "encode_png",
+    "read_image",
+    "write_atomic",
+]
+
+
+class CliError(Exception):
+    """A problem with the user's input, reported as one line (no traceback)."""
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An image as ``(1, C, H, W)`` float32 in [0, 1], with the bit depth it was stored in."""
+
+    pixels: np.ndarray
+    bits: int
+    mode: str
+
+
+# Pillow modes -> (mode to convert to, bit depth). Alpha is dropped: quality is measured on colour.
+_CONVERT = {
+    "1": ("L", 8),
+    "L": ("L", 8),
+    "LA": ("L", 8),
+    "La": ("L", 8),
+    "P": ("RGB", 8),
+    "PA": ("RGB", 8),
+    "RGB": ("RGB", 8),
+    "RGBA": ("RGB", 8),
+    "RGBa": ("RGB", 8),
+    "RGBX": ("RGB", 8),
+    "CMYK": ("RGB", 8),
+    "YCbCr": ("RGB", 8),
+    "LAB": ("RGB", 8),
+    "HSV": ("RGB", 8),
+    "I;16": (None, 16),
+    "I;16L": (None, 16),
+    "I;16B": (None, 16),
+    "I;16N": (None, 16),
+    "I": (None, 16),
+    "F": (None, 32),
+}
+
+
+def read_image(path: str | os.PathLike) -> LoadedImage:
+    """Read a PNG, JPEG or TIFF (grayscale, RGB, 8 or 16 bits) as float32 ``(1, C, H, W)``."""
+    try:
+        from PIL import Image, ImageOps
+    except ImportError as exc:  # pragma: no cover - the cli extra installs Pillow
+        raise CliError("reading images needs Pillow: pip install 'upsampling[cli]'") from exc
+    name = os.fspath(path)
+    try:
+        with Image.open(name) as img:
+            img.seek(0)
+            img = ImageOps.exif_transpose(img)
+            img.load()
+    except FileNotFoundError:
+        raise CliError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{name}: is a directory, not an image") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise CliError(f"{name}: cannot read the image ({_reason(exc)})") from None
+    mode = img.mode
+    if mode not in _CONVERT:
+        raise CliError(f"{name}: Pillow image mode {mode!r} is not supported")
+    target, bits = _CONVERT[mode]
+    if target is not None and target != mode:
+        if mode in ("P", "PA") and "transparency" in img.info:
+            img = img.convert("RGBA")
+        img = img.convert(target)
+    data = np.asarray(img)
+    if bits == 8:
+        pixels = data.astype(np.float32) / np.float32(255)
+    elif bits == 16:
+        if data.min() < 0 or data.max() > 65535:
+            raise CliError(f"{name}: 32-bit integer pixels outside [0, 65535] are not supported")
+        pixels = data.astype(np.float32) / np.float32(65535)
+    else:
+        pixels = data.astype(np.float32)
+        if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 1:
+            raise CliError(f"{name}: floating-point pixels must be finite and in [0, 1]")
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return LoadedImage(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]), bits, mode)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def encode_png(image: np.ndarray, bits: int = 8) -> bytes:
+    """``(C, H, W)`` or ``(1, C, H, W)`` values in [0, 1] as PNG bytes (clipped, rounded).
+
+    Grayscale is written with ``bits`` 8 or 16; colour always with 8 bits (Pillow's limit).
+    """
+    from PIL import Image
+
+    a = np.asarray(image, dtype=np.float64)
+    if a.ndim == 4:
+        a = a[0]
+    a = np.clip(a, 0.0, 1.0).transpose(1, 2, 0)
+    if a.shape[2] == 1 and bits == 16:
+        img = Image.fromarray(np.rint(a[:, :, 0] * 65535).astype(np.uint16))
+    else:
+        u8 = np.rint(a * 255).astype(np.uint8)
+        img = Image.fromarray(u8[:, :, 0] if u8.shape[2] == 1 else u8[:, :, :3])
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def check_writable(paths: Iterable[str | os.PathLike], force: bool) -> list[str]:
+    """One message per path that exists and may not be overwritten (empty: all clear)."""
+    if force:
+        return []
+    return [
+        f"{os.fspath(p)}: already exists (use --force to overwrite it)"
+        for p in paths
+        if os.path.lexists(p)
+    ]
+
+
+def write_atomic(
+    path: str | os.PathLike, content: bytes | Callable[[BinaryIO], None], *, force: bool
+) -> Path:
+    """Write ``content`` (bytes, or a function that writes to a binary file) to ``path``.
+
+    The data goes to a temporary file next to ``path`` and is renamed over it only once complete.
+    Raises :class:`CliError` if ``path`` exists and ``force`` is false.
+    """
+    target = Path(path)
+    if not force and os.path.lexists(target):
+        raise CliError(f"{target}: already exists (use --force to overwrite it)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if isinstance(content, bytes | bytearray):
+                f.write(content)
+            else:
+                content(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
