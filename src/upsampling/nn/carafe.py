@@ -3,9 +3,12 @@ r"""CARAFE: content-aware reassembly of features (Wang et al., ICCV 2019), in pu
 Every output pixel is a weighted sum of the ``k_up``-wide neighbourhood of its source pixel, with
 weights that a small network predicts from the content and normalises with a softmax. The
 reassembly here loops over the ``k_up ** dims`` taps, each one multiply-add of a shifted view of
-the zero-padded input (broadcast over the ``scale`` phases, which is nearest up-sampling without
-a copy) with one plane of kernels; the textbook form unfolds the input into ``k_up ** dims``
-copies, up-samples them and reduces, which needs ``k_up ** dims`` times the output's memory.
+the zero-padded input (broadcast over the ``scale ** dims`` output phases, which is nearest
+up-sampling without a copy) with one plane of kernels. The kernels and the output are held
+phase-major, ``(N, G, phases, ..., *input_spatial)``, so that every sum the backward pass makes
+runs over an outer dimension. The textbook form unfolds the input into ``k_up ** dims`` copies,
+up-samples them and reduces, which needs ``k_up ** dims`` times the output's memory
+(``benchmarks/carafe_reassembly.py`` measures both).
 """
 
 from __future__ import annotations
@@ -131,23 +134,96 @@ def _windows(k: tuple[int, ...], spatial) -> list[tuple[slice, ...]]:
     ]
 
 
-def _taps(x: Tensor, kernels: Tensor, scale, k) -> Tensor:
+def _phase_order(d: int, lead: int) -> list[int]:
+    """Permutation of ``(*lead dims, a1, s1, ..., ad, sd)`` to ``(*lead, s1..sd, a1..ad)``."""
+    return [*range(lead), *(lead + 1 + 2 * i for i in range(d)), *(lead + 2 * i for i in range(d))]
+
+
+def _phase_major(t: Tensor, groups: int, spatial, scale) -> Tensor:
+    """``(N, G*X, *(spatial * scale))`` -> ``(N, G, S, X, *spatial)``: each output phase a plane
+    at the input's resolution (S = prod(scale)), so that sums over phases and over channels run
+    over outer dimensions."""
+    n, d = t.shape[0], len(spatial)
+    x = t.shape[1] // groups
+    v = t.reshape(n, groups, x, *itertools.chain.from_iterable(zip(spatial, scale, strict=True)))
+    order = [0, 1, *(4 + 2 * i for i in range(d)), 2, *(3 + 2 * i for i in range(d))]
+    return v.permute(order).reshape(n, groups, math.prod(scale), x, *spatial)
+
+
+def _interleaved(t: Tensor, spatial, scale) -> Tensor:
+    """The inverse of :func:`_phase_major`: ``(N, G, S, X, *spatial)`` -> ``(N, G*X, *out)``."""
+    n, g, x, d = t.shape[0], t.shape[1], t.shape[3], len(spatial)
+    v = t.reshape(n, g, *scale, x, *spatial)
+    order = [0, 1, 2 + d, *itertools.chain.from_iterable((3 + d + i, 2 + i) for i in range(d))]
+    out = tuple(a * s for a, s in zip(spatial, scale, strict=True))
+    return v.permute(order).reshape(n, g * x, *out)
+
+
+def _taps_forward(x: Tensor, kp: Tensor, k) -> Tensor:
+    """Reassemble with phase-major kernels ``kp`` ``(N, G, S, T, *spatial)``; returns the
+    phase-major output ``(N, G, S, C/G, *spatial)``: one multiply-add per tap, each over all
+    phases at once (the input window broadcast over them)."""
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
-    g = kernels.shape[1]
+    g = kp.shape[1]
     xp = _padded(x, k)
-    # (N, G, C/G, a1 + 2 r1, 1, a2 + 2 r2, 1, ...): broadcasting over the 1s is nearest up-sampling
-    xv = xp.reshape(n, g, c // g, *itertools.chain.from_iterable((a, 1) for a in xp.shape[2:]))
-    kv = kernels.reshape(
-        n, g, kernels.shape[2], *itertools.chain.from_iterable(zip(spatial, scale, strict=True))
-    )
+    xv = xp.reshape(n, g, 1, c // g, *xp.shape[2:])
     out = None
     for t, window in enumerate(_windows(k, spatial)):
-        index = (slice(None),) * 3 + tuple(
-            itertools.chain.from_iterable((w, slice(None)) for w in window)
-        )
-        source, weight = xv[index], kv[:, :, t : t + 1]
+        source, weight = xv[(..., *window)], kp[:, :, :, t : t + 1]
         out = source * weight if out is None else out.addcmul_(source, weight)
-    return out.reshape(n, c, *(a * s for a, s in zip(spatial, scale, strict=True)))
+    return out
+
+
+class _Reassemble(torch.autograd.Function):
+    """The tap loop with a tap-loop backward: the input's gradient gathered window by window into
+    one padded buffer (no zero-filled copy per tap), the kernels' as a sum over channels."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, kp: Tensor, k: tuple[int, ...]) -> Tensor:
+        kp = kp.contiguous()
+        ctx.save_for_backward(x, kp)
+        ctx.k = k
+        return _taps_forward(x, kp, k)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor):
+        x, kp = ctx.saved_tensors
+        k = ctx.k
+        n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+        g = kp.shape[1]
+        xp = _padded(x, k)
+        xv = xp.reshape(n, g, 1, c // g, *xp.shape[2:])
+        grad = grad.contiguous()
+        gx = xv.new_zeros(xv.shape[:2] + xv.shape[3:]) if ctx.needs_input_grad[0] else None
+        gk = torch.empty_like(kp) if ctx.needs_input_grad[1] else None
+        for t, window in enumerate(_windows(k, spatial)):  # a fixed order: the same bits each run
+            if gx is not None:
+                gx[(..., *window)] += (grad * kp[:, :, :, t : t + 1]).sum(2)
+            if gk is not None:
+                gk[:, :, :, t] = (grad * xv[(..., *window)]).sum(3)
+        if gx is not None:
+            inner = tuple(slice(kk // 2, kk // 2 + a) for kk, a in zip(k, spatial, strict=True))
+            gx = gx.reshape(xp.shape)[(..., *inner)]
+        return gx, gk, None
+
+
+def _reassemble(x: Tensor, kp: Tensor, scale, k) -> Tensor:
+    """Reassembly with phase-major kernels; the output in the usual layout."""
+    spatial = tuple(x.shape[2:])
+    tracing = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    if not tracing and torch.is_grad_enabled() and (x.requires_grad or kp.requires_grad):
+        out = _Reassemble.apply(x, kp, k)
+    else:
+        out = _taps_forward(x, kp, k)
+    return _interleaved(out, spatial, scale)
+
+
+def _taps(x: Tensor, kernels: Tensor, scale, k) -> Tensor:
+    n, g = kernels.shape[:2]
+    flat = kernels.reshape(n, -1, *kernels.shape[3:])  # (N, G*T, *out)
+    kp = _phase_major(flat, g, tuple(x.shape[2:]), scale)
+    return _reassemble(x, kp, scale, k)
 
 
 def _unfold(x: Tensor, kernels: Tensor, scale, k) -> Tensor:
@@ -245,7 +321,13 @@ class CARAFE(torch.nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         U.check_input(x, "CARAFE", self.channels, self.dims)
-        return _taps(x, self.kernels(x), self.scale_factor, self.k_up)
+        # The encoder's channel (g * T + t) * S + phase is tap t of its group at that phase:
+        # reshaped, it is already phase-major (no pixel shuffle and back).
+        logits = self.encoder(self.compressor(x))
+        taps, phases = math.prod(self.k_up), math.prod(self.scale_factor)
+        logits = logits.reshape(x.shape[0], self.groups, taps, phases, *x.shape[2:])
+        kp = torch.softmax(logits, dim=2).transpose(2, 3)
+        return _reassemble(x, kp, self.scale_factor, self.k_up)
 
     def extra_repr(self) -> str:
         return (
