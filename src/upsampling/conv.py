@@ -344,8 +344,8 @@ def conv_transpose(
     xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
     if method == "matrix":
         c = _matrix(wc, out, size, stride, dilation, offset, groups, fn)
-        y = np.ascontiguousarray((c.T @ xc.reshape(x.shape[0], -1).T).T)
-        y = _k.add_bias(y.reshape(x.shape[0], -1, *out), bias)
+        y = np.ascontiguousarray((c.T @ xc.reshape(x.shape[0], c.shape[0]).T).T)
+        y = _k.add_bias(y.reshape(x.shape[0], weight.shape[1] * groups, *out), bias)
     else:
         worker = {
             "auto": _k.transpose_subpixel,

@@ -57,7 +57,9 @@ def transpose_auto(x, w, bias, stride, dilation, groups, offset, out_size) -> Te
     pads = tuple(max(c, 0) for c in offset)
     extra = tuple(t - (f - 2 * p) for t, f, p in zip(out_size, full, pads, strict=True))
     op = _CONV_TRANSPOSE[nd - 1]
-    if all(0 <= e < max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)):
+    if offset == pads and all(
+        0 <= e < max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)
+    ):
         return op(x, w, bias, tuple(stride), pads, extra, groups, tuple(dilation))
     y = op(x, w, None, tuple(stride), pads, 0, groups, tuple(dilation))
     # out[o] = full[o + offset] = y[o + offset - pads]
