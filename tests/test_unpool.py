@@ -3,6 +3,9 @@ gradients on the numba and pure-PyTorch paths, determinism, laws (hypothesis) an
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -383,3 +386,15 @@ def test_bad_input(name, kwargs, exc, words, kind):
     with pytest.raises(exc, match="unpool: ") as info:
         up.unpool(x, **args)
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_output_larger_than_memory_is_refused_before_allocating(kind):
+    """An output as large as this machine's memory (under the absolute 1 TiB guard) is refused,
+    not allocated lazily and then killed by the OOM killer."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    side = math.isqrt(ram // 8) + 1
+    x = np.zeros((1, 1, 1, 1))
+    x = torch.from_numpy(x) if kind == "torch" else x
+    with pytest.raises(ValueError, match=r"unpool: the output of shape .* more than half of"):
+        up.unpool(x, (side, side))

@@ -175,14 +175,21 @@ _MAX_BYTES = 1 << 40
 def fits_in_ram(nbytes: int, fn: str, what: str) -> None:
     """Refuse to build ``what`` if its ``nbytes`` exceed half of this machine's physical memory
     (sparse matrices and other structures whose size is not one array's shape)."""
-    limit = _MAX_BYTES
-    try:
-        limit = min(limit, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
-    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
-        pass
+    limit = _RAM_LIMIT
     if nbytes > limit:
         raise fail(
             fn,
             f"{what} would take {nbytes:,} bytes ({nbytes / 2**30:.1f} GiB), more than half of "
             f"this machine's memory ({limit / 2**30:.1f} GiB may be used)",
         )
+
+
+def _ram_limit() -> int:
+    try:
+        return min(_MAX_BYTES, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        return _MAX_BYTES
+
+
+# Read once at import: torch.compile cannot trace os.sysconf inside an operator.
+_RAM_LIMIT = _ram_limit()

@@ -52,6 +52,15 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view(np.uint16) if a.dtype == np.float16 else a
 
 
+def _fits(shape: tuple[int, ...], x: Any, fn: str) -> None:
+    """Refuse an output that could not be allocated (in host memory, for NumPy and CPU
+    tensors) before allocating it."""
+    _checks.fits_in_memory(shape, _backend.itemsize(x), fn)
+    if not _backend.is_tensor(x) or x.device.type == "cpu":
+        nbytes = math.prod(shape) * _backend.itemsize(x)
+        _checks.fits_in_ram(nbytes, fn, f"the output of shape {shape}")
+
+
 def _work(*arrays: np.ndarray) -> int:
     return sum(a.size for a in arrays)
 
@@ -230,7 +239,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     n = _checks.array(x, fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
     out_size = shapes._unpool(tuple(x.shape[2:]), scale)
-    _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
+    _fits((*x.shape[:2], *out_size), x, fn)
     bed = mode == "bed_of_nails"
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").unpool(x, scale, offset, bed)
@@ -384,7 +393,7 @@ def max_unpool(
         )
     kernel, stride, padding = shapes.max_unpool_arguments(n, kernel_size, stride, padding, fn)
     out_size = shapes._max_unpool(tuple(x.shape[2:]), kernel, stride, padding, output_size, fn)
-    _checks.fits_in_memory((*x.shape[:2], *out_size), _backend.itemsize(x), fn)
+    _fits((*x.shape[:2], *out_size), x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").max_unpool(x, indices, out_size)
     return max_unpool_array(_native(x), _native(indices), out_size, fn)
