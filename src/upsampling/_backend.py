@@ -78,7 +78,9 @@ def set_num_threads(n: int) -> None:
     """Set the threads our CPU kernels use (PyTorch's follow ``torch.set_num_threads``)."""
     from . import _checks
 
-    (n,) = _checks.positive(_checks.ntuple(n, 1, "set_num_threads", "n"), "set_num_threads", "n")
+    n = _checks.integer(n, "set_num_threads", "n")
+    if n < 1:
+        raise _checks.fail("set_num_threads", f"n {n} must be a positive number of threads")
     global _num_threads, _pool
     with _lock:
         _num_threads = n

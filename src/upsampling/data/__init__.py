@@ -26,11 +26,17 @@ def read_png(path) -> np.ndarray:
         raise ValueError(f"read_png: {path} is not a PNG file")
     pos, header, idat = 8, None, []
     while pos < len(blob):
+        if pos + 12 > len(blob):
+            raise ValueError(f"read_png: {path} ends inside a chunk header (byte {pos})")
         (length,) = struct.unpack(">I", blob[pos : pos + 4])
         kind = blob[pos + 4 : pos + 8]
         body = blob[pos + 8 : pos + 8 + length]
+        if len(body) != length:
+            raise ValueError(f"read_png: {path} is truncated inside its {kind!r} chunk")
         pos += 12 + length
         if kind == b"IHDR":
+            if length != 13:
+                raise ValueError(f"read_png: {path} has an IHDR chunk of {length} bytes, not 13")
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
             idat.append(body)
@@ -45,11 +51,16 @@ def read_png(path) -> np.ndarray:
             "only 8-bit non-interlaced grayscale/RGB(A) PNGs are read"
         )
     channels = _CHANNELS[colour]
-    raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
-    if raw.size != height * (width * channels + 1):
+    expected = height * (width * channels + 1)
+    try:  # at most one byte more than the header implies: no decompression bomb
+        data = zlib.decompressobj().decompress(b"".join(idat), expected + 1)
+    except zlib.error as exc:
+        raise ValueError(f"read_png: {path} holds damaged pixel data ({exc})") from None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size != expected:
         raise ValueError(
             f"read_png: {path} holds {raw.size} bytes of pixel data, not the "
-            f"{height * (width * channels + 1)} its header implies"
+            f"{expected} its header implies"
         )
     from .._kernels.png import unfilter
 

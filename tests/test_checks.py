@@ -1,0 +1,156 @@
+"""upsampling._checks: every helper accepts what it should, refuses the rest, and its message
+has the shape ``function: parameter <value> must be <what is allowed>``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from upsampling import _checks
+
+
+def test_fail_builds_the_exception_with_the_function_name():
+    exc = _checks.fail("f", "x must be good", TypeError)
+    assert isinstance(exc, TypeError) and str(exc) == "f: x must be good"
+    assert isinstance(_checks.fail("f", "m"), ValueError)
+
+
+@pytest.mark.parametrize("value", [3, np.int64(3), np.uint8(3), torch.tensor(3).item()])
+def test_integer_accepts_integers(value):
+    out = _checks.integer(value, "f", "k")
+    assert out == 3 and type(out) is int
+
+
+@pytest.mark.parametrize("value", [3.0, 2.5, True, np.bool_(True), "3", None, np.float32(3)])
+def test_integer_refuses_the_rest(value):
+    with pytest.raises(TypeError, match=r"^f: k .* must be an int$"):
+        _checks.integer(value, "f", "k")
+
+
+def test_ntuple_broadcasts_and_checks_length():
+    assert _checks.ntuple(2, 3, "f", "k") == (2, 2, 2)
+    assert _checks.ntuple((1, 2), 2, "f", "k") == (1, 2)
+    assert _checks.ntuple([1, np.int32(2)], 2, "f", "k") == (1, 2)
+    assert _checks.ntuple(torch.Size([4, 5]), 2, "f", "k") == (4, 5)
+    with pytest.raises(ValueError, match=r"^f: k \(1, 2, 3\) must be an int or a tuple of 2 ints"):
+        _checks.ntuple((1, 2, 3), 2, "f", "k")
+    with pytest.raises(ValueError, match=r"^f: k \(1,\) must be .* tuple of 2 ints"):
+        _checks.ntuple((1,), 2, "f", "k")
+    with pytest.raises(TypeError, match=r"^f: k \(1, 2.5\) must be an int or a tuple of 2 ints"):
+        _checks.ntuple((1, 2.5), 2, "f", "k")
+    with pytest.raises(TypeError, match=r"^f: k '22' must be an int"):
+        _checks.ntuple("22", 2, "f", "k")
+    with pytest.raises(TypeError, match=r"^f: k None must be an int"):
+        _checks.ntuple(None, 2, "f", "k")
+
+
+def test_ntuple_bounds_the_magnitude():
+    assert _checks.ntuple(2**62, 1, "f", "k") == (2**62,)
+    assert _checks.ntuple(-(2**62), 1, "f", "k") == (-(2**62),)
+    for value in (2**62 + 1, -(2**62) - 1, (1, 2**64)):
+        with pytest.raises(ValueError, match=r"^f: k .* is out of range: .* at most 2\*\*62"):
+            _checks.ntuple(value, 2 if isinstance(value, tuple) else 1, "f", "k")
+
+
+def test_positive_and_nonnegative():
+    assert _checks.positive((1, 2), "f", "k") == (1, 2)
+    assert _checks.nonnegative((0, 2), "f", "k") == (0, 2)
+    with pytest.raises(ValueError, match=r"^f: k \(0, 2\) must be positive$"):
+        _checks.positive((0, 2), "f", "k")
+    with pytest.raises(ValueError, match=r"^f: k \(-1,\) must be non-negative$"):
+        _checks.nonnegative((-1,), "f", "k")
+
+
+def test_boolean():
+    assert _checks.boolean(True, "f", "b") is True
+    assert _checks.boolean(np.bool_(False), "f", "b") is False
+    for value in (0, 1, None, "True"):
+        with pytest.raises(TypeError, match=r"^f: b .* must be True or False$"):
+            _checks.boolean(value, "f", "b")
+
+
+def test_choice():
+    assert _checks.choice("a", ("a", "b"), "f", "mode") == "a"
+    with pytest.raises(ValueError, match=r"^f: mode 'c' must be one of 'a', 'b'$"):
+        _checks.choice("c", ("a", "b"), "f", "mode")
+    with pytest.raises(TypeError, match=r"^f: mode None must be one of 'a', 'b'$"):
+        _checks.choice(None, ("a", "b"), "f", "mode")
+
+
+def test_finite_float():
+    assert _checks.finite_float(2, "f", "s") == 2.0
+    assert _checks.finite_float(np.float32(0.5), "f", "s") == 0.5
+    for value in (float("nan"), float("inf"), -np.inf):
+        with pytest.raises(ValueError, match=r"^f: s .* must be finite$"):
+            _checks.finite_float(value, "f", "s")
+    for value in (True, "1.0", None, 1j):
+        with pytest.raises(TypeError, match=r"^f: s .* must be a real number$"):
+            _checks.finite_float(value, "f", "s")
+
+
+@pytest.mark.parametrize("ndim", [3, 4, 5])
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_array_returns_the_spatial_rank(ndim, kind):
+    x = np.zeros((1,) * ndim, dtype=np.float32)
+    x = torch.from_numpy(x) if kind == "torch" else x
+    assert _checks.array(x, "f") == ndim - 2
+
+
+def test_array_refusals():
+    with pytest.raises(
+        TypeError, match=r"^f: x must be a numpy.ndarray or a torch.Tensor, got list$"
+    ):
+        _checks.array([[[1.0]]], "f")
+    with pytest.raises(
+        ValueError, match=r"^f: x has shape \(2, 2\) \(2 dims\); expected .* 3, 4, 5"
+    ):
+        _checks.array(np.zeros((2, 2)), "f")
+    with pytest.raises(ValueError, match=r"has shape \(1, 1, 1, 1, 1, 1\) \(6 dims\)"):
+        _checks.array(np.zeros((1,) * 6), "f")
+    with pytest.raises(TypeError, match=r"^f: x has dtype object; allowed dtypes: float16"):
+        _checks.array(np.zeros((1, 1, 1), dtype=object), "f")
+    with pytest.raises(TypeError, match=r"^f: idx has dtype float32; allowed dtypes: uint8, int8"):
+        _checks.array(np.zeros((1, 1, 1), np.float32), "f", "idx", dtypes=_checks.INDEX_DTYPES)
+    with pytest.raises(TypeError, match=r"dtype bool"):
+        _checks.array(torch.zeros((1, 1, 1), dtype=torch.bool), "f")
+    with pytest.raises(TypeError, match=r"dtype complex64"):
+        _checks.array(torch.zeros((1, 1, 1), dtype=torch.complex64), "f")
+    with pytest.raises(ValueError, match=r"expected \(N, C, \*spatial\) with 4 dims in all"):
+        _checks.array(np.zeros((1, 1, 1)), "f", min_spatial=2, max_spatial=2)
+
+
+def test_same_device():
+    a, t = np.zeros(1), torch.zeros(1)
+    _checks.same_device(a, a, "f", "x", "y")
+    _checks.same_device(t, t, "f", "x", "y")
+    with pytest.raises(TypeError, match=r"^f: x is a ndarray but y is a Tensor; pass both"):
+        _checks.same_device(a, t, "f", "x", "y")
+    with pytest.raises(ValueError, match=r"^f: x is on cpu but y is on meta$"):
+        _checks.same_device(t, torch.zeros(1, device="meta"), "f", "x", "y")
+
+
+def test_fits_in_memory():
+    _checks.fits_in_memory((1024, 1024), 8, "f")
+    with pytest.raises(
+        ValueError,
+        match=r"^f: the output of shape \(1048576, 1048576\) would take "
+        r"8,796,093,022,208 bytes \(8192.0 GiB\), more than",
+    ):
+        _checks.fits_in_memory((2**20, 2**20), 8, "f")
+    # Python ints: no overflow however absurd
+    with pytest.raises(ValueError, match="would take"):
+        _checks.fits_in_memory((2**62, 2**62, 2**62), 8, "f")
+
+
+def test_fits_in_ram():
+    _checks.fits_in_ram(1 << 20, "f", "the thing")
+    with pytest.raises(ValueError, match=r"^f: the thing would take .* more than half of this"):
+        _checks.fits_in_ram(_checks._RAM_LIMIT + 1, "f", "the thing")
+    assert 0 < _checks._RAM_LIMIT <= _checks._MAX_BYTES
+
+
+def test_dtype_tables():
+    assert set(_checks.REAL_DTYPES) == set(_checks.FLOAT_DTYPES) | set(_checks.INT_DTYPES)
+    assert "bool" not in _checks.REAL_DTYPES and "bool" not in _checks.INDEX_DTYPES
+    assert not set(_checks.INDEX_DTYPES) & set(_checks.FLOAT_DTYPES)
