@@ -55,10 +55,16 @@ def _run(command: str, body) -> None:
 
 
 def _from_library(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by the library's operators (not by the command line itself):
+    their messages name the function, the parameter and what is allowed, so one line is enough."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb is not None and "_checks.py" in tb.tb_frame.f_code.co_filename
+    if tb is None:
+        return False
+    where = Path(tb.tb_frame.f_code.co_filename).resolve()
+    package = Path(__file__).resolve().parents[1]
+    return where.is_relative_to(package) and not where.is_relative_to(package / "cli")
 
 
 def _echo(text: str) -> None:
@@ -135,15 +141,19 @@ def compare(
 
 @app.command()
 def explain(
-    topic: Annotated[Topic, typer.Argument(help="Which figure of the seed note.")],
+    topic: Annotated[Topic, typer.Argument(metavar="TOPIC", help="Which figure of the seed note.")],
     out: Annotated[
         Path | None, typer.Option(help="Output file, .png (default) or .svg or .pdf.")
     ] = None,
     kernel: Annotated[
-        int | None, typer.Option(help="Kernel size, where the topic has one.")
+        int | None, typer.Option(min=1, max=8, help="Kernel size, where the topic has one.")
     ] = None,
-    stride: Annotated[int | None, typer.Option(help="Stride (or scale), where it has one.")] = None,
-    padding: Annotated[int | None, typer.Option(help="Padding, where it has one.")] = None,
+    stride: Annotated[
+        int | None, typer.Option(min=1, max=8, help="Stride (or scale), where it has one.")
+    ] = None,
+    padding: Annotated[
+        int | None, typer.Option(min=0, max=8, help="Padding, where it has one.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Draw one figure of the seed note, computed by the library's operators."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .io import CliError
+
 __all__ = ["TOPICS", "Topic", "topic_data"]
 
 
@@ -43,17 +45,20 @@ def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
     x = _grid(np.arange(1, 17).reshape(4, 4))
     values, indices = max_pool(x, kernel, stride, return_indices=True)
     out = max_unpool(values, indices, kernel, stride)
-    bigger = tuple(d + 1 for d in out.shape[2:])
-    out_big = max_unpool(values, indices, kernel, stride, output_size=bigger)
     flat = indices[0, 0].ravel()
-    return {
+    d = {
         "input": x[0, 0],
         "values": values[0, 0],
         "indices": indices[0, 0],
         "unpooled": out[0, 0],
-        "unpooled_big": out_big[0, 0],
         "argmax_input": np.stack(np.unravel_index(flat, x.shape[2:]), 1),
-        "argmax_big": np.stack(np.unravel_index(flat, bigger), 1),
+    }
+    if stride > 1:  # output_size may exceed the default by up to stride - 1
+        bigger = tuple(n + 1 for n in out.shape[2:])
+        d["unpooled_big"] = max_unpool(values, indices, kernel, stride, output_size=bigger)[0, 0]
+        d["argmax_big"] = np.stack(np.unravel_index(flat, bigger), 1)
+    return {
+        **d,
         "kernel": kernel,
         "stride": stride,
     }
@@ -140,6 +145,12 @@ def transposed_conv_data(kernel: int = 3, stride: int = 2, padding: int = 0) -> 
     from ..conv import conv, conv_transpose
     from ..unpool import unpool
 
+    border = kernel - 1 - padding
+    if border < 0:
+        raise CliError(
+            f"transposed-conv: --padding {padding} must be at most --kernel minus 1 "
+            f"({kernel - 1}) for the zero-insertion picture"
+        )
     x = _grid([[1, 2], [3, 4]])
     w = _grid(np.arange(1, kernel * kernel + 1).reshape(kernel, kernel))
     out = conv_transpose(x, w, stride=stride, padding=padding, method="scatter")
@@ -152,11 +163,7 @@ def transposed_conv_data(kernel: int = 3, stride: int = 2, padding: int = 0) -> 
     # zero insertion: stride - 1 zeros between the inputs (bed of nails, trimmed), then a border
     # of kernel - 1 - padding zeros, then an ordinary convolution with the flipped kernel
     inserted = unpool(x, stride, mode="bed_of_nails")[:, :, : stride + 1, : stride + 1]
-    border = kernel - 1 - padding
-    if border >= 0:
-        padded = np.pad(inserted, ((0, 0), (0, 0), (border, border), (border, border)))
-    else:
-        padded = inserted[:, :, -border:border, -border:border]
+    padded = np.pad(inserted, ((0, 0), (0, 0), (border, border), (border, border)))
     flipped = w[:, :, ::-1, ::-1].copy()
     return {
         "input": x[0, 0],

@@ -57,10 +57,10 @@ def unpooling(d: dict):
 
 def max_unpooling(d: dict):
     k, s = d["kernel"], d["stride"]
-    big = d["unpooled_big"]
-    shapes = [(4, 4), d["values"].shape, d["indices"].shape, d["unpooled"].shape, big.shape]
-    fig = new_figure(*_size(shapes, 0.72))
-    axes = grid_row(fig, shapes)
+    big = d.get("unpooled_big")
+    shapes = [(4, 4), d["values"].shape, d["indices"].shape, d["unpooled"].shape]
+    fig = new_figure(*_size([*shapes, big.shape if big is not None else (0, 0)], 0.72))
+    axes = grid_row(fig, [*shapes, big.shape] if big is not None else shapes)
     block = (s, s) if k == s else None
     draw_grid(
         axes[0],
@@ -80,13 +80,14 @@ def max_unpooling(d: dict):
         highlight=_mask(d["unpooled"].shape, d["argmax_input"]),
         title="max_unpool:\nback where they came from",
     )
-    draw_grid(
-        axes[4],
-        big,
-        corner_index=True,
-        highlight=_mask(big.shape, d["argmax_big"]),
-        title=f"output_size={big.shape}: the same\npositions in a wider plane",
-    )
+    if big is not None:
+        draw_grid(
+            axes[4],
+            big,
+            corner_index=True,
+            highlight=_mask(big.shape, d["argmax_big"]),
+            title=f"output_size={big.shape}: the same\npositions in a wider plane",
+        )
     fig.suptitle("Max unpooling: remember where each maximum was", fontsize=14)
     return fig
 
@@ -270,7 +271,7 @@ def transposed_conv(d: dict):
             outline=[(r0, c0, k, k)],
             fontsize=fs,
             outline_colour="#e6550d",
-            title=f"step {i + 1}: + {d['input'][r, c]:g} x w",
+            title=f"step {i + 1}: + x[{r},{c}]·w = {d['input'][r, c]:g}·w",
         )
     top.suptitle(
         f"1) direct: each input value times the kernel, added into the output at stride {s}"
