@@ -355,8 +355,10 @@ def test_compare_usage_errors_exit_2(images):
 
 # ------------------------------------------------------------------------------------ demo
 def test_demo_writes_its_files(tmp_path):
+    from upsampling.cli.explain import TOPICS
+
     out = tmp_path / "demo"
-    result = invoke("demo", "--out", out, "--no-explain", UPSAMPLING_DEMO_SIZE="48")
+    result = invoke("demo", "--out", out, UPSAMPLING_DEMO_SIZE="48")
     assert result.exit_code == 0, result.output
     report = json.loads((out / "results.json").read_text())
     (image,) = report["images"]
@@ -366,6 +368,8 @@ def test_demo_writes_its_files(tmp_path):
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert [r["method"] for r in rows] == ran
     assert Image.open(out / "methods.png").size[0] > 600
+    figures = {f"explain-{t}.png" for t, topic in TOPICS.items() if not topic.missing()}
+    assert figures <= set(os.listdir(out)) and "explain-unpooling.png" in figures
     for label in ("nearest unpooling", "learnable params", "wrote"):
         assert label in result.stdout
     # a second run replaces its own files

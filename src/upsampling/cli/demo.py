@@ -53,19 +53,20 @@ def run_demo(
     if size is None and os.environ.get(SIZE_ENV):
         size = int(os.environ[SIZE_ENV])
     problem = degrade(sample_image(size), SCALE)
-    methods, skipped = [], []
+    methods, topics, skipped = [], [], []
     for m in METHODS.values():
-        if not m.supports(SCALE):
-            continue
-        missing = m.missing()
-        (skipped.append((m, missing)) if missing else methods.append(m))
-    topics = []
-    for name, topic in TOPICS.items():
-        missing = topic.missing() if explain else []
-        if explain and not missing:
+        if m.supports(SCALE):
+            missing = m.missing()
+            if missing:
+                skipped.append((f"method {m.name}", missing))
+            else:
+                methods.append(m)
+    for name, topic in TOPICS.items() if explain else ():
+        missing = topic.missing()
+        if missing:
+            skipped.append((f"explain {name}", missing))
+        else:
             topics.append(name)
-        elif explain:
-            skipped.append((topic, missing))
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with progress_steps(len(methods) + len(topics) + 3, console) as step:
@@ -122,8 +123,8 @@ def run_demo(
         note = METHODS[m.method].note
         if note:
             con.print(f"  [dim]{m.label}: {note}[/dim]")
-    for thing, missing in skipped:
-        error(f"skipped {thing.name}: {', '.join(missing)} cannot be imported")
+    for what, missing in skipped:
+        error(f"skipped {what}: {', '.join(missing)} cannot be imported")
     echo(f"wrote {len(written)} files into {out}/: " + ", ".join(p.name for p in written))
     return 0
 
