@@ -4,6 +4,7 @@ write, layouts, empty batches, determinism and the bad-input table."""
 
 from __future__ import annotations
 
+import ast
 import itertools
 import random
 
@@ -65,6 +66,35 @@ def test_seed_example(kind):
         printed = repr(up.max_unpool(output, indices, 2, stride=2, output_size=size))
         assert printed == repr(F.max_unpool2d(output, indices, 2, 2, output_size=size))
         assert "[16.,  0.,  0.,  0.,  0.]" in printed
+
+
+# What the seed note prints, copied verbatim (its spacing is an older PyTorch's).
+SEED_PRINTED_4X4 = """tensor([[[[  0.,   0.,   0.,   0.],
+             [  0.,   6.,   0.,   8.],
+             [  0.,   0.,   0.,   0.],
+             [  0.,  14.,   0.,  16.]]]])"""
+SEED_PRINTED_5X5 = """tensor([[[[  0.,   0.,   0.,   0.,   0.],
+             [  6.,   0.,   8.,   0.,   0.],
+             [  0.,   0.,   0.,  14.,   0.],
+             [ 16.,   0.,   0.,   0.,   0.],
+             [  0.,   0.,   0.,   0.,   0.]]]])"""
+
+
+def _parse_printed(text: str) -> np.ndarray:
+    return np.array(ast.literal_eval(text.removeprefix("tensor(").removesuffix(")")))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_seed_printed_output(kind):
+    """The values the seed prints, parsed from its text, element for element."""
+    x = torch.tensor(SEED_INPUT) if kind == "torch" else np.array(SEED_INPUT, dtype=np.float32)
+    output, indices = up.max_pool(x, 2, stride=2, return_indices=True)
+    four = up.max_unpool(output, indices, 2, stride=2)
+    five = up.max_unpool(output, indices, 2, stride=2, output_size=(1, 1, 5, 5))
+    for got, text in ((four, SEED_PRINTED_4X4), (five, SEED_PRINTED_5X5)):
+        expected = _parse_printed(text)
+        assert tuple(got.shape) == expected.shape
+        assert np.array_equal(np.asarray(got), expected) and got.dtype == x.dtype
 
 
 # ---------------------------------------------------------------------------------- parity
