@@ -370,7 +370,21 @@ def test_auto_uses_torch_kernel_and_keeps_tensor_properties(rng):
     assert x.grad is not None and x.grad.shape == x.shape
 
 
-def test_torch_auto_crops_and_extends_windows(rng):
+def test_auto_takes_subpixel_only_for_2d_cpu_inference(rng):
+    x = torch.ones(1, 2, 32, 32)
+    w = torch.ones(2, 3, 4, 4, requires_grad=True)
+    assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
+    with torch.no_grad():
+        assert _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
+        assert not _conv_ops.subpixel_is_faster(x, w, None, (1, 1))
+        assert not _conv_ops.subpixel_is_faster(x[..., :16], w, None, (2, 2))
+        assert not _conv_ops.subpixel_is_faster(x.half(), w.half(), None, (2, 2))
+        assert not _conv_ops.subpixel_is_faster(x[..., 0], w[..., 0], None, (2,))
+        y = conv_transpose(x, w, stride=2, padding=1)
+    torch.testing.assert_close(y, F.conv_transpose2d(x, w.detach(), stride=2, padding=1))
+
+
+def test_torch_kernel_crops_and_extends_windows(rng):
     """padding='same' with an odd or negative total: a window torch's arguments cannot name."""
     x = torch.from_numpy(rng.standard_normal((1, 1, 4)))
     for k, s in [(1, 2), (1, 3), (2, 4), (2, 1), (4, 3)]:
@@ -378,7 +392,7 @@ def test_torch_auto_crops_and_extends_windows(rng):
         geometry = shapes.conv_transpose_geometry((4,), (k,), (s,), "same", 0, (1,), None, "t")
         args = (x, w, None, (s,), (1,), 1, *geometry)
         torch.testing.assert_close(
-            _conv_ops.transpose_auto(*args), _conv_ops.transpose_scatter(*args)
+            _conv_ops.transpose_torch(*args), _conv_ops.transpose_scatter(*args)
         )
 
 

@@ -21,9 +21,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-# Bytes of im2col columns built at once (chunks of the batch): big enough for efficient GEMMs,
-# small enough to stay near the caches and to bound the extra memory.
-_COLS_BYTES = 1 << 24
+from .. import _backend
+
+# Bytes of the scatter method's columns (input times kernel) built at once, per batch chunk.
+_COLS_BYTES = 1 << 25
 
 
 # ------------------------------------------------------------------------------------ the plan
@@ -219,12 +220,24 @@ def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np
         r = np.matmul(wm, cols).reshape(g, o_g, n, p)
         y.reshape(n, g, o_g, p)[...] = r.transpose(2, 0, 1, 3)
         return y
-    for i in range(n):  # one image at a time: its columns stay in cache for the GEMM
-        cols = win[i].reshape(g, kk, p)
-        if g == 1:
-            np.matmul(wm[0], cols[0], out=y[i].reshape(o_g, p))
-        else:
-            np.matmul(wm, cols, out=y[i].reshape(g, o_g, p))
+    # One image per thread at a time: the threads copy their columns (NumPy copies release the
+    # GIL), then BLAS, which has its own threads, multiplies them while they are in cache.
+    threads = _backend.get_num_threads()
+    chunk = min(n, threads)
+    cols = np.empty((chunk, g, c_ig, *kernel, *out), dtype=x.dtype)
+    for a in range(0, n, chunk):
+        b = min(n, a + chunk)
+
+        def fill(i0, i1, a=a):
+            np.copyto(cols[i0:i1], win[a + i0 : a + i1])
+
+        _backend.run_planes(fill, b - a, cols[: b - a].size)
+        flat = cols.reshape(chunk, g, kk, p)
+        for i in range(b - a):
+            if g == 1:
+                np.matmul(wm[0], flat[i, 0], out=y[a + i].reshape(o_g, p))
+            else:
+                np.matmul(wm, flat[i], out=y[a + i].reshape(g, o_g, p))
     return y
 
 
@@ -250,17 +263,28 @@ def transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size) -
         for i in range(len(size))
     ]
     xp = pad(x, grow)
+    shift = None if bias is None else bias.astype(x.dtype).reshape(groups, c_og, *(1,) * len(size))
     for group in plan.groups:
         # The group's window on the once-padded input (its own pads, as a view).
         xg = pad(xp, [(b - gb, a - ga) for (b, a), (gb, ga) in zip(group.pads, grow, strict=True)])
         wg = phase_weight(w, group.phases, groups, np.take, np.stack)
         r = correlate(xg, wg, (1,) * len(size), group.dilation, groups)
         r = r.reshape(n, groups, len(group.phases), c_og, *r.shape[2:])
-        for i, phase in enumerate(group.phases):
-            view[(..., *phase.dst)] = r[(slice(None), slice(None), i, slice(None), *phase.src)]
+        _backend.run_planes(_write_phases, n, r.size, r, view, group.phases, shift)
     for dst in plan.empty:
-        view[(..., *dst)] = 0
-    return add_bias(out, bias)
+        view[(..., *dst)] = 0 if shift is None else shift
+    return out
+
+
+def _write_phases(start, stop, r, view, phases, shift) -> None:
+    """Images ``start:stop`` of each phase's result into its output positions, plus the bias."""
+    for i, phase in enumerate(phases):
+        src = r[(slice(start, stop), slice(None), i, slice(None), *phase.src)]
+        dst = view[(slice(start, stop), Ellipsis, *phase.dst)]
+        if shift is None:
+            np.copyto(dst, src)
+        else:
+            np.add(src, shift, out=dst)
 
 
 def transpose_zero_insertion(x, w, bias, stride, dilation, groups, offset, out_size):

@@ -48,10 +48,37 @@ def conv(x: Tensor, w: Tensor, bias, stride, padding, dilation, groups: int) -> 
 
 
 # --------------------------------------------------------------------- transposed convolution
+def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> bool:
+    """Where ``"auto"`` takes the sub-pixel method on tensors: 2-D inference (no gradient
+    wanted) on CPU in float32/float64 with a stride above 1 and at least 32x32 input pixels.
+    There one ``conv2d`` per group of phases beats oneDNN's transposed convolution (0.6-0.8x
+    of its time on the decoder shapes of ``benchmarks/conv_transpose.py``); with autograd,
+    small images, 1-D or 3-D, or on other devices PyTorch's own kernel is faster."""
+    wants_grad = torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (x, w, bias)
+    )
+    return (
+        not wants_grad
+        and x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and x.ndim == 4
+        and max(stride) > 1
+        and x.shape[2] * x.shape[3] >= 1024
+    )
+
+
 def transpose_auto(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
-    """PyTorch's own kernel, ``F.conv_transpose{1,2,3}d`` (oneDNN on CPU, cuDNN on CUDA); an
-    output window torch's arguments cannot name (``padding="same"`` with an odd or negative
-    total padding) is cut or zero-extended from its result."""
+    """The sub-pixel method where :func:`subpixel_is_faster`, else PyTorch's own kernel,
+    ``F.conv_transpose{1,2,3}d`` (oneDNN on CPU, cuDNN on CUDA); an output window torch's
+    arguments cannot name (``padding="same"`` with an odd or negative total padding) is cut or
+    zero-extended from its result."""
+    if subpixel_is_faster(x, w, bias, stride):
+        return transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size)
+    return transpose_torch(x, w, bias, stride, dilation, groups, offset, out_size)
+
+
+def transpose_torch(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
+    """PyTorch's own kernel for any output window."""
     nd = x.ndim - 2
     full = K.transpose_full(x.shape[2:], w.shape[2:], stride, dilation)
     pads = tuple(max(c, 0) for c in offset)
