@@ -293,10 +293,25 @@ def test_half_precision_gradients_equal_torch(dtype, rng):
     ],
     ids=["1d", "2d", "3d"],
 )
-def test_gradcheck(shape, kw, rng):
+@pytest.mark.parametrize("path", ["numba", "torch-pure"])
+def test_gradcheck_and_gradgradcheck(shape, kw, path, rng, monkeypatch):
+    if path == "torch-pure":  # the code CUDA, float16 and bfloat16 run
+        monkeypatch.setattr(ops, "numba_ok", lambda *tensors: False)
     x = torch.from_numpy(rng.permutation(np.prod(shape)).reshape(shape) / 7.0)  # no ties
     x.requires_grad_()
     assert torch.autograd.gradcheck(lambda t: up.max_pool(t, **kw), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: up.max_pool(t, **kw), (x,))
+
+
+def test_double_backward_equals_torch(rng):
+    x = torch.from_numpy(rng.integers(0, 3, size=(2, 2, 6, 7)).astype(np.float64))
+    results = []
+    for pool in (lambda t: F.max_pool2d(t, 3, 1, 1), lambda t: up.max_pool(t, 3, 1, 1)):
+        leaf = x.clone().requires_grad_()
+        (g,) = torch.autograd.grad(pool(leaf).square().sum(), leaf, create_graph=True)
+        (gg,) = torch.autograd.grad(g.sin().sum(), leaf)
+        results.append((g.detach(), gg))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
 
 
 def test_torch_backward_path_equals_numba(rng):

@@ -266,12 +266,15 @@ def test_gradient_equals_torch(dims, dtype, rng):
 
 @pytest.mark.parametrize("dims", [1, 2, 3])
 @pytest.mark.parametrize("path", ["numba", "torch-pure"])
-def test_gradcheck(dims, path, rng, request):
+def test_gradcheck_and_gradgradcheck(dims, path, rng, request):
     if path == "torch-pure":
         request.getfixturevalue("torch_path")
     x = torch.from_numpy(rng.standard_normal((1, 2, *(2,) * dims))).requires_grad_()
     idx = torch.from_numpy(_distinct_indices(rng, x.shape, 4**dims))
     assert torch.autograd.gradcheck(lambda t: up.max_unpool(t, idx, 2), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: up.max_unpool(t, idx, 2), (x,))
+    dup = torch.from_numpy(rng.integers(0, 3, size=x.shape))  # duplicates: still the adjoint
+    assert torch.autograd.gradgradcheck(lambda t: up.max_unpool(t, dup, 2), (x,))
 
 
 def test_torch_backward_branch_equals_numba(rng):

@@ -251,11 +251,15 @@ def test_nearest_gradient_equals_interpolate_bit_for_bit(case, dtype, rng):
 
 @pytest.mark.parametrize("mode", ["nearest", "bed_of_nails"])
 @pytest.mark.parametrize("dims", [1, 2, 3])
-def test_gradcheck(dims, mode, rng):
+@pytest.mark.parametrize("path", ["numba", "torch-pure"])
+def test_gradcheck_and_gradgradcheck(dims, mode, path, rng, request):
+    if path == "torch-pure":
+        request.getfixturevalue("torch_path")
     x = torch.from_numpy(rng.standard_normal((1, 2, *(2,) * dims))).requires_grad_()
     scale = (2, 3, 1)[:dims]
     offset = (1, 2, 0)[:dims] if mode == "bed_of_nails" else 0
     assert torch.autograd.gradcheck(lambda t: up.unpool(t, scale, mode, offset=offset), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: up.unpool(t, scale, mode, offset=offset), (x,))
 
 
 def test_deterministic_and_thread_count_independent(rng):

@@ -64,7 +64,22 @@ def _unpool_backward_fake(g, scale):
     return g.new_empty((n, c, *(a // s for a, s in zip(size, scale, strict=True))))
 
 
-_unpool_backward_op = define("unpool_backward", _unpool_backward_impl, _unpool_backward_fake)
+def _unpool_backward_setup(ctx, inputs, output):
+    ctx.scale = inputs[1]
+
+
+def _unpool_double_backward(ctx, ggx):
+    """The block sum is linear: its gradient is nearest unpooling again."""
+    return _unpool_op(ggx.contiguous(), ctx.scale, [0] * len(ctx.scale), False), None
+
+
+_unpool_backward_op = define(
+    "unpool_backward",
+    _unpool_backward_impl,
+    _unpool_backward_fake,
+    _unpool_double_backward,
+    _unpool_backward_setup,
+)
 
 
 def _unpool_setup(ctx, inputs, output):
@@ -173,8 +188,25 @@ def _max_pool_backward_fake(g, indices, input_size, kernel, stride, padding, dil
     return g.new_empty((*g.shape[:2], *input_size))
 
 
+def _max_pool_backward_setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[1])
+
+
+def _max_pool_double_backward(ctx, ggx):
+    """Adding ``g[o]`` at ``indices[o]`` is linear in ``g``: its gradient gathers ``ggx`` there."""
+    (indices,) = ctx.saved_tensors
+    n, c, *size = indices.shape
+    flat = ggx.reshape(n * c, math.prod(ggx.shape[2:]))
+    gg = flat.gather(1, indices.reshape(n * c, math.prod(size))).reshape(indices.shape)
+    return gg, None, None, None, None, None, None
+
+
 _max_pool_backward_op = define(
-    "max_pool_backward", _max_pool_backward_impl, _max_pool_backward_fake
+    "max_pool_backward",
+    _max_pool_backward_impl,
+    _max_pool_backward_fake,
+    _max_pool_double_backward,
+    _max_pool_backward_setup,
 )
 
 
@@ -262,8 +294,25 @@ def _max_unpool_backward_fake(g, indices):
     return g.new_empty(indices.shape)
 
 
+def _max_unpool_backward_setup(ctx, inputs, output):
+    g, indices = inputs
+    ctx.out_size = list(g.shape[2:])
+    ctx.save_for_backward(indices)
+
+
+def _max_unpool_double_backward(ctx, ggx):
+    """The owner's gather is linear in ``g``; its adjoint puts each owner's ``ggx`` back at its
+    index, which is max unpooling itself (the later input wins, as the owner is the later)."""
+    (indices,) = ctx.saved_tensors
+    return _max_unpool_op(ggx.contiguous(), indices, ctx.out_size), None
+
+
 _max_unpool_backward_op = define(
-    "max_unpool_backward", _max_unpool_backward_impl, _max_unpool_backward_fake
+    "max_unpool_backward",
+    _max_unpool_backward_impl,
+    _max_unpool_backward_fake,
+    _max_unpool_double_backward,
+    _max_unpool_backward_setup,
 )
 
 
