@@ -11,16 +11,28 @@ from typing import Any
 
 from . import shapes
 from ._backend import get_num_threads, set_num_threads
+from .conv import checkerboard, conv, conv_matrix, conv_transpose
+from .conventions import conventions
+from .interpolate import interpolate
+from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .unpool import max_pool, max_unpool, unpool
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "checkerboard",
+    "conv",
+    "conv_matrix",
+    "conv_transpose",
+    "conventions",
     "data",
     "get_num_threads",
+    "interpolate",
     "max_pool",
     "max_unpool",
     "nn",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "set_num_threads",
     "shapes",
     "unpool",

@@ -1,10 +1,35 @@
-"""PyTorch layers for up-sampling (imports torch; ``import upsampling`` alone does not)."""
+"""PyTorch layers for up-sampling (imports torch; ``import upsampling`` alone does not).
+
+Importing this package registers every ``upsampling::`` custom op, so that the functional
+operators find their ops by attribute lookup (which ``torch.compile`` can trace).
+"""
 
 from __future__ import annotations
 
 import torch  # noqa: F401  (this package is the torch layer)
 
-from . import _unpool_ops  # noqa: F401  (registers the upsampling:: custom ops)
+from . import _conv_ops, _interpolate_ops, _unpool_ops  # noqa: F401  (register the ops)
+from .carafe import CARAFE, carafe_reassemble
+from .conv_transpose import ConvTranspose, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .dysample import DySample
+from .inverse import inverse_of
+from .layers import PixelShuffle, ResizeConv, SubPixelConv, Upsample
 from .modules import MaxPool, MaxUnpool, Unpool
 
-__all__ = ["MaxPool", "MaxUnpool", "Unpool"]
+__all__ = [
+    "CARAFE",
+    "ConvTranspose",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "DySample",
+    "MaxPool",
+    "MaxUnpool",
+    "PixelShuffle",
+    "ResizeConv",
+    "SubPixelConv",
+    "Unpool",
+    "Upsample",
+    "carafe_reassemble",
+    "inverse_of",
+]
