@@ -27,6 +27,7 @@ array([[[0, 0, 0, 1, 1, 2, 2]]])
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
@@ -48,27 +49,27 @@ _RANK = {"bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
 # ------------------------------------------------------------------------------- normalisation
-def _is_set(value: Any) -> bool:
-    return value is not None
-
-
 def make_plan(
     fn: str,
     in_size: tuple[int, ...],
-    size,
-    scale_factor,
-    mode,
-    align_corners,
-    recompute_scale_factor,
-    antialias,
-    ctm,
-    nearest_mode,
-    cubic_coeff_a,
-    exclude_outside,
-    extrapolation_value,
-    roi,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+    *,
+    coordinate_transformation_mode: str | None = None,
+    nearest_mode: str | None = None,
+    cubic_coeff_a: float | None = None,
+    exclude_outside: bool = False,
+    extrapolation_value: float = 0.0,
+    roi: Any = None,
+    double: bool = False,
 ) -> Plan:
-    """Normalise ``interpolate``'s arguments (see its docstring) into a :class:`Plan`."""
+    """Normalise ``interpolate``'s arguments (see :func:`upsampling.interpolate`) for an input of
+    spatial size ``in_size`` into a :class:`Plan`; ``double`` says the input is float64 (PyTorch
+    picks nearest pixels in float64 arithmetic then)."""
     n = len(in_size)
     antialias = _checks.boolean(antialias, fn, "antialias")
     exclude_outside = _checks.boolean(exclude_outside, fn, "exclude_outside")
@@ -77,8 +78,9 @@ def make_plan(
             fn, f"extrapolation_value {extrapolation_value!r} must be a real number", TypeError
         )
     extrapolation_value = float(extrapolation_value)
+    ctm = coordinate_transformation_mode
     onnx = (
-        any(map(_is_set, (ctm, nearest_mode, cubic_coeff_a, roi)))
+        any(v is not None for v in (ctm, nearest_mode, cubic_coeff_a, roi))
         or exclude_outside
         or extrapolation_value != 0.0
     )
@@ -89,15 +91,10 @@ def make_plan(
             f"mode {mode!r} needs {_RANK[mode]} spatial dimensions (a {_RANK[mode] + 2}-D "
             f"input), got {n} (input of {n + 2} dims); use 'linear' or 'cubic' for any rank",
         )
+    common = (fn, in_size, size, scale_factor, mode, align_corners, recompute_scale_factor)
     if onnx:
         return _onnx_plan(
-            fn,
-            in_size,
-            size,
-            scale_factor,
-            mode,
-            align_corners,
-            recompute_scale_factor,
+            *common,
             antialias,
             ctm,
             nearest_mode,
@@ -106,12 +103,10 @@ def make_plan(
             extrapolation_value,
             roi,
         )
-    return _torch_plan(
-        fn, in_size, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
-    )
+    return _torch_plan(*common, antialias, double)
 
 
-def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute, antialias):
+def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute, antialias, double):
     n = len(in_size)
     if align_corners is not None:
         align_corners = _checks.boolean(align_corners, fn, "align_corners")
@@ -137,14 +132,18 @@ def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute,
     given = scale_factor is not None and not recompute and mode != "area"
     scales = shapes.interpolate_scales(scale_factor, n, fn) if given else None
     axes = []
+    # PyTorch's linear and antialiased kernels leave an axis whose size does not change alone,
+    # whatever the scale factor (its cubic and nearest kernels do not)
+    keeps = antialias or mode in ("linear", "bilinear", "trilinear")
     for i, (a, o) in enumerate(zip(in_size, out, strict=True)):
-        scale = scales[i] if given else o / a
-        axis = Axis(a, o, scale, given)
+        given_i = given and not (keeps and a == o)
+        axis = Axis(a, o, scales[i] if given_i else o / a, given_i)
         if mode == "area":
             axes.append(AxisPlan(axis, "half_pixel", FILTERS["area"]()))
         elif mode in ("nearest", "nearest-exact"):
             rule = "_torch_nearest_exact" if mode == "nearest-exact" else "_torch_nearest"
-            rule += "_2d" if mode == "nearest" and n == 2 else ""
+            axis = dataclasses.replace(axis, double=double)
+            rule += "_2d" if n == 2 else ""
             axes.append(AxisPlan(axis, rule, Nearest("floor")))
         elif antialias:  # PyTorch's separable antialiased kernels (Pillow's algorithm)
             if align_corners:

@@ -19,12 +19,15 @@ asymmetric                ``o / scale``
 tf_crop_and_resize        ``start * (in - 1) + o * (end - start) * (in - 1) / (length - 1)`` over
                           the region of interest ``(start, end)``; samples outside ``[0, in - 1]``
                           take the extrapolation value
-_torch_nearest            PyTorch's ``nearest``: ``o * step`` in float32 (``step`` is
-                          ``float32(1 / scale_factor)`` or ``float32(in) / out``)
-_torch_nearest_2d         the same with the exact shortcuts of PyTorch's 2-D kernel: ``o`` when
-                          ``out == in``, ``o // 2`` when ``out == 2 * in`` (they matter when a
-                          scale factor is given; its 1-D and 3-D kernels have none)
-_torch_nearest_exact      PyTorch's ``nearest-exact``: ``(o + 0.5) * step`` rounded to float32
+_torch_nearest            PyTorch's ``nearest`` (its 1-D and 3-D kernels): ``o * step`` in
+                          float32 (float64 rounded to float32 for float64 input), ``step``
+                          being ``1 / scale_factor`` or ``in / out``
+_torch_nearest_2d         PyTorch's 2-D ``nearest``: ``o * step`` in float32, with exact
+                          shortcuts ``o`` when ``out == in``, ``o // 2`` when ``out == 2 * in``
+_torch_nearest_exact      PyTorch's ``nearest-exact`` (1-D, 3-D): float32
+                          ``fma(step, o + 0.5, -0.5)`` clamped at 0, plus 0.5 (float64 input:
+                          ``(o + 0.5) * step``)
+_torch_nearest_exact_2d   PyTorch's 2-D ``nearest-exact``: ``(o + 0.5) * step`` in float32
 _tf_half_pixel_nearest    TensorFlow's ``resize_nearest_neighbor`` with half-pixel centres (what
                           ``tf.image.resize`` does): ``(o + 0.5) * (in / out)`` in float32
 _accumulated              Pillow's ``NEAREST`` (and OpenCV's ``INTER_NEAREST_EXACT`` in builds
@@ -56,7 +59,8 @@ class Axis:
     ``scale`` is the output/input ratio the rule divides by; ``given`` says whether it is the
     user's scale factor (PyTorch's rules then use ``1 / scale`` rather than ``in / out``);
     ``length`` is ONNX's real-valued output length; ``roi`` the region of interest of
-    ``tf_crop_and_resize`` in normalised coordinates.
+    ``tf_crop_and_resize`` in normalised coordinates; ``double`` whether PyTorch's rules
+    compute in float64 (its arithmetic for float64 input).
     """
 
     in_size: int
@@ -65,6 +69,7 @@ class Axis:
     given: bool = False
     length: float | None = None
     roi: tuple[float, float] = (0.0, 1.0)
+    double: bool = False
 
     @property
     def length_resized(self) -> float:
@@ -111,14 +116,16 @@ def _tf_crop_and_resize(o: np.ndarray, a: Axis) -> np.ndarray:
     return x + start * (a.in_size - 1)
 
 
-def _torch_step(a: Axis) -> np.float32:
-    """PyTorch's ``compute_scales_value<float>``: input pixels per output pixel, in float32."""
+def _torch_step(a: Axis, dtype=np.float32):
+    """PyTorch's ``compute_scales_value``: input pixels per output pixel, in ``dtype``."""
     if a.given:
-        return np.float32(1.0 / a.scale)
-    return np.float32(a.in_size) / np.float32(a.out_size)
+        return dtype(1.0 / a.scale)
+    return dtype(a.in_size) / dtype(a.out_size)
 
 
 def _torch_nearest(o: np.ndarray, a: Axis) -> np.ndarray:
+    if a.double:
+        return (o * _torch_step(a, np.float64)).astype(np.float32).astype(np.float64)
     return (o.astype(np.float32) * _torch_step(a)).astype(np.float64)
 
 
@@ -127,10 +134,19 @@ def _torch_nearest_2d(o: np.ndarray, a: Axis) -> np.ndarray:
         return o.copy()
     if a.out_size == 2 * a.in_size:
         return np.floor(o / 2)
-    return _torch_nearest(o, a)
+    return (o.astype(np.float32) * _torch_step(a)).astype(np.float64)
 
 
 def _torch_nearest_exact(o: np.ndarray, a: Axis) -> np.ndarray:
+    if a.double:
+        return ((o + 0.5) * _torch_step(a, np.float64)).astype(np.float32).astype(np.float64)
+    # float32 ``fma(step, o + 0.5, -0.5)`` (one rounding: the product and the difference are
+    # exact in float64), clamped at 0, then ``+ 0.5`` rounded to float32
+    src = np.maximum((np.float64(_torch_step(a)) * (o + 0.5) - 0.5).astype(np.float32), 0)
+    return (src.astype(np.float64) + 0.5).astype(np.float32).astype(np.float64)
+
+
+def _torch_nearest_exact_2d(o: np.ndarray, a: Axis) -> np.ndarray:
     return ((o + 0.5) * np.float64(_torch_step(a))).astype(np.float32).astype(np.float64)
 
 
@@ -160,6 +176,7 @@ COORDINATE_MODES: dict[str, Rule] = {
     "_torch_nearest": _torch_nearest,
     "_torch_nearest_2d": _torch_nearest_2d,
     "_torch_nearest_exact": _torch_nearest_exact,
+    "_torch_nearest_exact_2d": _torch_nearest_exact_2d,
     "_tf_half_pixel_nearest": _tf_half_pixel_nearest,
     "_accumulated": _accumulated,
     "_opencv_nearest": _opencv_nearest,

@@ -301,6 +301,7 @@ class Plan:
                     a.axis.given,
                     a.axis.length,
                     list(a.axis.roi),
+                    a.axis.double,
                 ],
                 a.rule,
                 [a.filter.name, *(getattr(a.filter, f.name) for f in dataclasses.fields(a.filter))],
@@ -317,8 +318,9 @@ class Plan:
 def decode(key: str) -> Plan:
     axes, extrapolation, rounding = json.loads(key)
     plans = []
-    for (i, o, scale, given, length, roi), rule, (name, *params), stretch, edge, norm in axes:
-        axis = Axis(i, o, scale, given, length, tuple(roi))
+    for (i, o, scale, given, length, roi, double), rule, filt, stretch, edge, norm in axes:
+        axis = Axis(i, o, scale, given, length, tuple(roi), double)
+        name, *params = filt
         plans.append(AxisPlan(axis, rule, FILTERS[name](*params), stretch, edge, norm))
     return Plan(tuple(plans), extrapolation, rounding)
 

@@ -270,12 +270,13 @@ def interpolate(
         align_corners,
         recompute_scale_factor,
         antialias,
-        coordinate_transformation_mode,
-        nearest_mode,
-        cubic_coeff_a,
-        exclude_outside,
-        extrapolation_value,
-        roi,
+        coordinate_transformation_mode=coordinate_transformation_mode,
+        nearest_mode=nearest_mode,
+        cubic_coeff_a=cubic_coeff_a,
+        exclude_outside=exclude_outside,
+        extrapolation_value=extrapolation_value,
+        roi=roi,
+        double=_backend.dtype_name(x) == "float64",
     )
     _checks.fits_in_memory((*x.shape[:2], *plan.out_size), _backend.itemsize(x), fn)
     if _backend.is_tensor(x):
