@@ -193,3 +193,75 @@ def _ram_limit() -> int:
 
 # Read once at import: torch.compile cannot trace os.sysconf inside an operator.
 _RAM_LIMIT = _ram_limit()
+
+
+def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[int, int, int]:
+    """Check ``x``, ``weight`` and ``bias`` together; return (spatial dims, groups, C_out)."""
+    nd = array(x, fn, dtypes=FLOAT_DTYPES)
+    layout = (
+        "(C_in, C_out / groups, *kernel_size)"
+        if transposed
+        else "(C_out, C_in / groups, *kernel_size)"
+    )
+    if not _backend.is_array(weight):
+        raise fail(
+            fn,
+            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
+            TypeError,
+        )
+    same_device(x, weight, fn, "x", "weight")
+    if weight.ndim != x.ndim:
+        raise fail(
+            fn,
+            f"weight has shape {tuple(weight.shape)} ({weight.ndim} dims); for x of shape "
+            f"{tuple(x.shape)} it must have {x.ndim} dims, {layout}",
+        )
+    if _backend.dtype_name(weight) != _backend.dtype_name(x):
+        raise fail(
+            fn,
+            f"weight has dtype {_backend.dtype_name(weight)} but x has dtype "
+            f"{_backend.dtype_name(x)}; they must match",
+            TypeError,
+        )
+    (groups,) = positive(ntuple(groups, 1, fn, "groups"), fn, "groups")
+    c_in, shape = x.shape[1], tuple(weight.shape)
+    if c_in % groups:
+        raise fail(fn, f"groups {groups} must divide the input channels {c_in}")
+    if transposed:
+        if shape[0] != c_in:
+            raise fail(
+                fn,
+                f"weight has shape {shape}, {layout}: its C_in {shape[0]} must equal x's "
+                f"{c_in} channels",
+            )
+        c_out = shape[1] * groups
+    else:
+        if shape[0] % groups:
+            raise fail(
+                fn,
+                f"groups {groups} must divide the output channels {shape[0]} "
+                f"(weight shape {shape})",
+            )
+        if shape[1] * groups != c_in:
+            raise fail(
+                fn,
+                f"weight has shape {shape}, {layout}: for x's {c_in} channels and groups "
+                f"{groups} its axis 1 must be {c_in // groups}",
+            )
+        c_out = shape[0]
+    if any(k < 1 for k in shape[2:]):
+        raise fail(fn, f"weight has shape {shape}: the kernel size must be positive")
+    if bias is not None:
+        if not _backend.is_array(bias):
+            raise fail(fn, f"bias must be None or an array, got {type(bias).__name__}", TypeError)
+        same_device(x, bias, fn, "x", "bias")
+        if tuple(bias.shape) != (c_out,):
+            raise fail(fn, f"bias has shape {tuple(bias.shape)}; it must be ({c_out},)")
+        if _backend.dtype_name(bias) != _backend.dtype_name(x):
+            raise fail(
+                fn,
+                f"bias has dtype {_backend.dtype_name(bias)} but x has dtype "
+                f"{_backend.dtype_name(x)}; they must match",
+                TypeError,
+            )
+    return nd, groups, c_out

@@ -29,106 +29,11 @@ __all__ = [
 
 METHODS = ("auto", "scatter", "zero_insertion", "subpixel", "matrix")
 _DTYPES = _checks.FLOAT_DTYPES
-_INDEX_BYTES = 8
 
 
 # ------------------------------------------------------------------------------ argument checks
-def _operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[int, int, int]:
-    """Check ``x``, ``weight`` and ``bias`` together; return (spatial dims, groups, C_out)."""
-    nd = _checks.array(x, fn, dtypes=_DTYPES)
-    layout = (
-        "(C_in, C_out / groups, *kernel_size)"
-        if transposed
-        else "(C_out, C_in / groups, *kernel_size)"
-    )
-    if not _backend.is_array(weight):
-        raise _checks.fail(
-            fn,
-            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
-            TypeError,
-        )
-    _checks.same_device(x, weight, fn, "x", "weight")
-    if weight.ndim != x.ndim:
-        raise _checks.fail(
-            fn,
-            f"weight has shape {tuple(weight.shape)} ({weight.ndim} dims); for x of shape "
-            f"{tuple(x.shape)} it must have {x.ndim} dims, {layout}",
-        )
-    if _backend.dtype_name(weight) != _backend.dtype_name(x):
-        raise _checks.fail(
-            fn,
-            f"weight has dtype {_backend.dtype_name(weight)} but x has dtype "
-            f"{_backend.dtype_name(x)}; they must match",
-            TypeError,
-        )
-    (groups,) = _checks.positive(_checks.ntuple(groups, 1, fn, "groups"), fn, "groups")
-    c_in, shape = x.shape[1], tuple(weight.shape)
-    if c_in % groups:
-        raise _checks.fail(fn, f"groups {groups} must divide the input channels {c_in}")
-    if transposed:
-        if shape[0] != c_in:
-            raise _checks.fail(
-                fn,
-                f"weight has shape {shape}, {layout}: its C_in {shape[0]} must equal x's "
-                f"{c_in} channels",
-            )
-        c_out = shape[1] * groups
-    else:
-        if shape[0] % groups:
-            raise _checks.fail(
-                fn,
-                f"groups {groups} must divide the output channels {shape[0]} "
-                f"(weight shape {shape})",
-            )
-        if shape[1] * groups != c_in:
-            raise _checks.fail(
-                fn,
-                f"weight has shape {shape}, {layout}: for x's {c_in} channels and groups "
-                f"{groups} its axis 1 must be {c_in // groups}",
-            )
-        c_out = shape[0]
-    if any(k < 1 for k in shape[2:]):
-        raise _checks.fail(fn, f"weight has shape {shape}: the kernel size must be positive")
-    if bias is not None:
-        if not _backend.is_array(bias):
-            raise _checks.fail(
-                fn, f"bias must be None or an array, got {type(bias).__name__}", TypeError
-            )
-        _checks.same_device(x, bias, fn, "x", "bias")
-        if tuple(bias.shape) != (c_out,):
-            raise _checks.fail(fn, f"bias has shape {tuple(bias.shape)}; it must be ({c_out},)")
-        if _backend.dtype_name(bias) != _backend.dtype_name(x):
-            raise _checks.fail(
-                fn,
-                f"bias has dtype {_backend.dtype_name(bias)} but x has dtype "
-                f"{_backend.dtype_name(x)}; they must match",
-                TypeError,
-            )
-    return nd, groups, c_out
-
-
 def _compute_dtype(x: np.ndarray) -> np.dtype:
     return np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
-
-
-def _matrix(weight, in_size, out_size, stride, dilation, pad_before, groups, fn):
-    """The convolution matrix (scipy CSR) after checking that it fits in memory."""
-    import scipy.sparse
-
-    c_out, c_ig, *kernel = weight.shape
-    shape = (c_out * math.prod(out_size), c_ig * groups * math.prod(in_size))
-    nnz = c_out * c_ig * _k.matrix_nnz(kernel, in_size, out_size, stride, dilation, pad_before)
-    _checks.fits_in_ram(
-        nnz * (3 * _INDEX_BYTES + 2 * weight.itemsize) + shape[0] * _INDEX_BYTES,
-        fn,
-        f"the convolution matrix of shape {shape} with {nnz:,} non-zeros",
-    )
-    rows, cols, taps = _k.matrix_entries(
-        weight.shape, in_size, out_size, stride, dilation, pad_before, groups
-    )
-    matrix = scipy.sparse.csr_matrix((weight.ravel()[taps], (rows, cols)), shape=shape)
-    matrix.sort_indices()
-    return matrix
 
 
 def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> None:
@@ -144,7 +49,7 @@ def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> N
         )
     )
     _checks.fits_in_ram(
-        m * width * (2 * _INDEX_BYTES + (n + 1) * _backend.itemsize(x)),
+        m * width * (2 * _k.INDEX_BYTES + (n + 1) * _backend.itemsize(x)),
         fn,
         f"method 'matrix' for an output of shape {(n, c_og * groups, *out_size)}",
     )
@@ -206,7 +111,7 @@ def conv(
            [81., 90.]])
     """
     fn = "conv"
-    nd, groups, c_out = _operands(fn, x, weight, bias, groups, transposed=False)
+    nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
     kernel = tuple(weight.shape[2:])
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
@@ -327,7 +232,7 @@ def conv_transpose(
     True
     """
     fn = "conv_transpose"
-    nd, groups, _ = _operands(fn, x, weight, bias, groups, transposed=True)
+    nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
     kernel = tuple(weight.shape[2:])
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
@@ -344,7 +249,7 @@ def conv_transpose(
     dtype = _compute_dtype(x)
     xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
     if method == "matrix":
-        c = _matrix(wc, out, size, stride, dilation, offset, groups, fn)
+        c = _k.sparse_matrix(wc, out, size, stride, dilation, offset, groups, fn)
         y = np.ascontiguousarray((c.T @ xc.reshape(x.shape[0], c.shape[0]).T).T)
         y = _k.add_bias(y.reshape(x.shape[0], weight.shape[1] * groups, *out), bias)
     else:
@@ -452,7 +357,9 @@ def conv_matrix(
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
     out = shapes._conv_pairs(size, kernel, stride, pads, dilation, fn)
-    return _matrix(weight, size, out, stride, dilation, tuple(b for b, _ in pads), groups, fn)
+    return _k.sparse_matrix(
+        weight, size, out, stride, dilation, tuple(b for b, _ in pads), groups, fn
+    )
 
 
 def checkerboard(kernel_size: Any, stride: Any, dilation: Any = 1, *, dims: int | None = None):

@@ -21,7 +21,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import _backend
+from .. import _backend, _checks
+
+# Bytes per index of a sparse entry (int64).
+INDEX_BYTES = 8
 
 # Bytes of the scatter method's columns (input times kernel) built at once, per batch chunk.
 _COLS_BYTES = 1 << 25
@@ -375,6 +378,26 @@ def matrix_entries(weight_shape, in_size, out_size, stride, dilation, pad_before
     return tuple(np.broadcast_to(a, (c_out, c_ig, flat_o.size)).ravel() for a in (rows, cols, taps))
 
 
+def sparse_matrix(weight, in_size, out_size, stride, dilation, pad_before, groups, fn):
+    """The convolution matrix (scipy CSR) after checking that it fits in memory."""
+    import scipy.sparse
+
+    c_out, c_ig, *kernel = weight.shape
+    shape = (c_out * math.prod(out_size), c_ig * groups * math.prod(in_size))
+    nnz = c_out * c_ig * matrix_nnz(kernel, in_size, out_size, stride, dilation, pad_before)
+    _checks.fits_in_ram(
+        nnz * (3 * INDEX_BYTES + 2 * weight.itemsize) + shape[0] * INDEX_BYTES,
+        fn,
+        f"the convolution matrix of shape {shape} with {nnz:,} non-zeros",
+    )
+    rows, cols, taps = matrix_entries(
+        weight.shape, in_size, out_size, stride, dilation, pad_before, groups
+    )
+    matrix = scipy.sparse.csr_matrix((weight.ravel()[taps], (rows, cols)), shape=shape)
+    matrix.sort_indices()
+    return matrix
+
+
 __all__ = [
     "Group",
     "Phase",
@@ -386,6 +409,7 @@ __all__ = [
     "matrix_nnz",
     "pad",
     "phase_weight",
+    "sparse_matrix",
     "tap_ranges",
     "transpose_plan",
     "transpose_scatter",
