@@ -461,3 +461,17 @@ def test_empty_window_is_refused(size, k, s, p, d, ceil, kind):
     x = torch.from_numpy(x) if kind == "torch" else x
     with pytest.raises(ValueError, match=r"max_pool: window \d+ along spatial axis \d covers no"):
         up.max_pool(x, k, s, p, d, ceil)
+
+
+def test_numpy_bfloat16_from_ml_dtypes(rng):
+    """NumPy bfloat16 (ml_dtypes, installed with onnx) computes like torch.bfloat16."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x32 = _ties_and_specials(rng, (2, 3, 7, 6), "float32")
+    x = x32.astype(ml_dtypes.bfloat16)
+    values, indices = up.max_pool(x, 3, 2, 1, return_indices=True)
+    ref_values, ref_indices = F.max_pool2d(
+        torch.from_numpy(x32).bfloat16(), 3, 2, 1, return_indices=True
+    )
+    assert values.dtype == x.dtype
+    assert np.array_equal(values.astype(np.float32), ref_values.float().numpy(), equal_nan=True)
+    assert np.array_equal(indices, ref_indices.numpy())

@@ -529,3 +529,13 @@ def test_law_unpooling_the_pooled_keeps_exactly_the_maxima(case, kind):
     if all(ss >= kk for ss, kk in zip(s, k, strict=True)) and not any(p):
         # windows do not overlap: each holds only its own maximum
         assert np.array_equal(_window_sum(y, k, s), values)
+
+
+def test_numpy_bfloat16_from_ml_dtypes(rng):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x32 = rng.standard_normal((2, 2, 3, 3)).astype(np.float32)
+    idx = _distinct_indices(rng, x32.shape, 36)
+    got = up.max_unpool(x32.astype(ml_dtypes.bfloat16), idx, 2)
+    assert got.dtype == ml_dtypes.bfloat16
+    expected = up.max_unpool(x32.astype(ml_dtypes.bfloat16).astype(np.float32), idx, 2)
+    assert np.array_equal(got.astype(np.float32), expected)

@@ -402,3 +402,14 @@ def test_output_larger_than_memory_is_refused_before_allocating(kind):
     x = torch.from_numpy(x) if kind == "torch" else x
     with pytest.raises(ValueError, match=r"unpool: the output of shape .* more than half of"):
         up.unpool(x, (side, side))
+
+
+def test_numpy_bfloat16_from_ml_dtypes(rng):
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    x32 = rng.standard_normal((2, 2, 3, 4)).astype(np.float32)
+    x = x32.astype(ml_dtypes.bfloat16)
+    for mode, offset in (("nearest", 0), ("bed_of_nails", (1, 0))):
+        got = up.unpool(x, (2, 3), mode, offset=offset)
+        assert got.dtype == x.dtype
+        expected = up.unpool(x.astype(np.float32), (2, 3), mode, offset=offset)
+        assert np.array_equal(got.astype(np.float32), expected)

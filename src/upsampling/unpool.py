@@ -47,9 +47,13 @@ def _native(a: np.ndarray) -> np.ndarray:
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
 
 
+# 16-bit floats numba cannot type: NumPy's float16 and ml_dtypes' bfloat16.
+_HALF = ("float16", "bfloat16")
+
+
 def _bits(a: np.ndarray) -> np.ndarray:
-    """float16 viewed as uint16 for kernels that only move values (numba has no float16)."""
-    return a.view(np.uint16) if a.dtype == np.float16 else a
+    """A 16-bit float array viewed as uint16, for kernels that only move values."""
+    return a.view(np.uint16) if a.dtype.name in _HALF else a
 
 
 def _fits(shape: tuple[int, ...], x: Any, fn: str) -> None:
@@ -99,7 +103,7 @@ def _lowest(dtype: np.dtype):
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
     n, c, *size = x.shape
     out_size = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
-    compute = np.float32 if x.dtype == np.float16 else x.dtype
+    compute = np.float32 if x.dtype.name in _HALF else x.dtype  # exact: max only selects
     src = _planes(x, compute)
     pad3 = (3 - len(size)) * (0,)
     one3 = (3 - len(size)) * (1,)
