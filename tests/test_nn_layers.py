@@ -17,6 +17,7 @@ from upsampling.nn.conv_transpose import (
     ConvTranspose2d,
     ConvTranspose3d,
     bilinear_kernel,
+    torch_conv_transpose,
 )
 from upsampling.nn.inverse import inverse_of
 from upsampling.nn.layers import PixelShuffle, ResizeConv, SubPixelConv, Upsample
@@ -170,20 +171,21 @@ def test_conv_transpose_output_size_in_forward(rng):
     ids=lambda v: str(v),
 )
 def test_conv_transpose_same_padding(rng, k, s, d):
-    """Output n * s: the full output cropped by total // 2 in front and the rest at the end
-    (ONNX SAME_UPPER), or extended at the end by bias-only positions when it is shorter."""
+    """Output n * s, from offset total // 2 of the full result (total = its length - n * s, the
+    odd remainder cut at the end as ONNX's SAME_UPPER); where the full result is shorter, the
+    positions outside it hold the bias alone."""
     layer = ConvTranspose1d(2, 3, k, stride=s, padding="same", dilation=d, dtype=F64)
     x = _t(rng, 2, 2, 5)
-    full = F.conv_transpose1d(x, layer.weight, layer.bias, s, dilation=d)
-    total = full.shape[-1] - 5 * s
-    if total >= 0:
-        expected = full[..., total // 2 : total // 2 + 5 * s]
-    else:
-        tail = layer.bias[None, :, None].expand(2, 3, -total)
-        expected = torch.cat([full, tail], -1)
+    full = F.conv_transpose1d(x, layer.weight, None, s, dilation=d)
+    offset = (full.shape[-1] - 5 * s) // 2
+    padded = F.pad(full, (max(-offset, 0), 5 * s))
+    start = max(offset, 0)
+    expected = padded[..., start : start + 5 * s] + layer.bias[:, None]
     got = layer(x)
     assert got.shape[-1] == 5 * s
     torch.testing.assert_close(got, expected, **tolerance(F64))
+    exported = torch_conv_transpose(x, layer.weight, layer.bias, (s,), "same", (0,), 1, (d,))
+    torch.testing.assert_close(exported, expected, **tolerance(F64))
 
 
 @pytest.mark.parametrize("s", [2, 3, 4])

@@ -189,40 +189,34 @@ class ConvTranspose(torch.nn.Module):
 
 
 def torch_conv_transpose(
-    x,
-    weight,
-    bias,
-    stride,
-    padding,
-    output_padding,
-    groups,
-    dilation,
-    output_size=None,
-    fn="ConvTranspose",
+    x, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None, fn=""
 ) -> Tensor:
     """The same transposed convolution through ``F.conv_transpose{1,2,3}d`` (the ONNX export
-    path); ``padding="same"`` crops as ONNX's ``SAME_UPPER`` (the odd remainder at the end)."""
+    path), placed on the full result as :func:`upsampling.shapes.conv_transpose_geometry` says:
+    ``padding="same"`` may start before the full result or end past it (zeros there, then the
+    bias)."""
     d = x.ndim - 2
     op = getattr(F, f"conv_transpose{d}d")
-    size = tuple(x.shape[2:])
-    kernel = tuple(weight.shape[2:])
-    if padding == "same":
-        if output_size is not None:
-            raise _checks.fail(fn, "output_size cannot be combined with padding 'same'")
-        pads, extra = [], []
-        for k, s, dl in zip(kernel, stride, dilation, strict=True):
-            total = dl * (k - 1) + 1 - s  # how much longer than n * s the full output is
-            pads.append(max(total, 0) // 2)
-            extra.append(-total if total < 0 else 0)
-        y = op(x, weight, bias, stride, tuple(pads), tuple(extra), groups, dilation)
-        return y[(..., *(slice(0, n * s) for n, s in zip(size, stride, strict=True)))]
-    if output_size is not None:
-        low = shapes.conv_transpose_output_size(size, kernel, stride, padding, 0, dilation)
-        want = shapes.conv_transpose_output_size(
-            size, kernel, stride, padding, 0, dilation, output_size=output_size
-        )
-        output_padding = tuple(w - lo for w, lo in zip(want, low, strict=True))
-    return op(x, weight, bias, stride, padding, output_padding, groups, dilation)
+    size, kernel = tuple(x.shape[2:]), tuple(weight.shape[2:])
+    fn = fn or "ConvTranspose"
+    offset, out = shapes.conv_transpose_geometry(
+        size, kernel, stride, padding, output_padding, dilation, output_size, fn
+    )
+    if padding != "same":
+        low = shapes._conv_transpose_min(size, kernel, stride, offset, dilation)
+        extra = tuple(o - lo for o, lo in zip(out, low, strict=True))
+        return op(x, weight, bias, stride, offset, extra, groups, dilation)
+    y = op(x, weight, None, stride, tuple(max(p, 0) for p in offset), 0, groups, dilation)
+    pad: list[int] = []
+    for axis in range(d):  # crop the odd remainder at the end, or add zeros at either end
+        before = max(-offset[axis], 0)
+        after = out[axis] - before - y.shape[2 + axis]
+        if after < 0:
+            y = y.narrow(2 + axis, 0, y.shape[2 + axis] + after)
+        pad = [before, max(after, 0), *pad]
+    if any(pad):
+        y = F.pad(y, pad)
+    return y if bias is None else y + bias.reshape(-1, *(1,) * d)
 
 
 def _fixed_dims(d: int):

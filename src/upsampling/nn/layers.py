@@ -42,7 +42,7 @@ _TORCH_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 # ------------------------------------------------------------------------------------ Upsample
 def interpolate(x: Tensor, **options: Any) -> Tensor:
-    """:func:`upsampling.interpolate` on ``x``; ``F.interpolate`` for PyTorch's own options when
+    """:func:`upsampling.interpolate` on ``x``; ``F.interpolate`` (PyTorch's options only) while
     exporting to ONNX."""
     fn = U.library("interpolate", "interpolate")
     if fn is not None:
@@ -50,7 +50,9 @@ def interpolate(x: Tensor, **options: Any) -> Tensor:
     onnx_only = ("coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "roi")
     if any(options.get(k) is not None for k in onnx_only) or options.get("exclude_outside"):
         raise _checks.fail(
-            "Upsample", "the ONNX-convention options can only run through upsampling.interpolate"
+            "Upsample",
+            "the ONNX-convention options (coordinate_transformation_mode, nearest_mode, "
+            "cubic_coeff_a, exclude_outside, roi) cannot be exported to ONNX yet",
         )
     mode = options["mode"]
     if mode in ("linear", "cubic"):
