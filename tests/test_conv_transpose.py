@@ -148,6 +148,15 @@ def test_numpy_float16_computes_in_float32(method, rng):
     np.testing.assert_allclose(y.astype(np.float64), ref.numpy(), rtol=5e-3, atol=5e-3)
 
 
+@pytest.mark.parametrize("method", ALL)
+def test_non_contiguous_numpy_views(method, rng):
+    x = rng.standard_normal((2, 6, 5, 8))[:, ::2, :, ::-2]  # strided, reversed
+    w = np.asfortranarray(rng.standard_normal((3, 2, 3, 2)))
+    ref = F.conv_transpose2d(torch.from_numpy(x.copy()), torch.from_numpy(w.copy()), stride=2)
+    y = conv_transpose(x, w, stride=2, method=method)
+    np.testing.assert_allclose(y, ref.numpy(), **tolerance("float64"))
+
+
 def test_empty_batch():
     x, w = np.zeros((0, 2, 3, 3)), np.ones((2, 4, 3, 3))
     for method in ALL:

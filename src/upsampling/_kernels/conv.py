@@ -225,17 +225,21 @@ def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np
         return y
     # One image per thread at a time: the threads copy their columns (NumPy copies release the
     # GIL), then BLAS, which has its own threads, multiplies them while they are in cache.
-    threads = _backend.get_num_threads()
-    chunk = min(n, threads)
-    cols = np.empty((chunk, g, c_ig, *kernel, *out), dtype=x.dtype)
+    # A 1x1 stride-1 window of a contiguous image is its own column matrix: no copy.
+    direct = kk == c_ig and all(s == 1 for s in stride) and x[0].flags.c_contiguous
+    chunk = min(n, _backend.get_num_threads())
+    cols = None if direct else np.empty((chunk, g, c_ig, *kernel, *out), dtype=x.dtype)
     for a in range(0, n, chunk):
         b = min(n, a + chunk)
+        if direct:
+            flat = x[a:b].reshape(b - a, g, kk, p)
+        else:
 
-        def fill(i0, i1, a=a):
-            np.copyto(cols[i0:i1], win[a + i0 : a + i1])
+            def fill(i0, i1, a=a):
+                np.copyto(cols[i0:i1], win[a + i0 : a + i1])
 
-        _backend.run_planes(fill, b - a, cols[: b - a].size)
-        flat = cols.reshape(chunk, g, kk, p)
+            _backend.run_planes(fill, b - a, cols[: b - a].size)
+            flat = cols.reshape(chunk, g, kk, p)
         for i in range(b - a):
             if g == 1:
                 np.matmul(wm[0], flat[i, 0], out=y[a + i].reshape(o_g, p))
