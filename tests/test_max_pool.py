@@ -176,16 +176,24 @@ def test_all_minus_inf_window(kind):
     _assert_same(torch.as_tensor(np.asarray(values)), torch.as_tensor(np.asarray(indices)), *ref)
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int64"])
+@pytest.mark.parametrize("dtype", ["int8", "int64", "uint64"])
 def test_integer_extremes(dtype):
+    """Values next to the dtype's limits (above 2**53 for 64 bits: no detour through float)."""
     info = np.iinfo(dtype)
-    x = np.array([[[info.min, info.min, info.max, info.min, 0, info.min]]], dtype=dtype)
-    for arr in (x, torch.from_numpy(x)):
+    row = [info.min, info.min + 1, info.max - 1, info.max, info.max, info.max - 1, 0, info.min]
+    x = np.array([[row]], dtype=dtype)
+    expected_values = np.array([[[info.min + 1, info.max, info.max, 0]]], dtype=dtype)
+    expected_indices = [[[1, 3, 4, 6]]]
+    kinds = [x] if dtype == "uint64" else [x, torch.from_numpy(x)]  # torch: no uint64 pooling
+    for arr in kinds:
         values, indices = up.max_pool(arr, 2, return_indices=True)
+        assert np.array_equal(np.asarray(values), expected_values)
+        assert np.asarray(values).dtype == x.dtype
+        assert np.asarray(indices).tolist() == expected_indices
+    if dtype != "uint64":
         ref = F.max_pool1d(torch.from_numpy(x), 2, return_indices=True)
-        _assert_same(
-            torch.as_tensor(np.asarray(values)), torch.as_tensor(np.asarray(indices)), *ref
-        )
+        assert ref[0].numpy().tolist() == expected_values.tolist()
+        assert ref[1].tolist() == expected_indices
 
 
 # ------------------------------------------------------------------------------- layouts

@@ -95,9 +95,11 @@ def unpool_nearest_backward_array(g: np.ndarray, scale) -> np.ndarray:
 
 
 def _lowest(dtype: np.dtype):
+    """The identity of max as a scalar of ``dtype`` (a Python int would make numba compare
+    uint64 with int64 in float64, rounding values above 2**53)."""
     if np.issubdtype(dtype, np.floating):
         return dtype.type(-np.inf)
-    return np.iinfo(dtype).min
+    return dtype.type(np.iinfo(dtype).min)
 
 
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
