@@ -177,7 +177,7 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     all_cases = cases(quick)
     libraries = sorted({lib for c in all_cases for lib in c.others}, key=_order)
     rows = []
-    from .report import progress_steps
+    from .report import progress_steps, stdout_console
 
     with progress_steps(len(all_cases)) as step:
         for case in all_cases:
@@ -205,7 +205,6 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     if json:
         echo(_json.dumps({"machine": machine, "results": rows}, indent=2))
         return 0
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(
@@ -218,7 +217,7 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     for r in rows:
         cells = [f"{r['speedup'][lib]:.2f}x" if lib in r["speedup"] else "-" for lib in libraries]
         table.add_row(r["operator"], "x".join(map(str, r["shape"])), f"{r['ours_ms']:.2f}", *cells)
-    Console(soft_wrap=True).print(table)
+    stdout_console().print(table)
     return 0
 
 

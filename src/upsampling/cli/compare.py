@@ -17,6 +17,7 @@ from .report import (
     mean_results,
     progress_steps,
     rich_table,
+    stdout_console,
     warm_up,
 )
 
@@ -155,9 +156,7 @@ def run_compare(
     elif fmt == "csv":
         echo(format_csv(tables))
     else:
-        from rich.console import Console
-
-        con = Console(soft_wrap=True) if console is None else console
+        con = stdout_console() if console is None else console
         for name, results in tables:
             title = f"mean over {len(per_image)} images" if name == "mean" else name
             con.print(rich_table(results, f"{title} (x{scale})"))

@@ -15,8 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from .compare import describe
+from .io import write_atomic
 from .methods import METHODS, degrade
-from .report import evaluate, format_csv, format_json, progress_steps, rich_table, warm_up
+from .report import (
+    evaluate,
+    format_csv,
+    format_json,
+    progress_steps,
+    rich_table,
+    stdout_console,
+    warm_up,
+)
 
 SCALE = 2
 # The crew patch on the suit: lettering and fine edges, where the methods differ most.
@@ -106,13 +115,9 @@ def run_demo(
         (out / "results.json", format_json(report)),
         (out / "results.csv", format_csv([("sample", results)])),
     ):
-        from .io import write_atomic
-
         write_atomic(path, text.encode(), force=True)
         written.append(path)
-    from rich.console import Console
-
-    con = Console(soft_wrap=True) if console is None else console
+    con = stdout_console() if console is None else console
     h, w = problem.original.shape[2:]
     con.print(
         rich_table(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -59,7 +59,6 @@ class Problem:
     low: np.ndarray
     weight: np.ndarray  # (C, 1, K, K): the depthwise down-sampling kernel
     pad: int
-    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def channels(self) -> int:
@@ -162,10 +161,8 @@ def _depthwise_transpose(p: Problem, kernel: np.ndarray, bias: float, padding: i
 
     c = p.channels
     weight = np.ascontiguousarray(np.broadcast_to(kernel, (c, 1, *kernel.shape)), np.float32)
-    out = conv_transpose(
-        p.low, weight, np.full(c, bias, np.float32), stride=p.scale, padding=padding, groups=c
-    )
-    return out
+    bias = np.full(c, bias, np.float32)
+    return conv_transpose(p.low, weight, bias, stride=p.scale, padding=padding, groups=c)
 
 
 def _transposed_bilinear(p: Problem) -> np.ndarray:

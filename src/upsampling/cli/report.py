@@ -21,7 +21,15 @@ import numpy as np
 from .methods import Method, Problem, degrade
 from .metrics import psnr, ssim
 
-__all__ = ["Result", "evaluate", "format_csv", "format_json", "mean_results", "rich_table"]
+__all__ = [
+    "Result",
+    "evaluate",
+    "format_csv",
+    "format_json",
+    "mean_results",
+    "rich_table",
+    "stdout_console",
+]
 
 
 @dataclass
@@ -133,6 +141,14 @@ def rich_table(results: Sequence[Result], title: str):
             f"{r.params:,}",
         )
     return table
+
+
+def stdout_console():
+    """A rich console on stdout; wide enough for the tables when output goes to a file or pipe."""
+    from rich.console import Console
+
+    console = Console(soft_wrap=True)
+    return console if console.is_terminal else Console(soft_wrap=True, width=120)
 
 
 def format_json(report: dict) -> str:
