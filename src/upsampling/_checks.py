@@ -223,7 +223,7 @@ def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[i
             f"{_backend.dtype_name(x)}; they must match",
             TypeError,
         )
-    (groups,) = positive(ntuple(groups, 1, fn, "groups"), fn, "groups")
+    groups = conv_groups(groups, fn)
     c_in, shape = x.shape[1], tuple(weight.shape)
     if c_in % groups:
         raise fail(fn, f"groups {groups} must divide the input channels {c_in}")
@@ -265,3 +265,10 @@ def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[i
                 TypeError,
             )
     return nd, groups, c_out
+
+
+def conv_groups(groups: Any, fn: str) -> int:
+    groups = integer(groups, fn, "groups")
+    if groups < 1:
+        raise fail(fn, f"groups {groups} must be positive")
+    return groups

@@ -346,7 +346,7 @@ def conv_matrix(
     size = shapes._spatial(input_size, fn)
     if len(size) == 1 and nd > 1:
         size = size * nd
-    (groups,) = _checks.positive(_checks.ntuple(groups, 1, fn, "groups"), fn, "groups")
+    groups = _checks.conv_groups(groups, fn)
     if weight.shape[0] % groups:
         raise _checks.fail(fn, f"groups {groups} must divide the output channels {weight.shape[0]}")
     kernel = tuple(weight.shape[2:])
