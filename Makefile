@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS := torch,cli,dev
+EXTRAS := torch,cli,dask,dev
 # Two test processes on CI's two cores; numba's on-disk cache is shared between them.
 PYTEST_WORKERS ?= 2
 
