@@ -151,6 +151,10 @@ def test_conv_transpose_matches_torch(rng, dims, kwargs):
         assert torch.equal(ours.bias, theirs.bias)
     x = _t(rng, 2, 4, *(3,) * dims)
     torch.testing.assert_close(ours(x), theirs(x), **tolerance(F64))
+    # the ONNX export path (F.conv_transpose) agrees with the eager one
+    args = (ours.stride, ours.padding, ours.output_padding, ours.groups, ours.dilation)
+    exported = torch_conv_transpose(x, ours.weight, ours.bias, *args)
+    torch.testing.assert_close(exported, theirs(x), **tolerance(F64))
 
 
 def test_conv_transpose_output_size_in_forward(rng):
