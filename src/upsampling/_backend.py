@@ -2,6 +2,8 @@
 
 * A tensor is recognised without importing torch: if torch is not in ``sys.modules`` nothing can
   be a tensor, so ``import upsampling`` never pays for torch.
+* A Dask array is recognised the same way (``dask.array`` in ``sys.modules``) and goes to
+  :mod:`upsampling._dask`, which runs the NumPy path chunk by chunk.
 * Tensors go through the custom ops of ``upsampling.nn._<family>_ops``, which run our numba
   kernels on zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same
   algorithm elsewhere (CUDA, float16/bfloat16), with autograd formulas that gather.
@@ -37,6 +39,21 @@ def is_tensor(x: Any) -> bool:
 
 def is_array(x: Any) -> bool:
     return isinstance(x, np.ndarray) or is_tensor(x)
+
+
+def is_dask(x: Any) -> bool:
+    """A ``dask.array.Array``, recognised without importing dask: only code that already made
+    one can pass one, and then ``dask.array`` is in ``sys.modules``."""
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(x, getattr(da, "Array", ()))
+
+
+def dask_ops():
+    """The Dask paths of the operators, :mod:`upsampling._dask` (imported on first use: only
+    Dask arrays need it, and it imports dask)."""
+    from . import _dask
+
+    return _dask
 
 
 def dtype_name(x: Any) -> str:

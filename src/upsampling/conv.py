@@ -110,6 +110,8 @@ def conv(
     array([[45., 54.],
            [81., 90.]])
     """
+    if _backend.is_dask(x):
+        return _backend.dask_ops().conv(**locals())
     fn = "conv"
     nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
     kernel = tuple(weight.shape[2:])
@@ -231,6 +233,8 @@ def conv_transpose(
     ...                                       stride=2, method="zero_insertion")))
     True
     """
+    if _backend.is_dask(x):
+        return _backend.dask_ops().conv_transpose(**locals())
     fn = "conv_transpose"
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")

@@ -256,6 +256,8 @@ def interpolate(
     ...             coordinate_transformation_mode="asymmetric", nearest_mode="ceil")
     array([[[0., 2., 3.]]])
     """
+    if _backend.is_dask(x):
+        return _backend.dask_ops().interpolate(**locals())
     fn = "interpolate"
     _checks.array(x, fn)
     in_size = tuple(int(s) for s in x.shape[2:])

@@ -439,3 +439,59 @@ def interpolate_scales(scale_factor: Any, n: int, fn: str) -> tuple[float, ...]:
     if any(s <= 0 for s in scales):
         raise _checks.fail(fn, f"scale_factor {scale_factor!r} must be positive")
     return scales
+
+
+# ---------------------------------------------------------------------------- chunked evaluation
+# A chunked (Dask) evaluation computes each output chunk from the input positions its outputs
+# read, so that every chunk equals the same slice of the in-memory result. The formulas below
+# give those positions ("spans", before clipping to the input: positions outside are padding).
+
+
+def chunk_bounds(chunks: Sequence[int], in_size: int, out_size: int) -> tuple[int, ...]:
+    """Output chunk boundaries along one axis: input boundary ``b`` maps to
+    ``b * out_size // in_size`` (the input chunks times the scale; exactly ``b * s`` for an
+    integer factor ``s``), repeated boundaries merged so that no output chunk is empty.
+
+    >>> chunk_bounds((3, 3, 1), 7, 14)
+    (0, 6, 12, 14)
+    >>> chunk_bounds((1, 1, 1, 1), 4, 2)
+    (0, 1, 2)
+    """
+    bounds = [0]
+    edge = 0
+    for c in chunks:
+        edge += c
+        b = edge * out_size // in_size
+        if b > bounds[-1]:
+            bounds.append(b)
+    bounds[-1] = out_size
+    return tuple(bounds)
+
+
+def conv_span(
+    start: int, stop: int, kernel: int, stride: int, pad_before: int, dilation: int
+) -> tuple[int, int]:
+    """Input positions ``[lo, hi)`` that the outputs ``start <= o < stop`` of a convolution
+    read along one axis: output ``o`` reads ``o * stride - pad_before + j * dilation``.
+
+    >>> conv_span(0, 4, kernel=3, stride=1, pad_before=1, dilation=1)
+    (-1, 5)
+    """
+    return start * stride - pad_before, (stop - 1) * stride - pad_before + dilation * (
+        kernel - 1
+    ) + 1
+
+
+def conv_transpose_span(
+    start: int, stop: int, kernel: int, stride: int, offset: int, dilation: int
+) -> tuple[int, int]:
+    """Input positions ``[lo, hi)`` that reach the outputs ``start <= o < stop`` of a
+    transposed convolution along one axis, its output starting at ``offset`` of the full result
+    (:func:`conv_transpose_geometry`): input ``i`` adds into full positions
+    ``i * stride + j * dilation``.
+
+    >>> conv_transpose_span(0, 4, kernel=4, stride=2, offset=1, dilation=1)
+    (-1, 3)
+    """
+    first, last = start + offset, stop - 1 + offset
+    return -((dilation * (kernel - 1) - first) // stride), last // stride + 1

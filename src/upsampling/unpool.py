@@ -241,6 +241,8 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
            [3, 0, 4, 0],
            [0, 0, 0, 0]])
     """
+    if _backend.is_dask(x):
+        return _backend.dask_ops().unpool(**locals())
     fn = "unpool"
     n = _checks.array(x, fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
