@@ -1,11 +1,14 @@
 """Speed of ``upsampling.conv_transpose`` against ``torch.nn.functional.conv_transpose2d``.
 
-Run ``python benchmarks/conv_transpose.py [--repeat N] [--threads T]``. Every time is the best
-of ``N`` runs (after one warm-up), taken in the same process as PyTorch's with the same thread
-count (``torch.set_num_threads`` and ``upsampling.set_num_threads``; NumPy's BLAS uses its own
-default, the CPUs available), float32, forward only, no autograd. The runs of one case are
-interleaved (PyTorch, then each method, repeated), so load from other processes falls on all
-of them alike. Prints a markdown table of times relative to PyTorch's (below 1: faster).
+Run ``python benchmarks/conv_transpose.py [--repeat N] [--threads T]``. All calls run in one
+process with the same thread count (``torch.set_num_threads`` and ``upsampling.set_num_threads``;
+NumPy's BLAS keeps its own default, the CPUs available), float32, forward only, no autograd.
+The calls of one case are interleaved (PyTorch's, then each method, ``N`` rounds after a
+warm-up) and each ratio is the median over the rounds of the method's time over PyTorch's in
+the same round, so load from other processes falls on both sides alike. Between the torch
+calls and the NumPy calls the script pauses, so that one library's idle threads, which
+busy-wait for a while after each call, do not slow the other's. Prints a markdown
+table (ratios below 1: faster than PyTorch; the PyTorch column is its best time).
 The "matrix" method is left out: it is meant for small problems, and refuses these sizes.
 """
 
@@ -31,6 +34,7 @@ CASES = [
     ((8, 128, 32, 32), 64, 2, 2, 0, 0),
 ]
 METHODS = ("auto", "subpixel", "zero_insertion", "scatter")
+_SETTLE = 0.15  # seconds: longer than OpenBLAS threads spin (2**28 cycles)
 
 
 def _case_name(case) -> str:
@@ -56,23 +60,31 @@ def run(repeat: int, threads: int) -> list[dict]:
                 calls[f"{kind}/{method}"] = partial(
                     conv_transpose, *operands, s, p, op, method=method
                 )
-        best = dict.fromkeys(calls, float("inf"))
+        times: dict[str, list[float]] = {name: [] for name in calls}
         with torch.inference_mode():
             reference = calls["torch"]().numpy()
             for call in calls.values():  # warm-up, and a check that all agree
                 np.testing.assert_allclose(np.asarray(call()), reference, rtol=1e-3, atol=1e-3)
             for _ in range(repeat):
                 for name, call in calls.items():
+                    if name in ("torch", "numpy/auto"):
+                        # Let the other library's worker threads stop spinning (OpenBLAS and
+                        # OpenMP busy-wait after each call) before timing this one's calls.
+                        time.sleep(_SETTLE)
                     start = time.perf_counter()
                     call()
-                    best[name] = min(best[name], time.perf_counter() - start)
+                    times[name].append(time.perf_counter() - start)
+        torch_times = np.array(times["torch"])
         for kind in ("torch", "numpy"):
             rows.append(
                 {
                     "case": _case_name(case),
                     "input": kind,
-                    "torch_ms": best["torch"] * 1e3,
-                    **{m: best[f"{kind}/{m}"] / best["torch"] for m in METHODS},
+                    "torch_ms": torch_times.min() * 1e3,
+                    **{
+                        m: float(np.median(np.array(times[f"{kind}/{m}"]) / torch_times))
+                        for m in METHODS
+                    },
                 }
             )
     return rows
@@ -80,7 +92,7 @@ def run(repeat: int, threads: int) -> list[dict]:
 
 def table(rows: list[dict], threads: int) -> str:
     lines = [
-        f"conv_transpose vs `F.conv_transpose2d`: time ratio (below 1 is faster), float32, "
+        f"conv_transpose vs `F.conv_transpose2d`: median time ratio (below 1 is faster), float32, "
         f"{threads} threads, torch {torch.__version__}, numpy {np.__version__}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs",
         "",
@@ -95,7 +107,7 @@ def table(rows: list[dict], threads: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per call (best kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed rounds per case")
     parser.add_argument("--threads", type=int, default=2, help="torch and upsampling threads")
     args = parser.parse_args()
     print(table(run(args.repeat, args.threads), args.threads))

@@ -26,8 +26,9 @@ from .. import _backend, _checks
 # Bytes per index of a sparse entry (int64).
 INDEX_BYTES = 8
 
-# Bytes of the scatter method's columns (input times kernel) built at once, per batch chunk.
-_COLS_BYTES = 1 << 25
+# Bytes of im2col columns (and of the scatter method's input-times-kernel columns) built at
+# once: the batch is cut into chunks of about this size.
+_COLS_BYTES = 1 << 24
 
 
 # ------------------------------------------------------------------------------------ the plan
@@ -185,10 +186,15 @@ def pad(x: np.ndarray, pads) -> np.ndarray:
     return x[(..., *crop)]
 
 
-def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np.ndarray:
-    """Unpadded cross-correlation (PyTorch's convolution) by im2col and one GEMM per chunk.
+def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int, bias=None, sink=None):
+    """Unpadded cross-correlation (PyTorch's convolution) by im2col and one GEMM per chunk of
+    images (the images of a chunk side by side in the GEMM's columns).
 
-    ``x`` ``(N, C, *S)``, any strides; ``w`` ``(O, C/g, *k)``; returns ``(N, O, *out)``.
+    ``x`` ``(N, C, *S)``, any strides; ``w`` ``(O, C/g, *k)``. Returns ``(N, O, *out)`` with
+    ``bias`` added; or, given ``sink``, calls ``sink(start, stop, r)`` for each chunk with ``r``
+    of shape ``(stop - start, g, O/g, *out)`` (a strided view) and returns None. Each chunk
+    costs three waits on threads (columns, GEMM, result), however many images it holds, which
+    keeps the method fast when the CPUs are shared.
     """
     n, _, *size = x.shape
     o, c_ig, *kernel = w.shape
@@ -213,39 +219,40 @@ def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np
         ),
         writeable=False,
     )
-    y = np.empty((n, o, *out), dtype=np.result_type(x, w))
-    if n == 0 or p == 0:
+    y = None
+    if sink is None:
+        y = np.empty((n, o, *out), dtype=x.dtype)
+        view = y.reshape(n, g, o_g, *out)
+        shift = None if bias is None else bias.astype(x.dtype).reshape(g, o_g, *(1,) * nd)
+
+        def sink(a, b, r):
+            _backend.run_planes(_store, b - a, r.size, r, view[a:b], shift)
+
+    if n == 0 or p == 0 or o == 0:
         return y
-    if p < 64 < n:
-        # Small images: the batch joins the GEMM's columns (one GEMM, not n tiny ones).
-        perm = (1, 2, *range(3, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd))
-        cols = win.transpose(perm).reshape(g, kk, n * p)
-        r = np.matmul(wm, cols).reshape(g, o_g, n, p)
-        y.reshape(n, g, o_g, p)[...] = r.transpose(2, 0, 1, 3)
-        return y
-    # One image per thread at a time: the threads copy their columns (NumPy copies release the
-    # GIL), then BLAS, which has its own threads, multiplies them while they are in cache.
-    # A 1x1 stride-1 window of a contiguous image is its own column matrix: no copy.
-    direct = kk == c_ig and all(s == 1 for s in stride) and x[0].flags.c_contiguous
-    chunk = min(n, _backend.get_num_threads())
-    cols = None if direct else np.empty((chunk, g, c_ig, *kernel, *out), dtype=x.dtype)
+    chunk = max(1, min(n, _COLS_BYTES // max(1, g * kk * p * x.itemsize)))
+    buffer = np.empty(g * kk * chunk * p, dtype=x.dtype)
+    perm = (1, 2, *range(3, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd))
+    rest = (slice(None),) * nd
     for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        if direct:
-            flat = x[a:b].reshape(b - a, g, kk, p)
-        else:
+        m = min(n, a + chunk) - a
+        cols = buffer[: g * kk * m * p].reshape(g, c_ig, *kernel, m, *out)
 
-            def fill(i0, i1, a=a):
-                np.copyto(cols[i0:i1], win[a + i0 : a + i1])
+        def fill(i0, i1, a=a, cols=cols):
+            np.copyto(cols[(Ellipsis, slice(i0, i1), *rest)], win[a + i0 : a + i1].transpose(perm))
 
-            _backend.run_planes(fill, b - a, cols[: b - a].size)
-            flat = cols.reshape(chunk, g, kk, p)
-        for i in range(b - a):
-            if g == 1:
-                np.matmul(wm[0], flat[i, 0], out=y[a + i].reshape(o_g, p))
-            else:
-                np.matmul(wm, flat[i], out=y[a + i].reshape(g, o_g, p))
+        _backend.run_planes(fill, m, cols.size)
+        r = np.matmul(wm, cols.reshape(g, kk, m * p)).reshape(g, o_g, m, *out)
+        sink(a, a + m, r.transpose(2, 0, 1, *range(3, 3 + nd)))
     return y
+
+
+def _store(start, stop, r, view, shift) -> None:
+    """Images ``start:stop`` of a chunk's result into the output, plus the bias."""
+    if shift is None:
+        np.copyto(view[start:stop], r[start:stop])
+    else:
+        np.add(r[start:stop], shift, out=view[start:stop])
 
 
 def add_bias(y: np.ndarray, bias) -> np.ndarray:
@@ -275,9 +282,12 @@ def transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size) -
         # The group's window on the once-padded input (its own pads, as a view).
         xg = pad(xp, [(b - gb, a - ga) for (b, a), (gb, ga) in zip(group.pads, grow, strict=True)])
         wg = phase_weight(w, group.phases, groups, np.take, np.stack)
-        r = correlate(xg, wg, (1,) * len(size), group.dilation, groups)
-        r = r.reshape(n, groups, len(group.phases), c_og, *r.shape[2:])
-        _backend.run_planes(_write_phases, n, r.size, r, view, group.phases, shift)
+
+        def sink(a, b, r, phases=group.phases):
+            r = r.reshape(b - a, groups, len(phases), c_og, *r.shape[3:])
+            _backend.run_planes(_write_phases, b - a, r.size, r, view[a:b], phases, shift)
+
+        correlate(xg, wg, (1,) * len(size), group.dilation, groups, sink=sink)
     for dst in plan.empty:
         view[(..., *dst)] = 0 if shift is None else shift
     return out
@@ -302,8 +312,7 @@ def transpose_zero_insertion(x, w, bias, stride, dilation, groups, offset, out_s
     xd = np.zeros((n, c, *dilated), dtype=x.dtype)
     xd[(..., *(slice(None, None, s) for s in stride))] = x
     wf = flipped_weight(w, groups, np.flip)
-    y = correlate(pad(xd, pads), wf, (1,) * len(size), dilation, groups)
-    return add_bias(y, bias)
+    return correlate(pad(xd, pads), wf, (1,) * len(size), dilation, groups, bias)
 
 
 def transpose_scatter(x, w, bias, stride, dilation, groups, offset, out_size):
