@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from conftest import tolerance
 from upsampling import shapes
+from upsampling._kernels import conv as kernels
 from upsampling.conv import conv
 
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -90,6 +91,16 @@ def test_gradcheck(rng):
     case = GRID[6]
     x, w, b = (torch.tensor(v, requires_grad=True) for v in _operands(case, rng, n=1))
     assert torch.autograd.gradcheck(lambda x, w, b: conv(x, w, b, **_args(case)), (x, w, b))
+
+
+@pytest.mark.parametrize("budget", [1, 3000], ids=lambda b: f"cols{b}B")
+@pytest.mark.parametrize("case", [GRID[6], GRID[12]], ids=_id)
+def test_chunks_and_row_slabs(case, budget, rng, monkeypatch):
+    """A small column budget cuts the batch into chunks and images into slabs of rows."""
+    monkeypatch.setattr(kernels, "_COLS_BYTES", budget)
+    x, w, b = _operands(case, rng, n=3)
+    ref = _reference(x, w, b, case).numpy()
+    np.testing.assert_allclose(conv(x, w, b, **_args(case)), ref, **tolerance("float64"))
 
 
 def test_no_bias_and_strided_views(rng):

@@ -157,6 +157,18 @@ def test_non_contiguous_numpy_views(method, rng):
     np.testing.assert_allclose(y, ref.numpy(), **tolerance("float64"))
 
 
+@pytest.mark.parametrize("budget", [1, 400, 5000], ids=lambda b: f"cols{b}B")
+@pytest.mark.parametrize("case", [GRID[9], GRID[12], GRID[17]], ids=_id)
+def test_chunks_and_row_slabs(case, budget, rng, monkeypatch):
+    """A small column budget cuts the batch into chunks and images into slabs of rows."""
+    monkeypatch.setattr(kernels, "_COLS_BYTES", budget)
+    x, w, b = _operands(case, rng)
+    ref = _torch_reference(x, w, b, case).numpy()
+    for method in ("subpixel", "zero_insertion", "scatter"):
+        y = conv_transpose(x, w, b, **_args(case), method=method)
+        np.testing.assert_allclose(y, ref, err_msg=method, **tolerance("float64"))
+
+
 def test_empty_batch():
     x, w = np.zeros((0, 2, 3, 3)), np.ones((2, 4, 3, 3))
     for method in ALL:

@@ -191,8 +191,9 @@ def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int, bias=
     images (the images of a chunk side by side in the GEMM's columns).
 
     ``x`` ``(N, C, *S)``, any strides; ``w`` ``(O, C/g, *k)``. Returns ``(N, O, *out)`` with
-    ``bias`` added; or, given ``sink``, calls ``sink(start, stop, r)`` for each chunk with ``r``
-    of shape ``(stop - start, g, O/g, *out)`` (a strided view) and returns None. Each chunk
+    ``bias`` added; or, given ``sink``, calls ``sink(start, stop, row, r)`` for each chunk, ``r``
+    the images ``start:stop`` of the output rows from ``row`` on (along the first spatial axis),
+    ``(stop - start, g, O/g, rows, *out[1:])``, a strided view; and returns None. Each chunk
     costs three waits on threads (columns, GEMM, result), however many images it holds, which
     keeps the method fast when the CPUs are shared.
     """
@@ -225,25 +226,35 @@ def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int, bias=
         view = y.reshape(n, g, o_g, *out)
         shift = None if bias is None else bias.astype(x.dtype).reshape(g, o_g, *(1,) * nd)
 
-        def sink(a, b, r):
-            _backend.run_planes(_store, b - a, r.size, r, view[a:b], shift)
+        def sink(a, b, row, r):
+            dst = view[a:b, :, :, row : row + r.shape[3]]
+            _backend.run_planes(_store, b - a, r.size, r, dst, shift)
 
     if n == 0 or p == 0 or o == 0:
         return y
-    chunk = max(1, min(n, _COLS_BYTES // max(1, g * kk * p * x.itemsize)))
-    buffer = np.empty(g * kk * chunk * p, dtype=x.dtype)
+    # Chunks of whole images; an image whose columns alone exceed the budget goes in slabs of
+    # rows (along the first spatial axis).
+    per_row = g * kk * (p // out[0]) * x.itemsize
+    rows = max(1, min(out[0], _COLS_BYTES // max(1, per_row)))
+    chunk = max(1, min(n, _COLS_BYTES // max(1, per_row * out[0]))) if rows == out[0] else 1
+    buffer = np.empty(g * kk * chunk * rows * (p // out[0]), dtype=x.dtype)
     perm = (1, 2, *range(3, 3 + nd), 0, *range(3 + nd, 3 + 2 * nd))
-    rest = (slice(None),) * nd
+    rest = (slice(None),) * (nd - 1)
     for a in range(0, n, chunk):
         m = min(n, a + chunk) - a
-        cols = buffer[: g * kk * m * p].reshape(g, c_ig, *kernel, m, *out)
+        for row in range(0, out[0], rows):
+            part = win[(slice(a, a + m), *(slice(None),) * (2 + nd), slice(row, row + rows))]
+            shape = part.shape[3 + nd :]
+            cols = buffer[: g * kk * m * math.prod(shape)].reshape(g, c_ig, *kernel, m, *shape)
 
-        def fill(i0, i1, a=a, cols=cols):
-            np.copyto(cols[(Ellipsis, slice(i0, i1), *rest)], win[a + i0 : a + i1].transpose(perm))
+            def fill(i0, i1, part=part, cols=cols):
+                np.copyto(
+                    cols[(Ellipsis, slice(i0, i1), slice(None), *rest)], part[i0:i1].transpose(perm)
+                )
 
-        _backend.run_planes(fill, m, cols.size)
-        r = np.matmul(wm, cols.reshape(g, kk, m * p)).reshape(g, o_g, m, *out)
-        sink(a, a + m, r.transpose(2, 0, 1, *range(3, 3 + nd)))
+            _backend.run_planes(fill, m, cols.size)
+            r = np.matmul(wm, cols.reshape(g, kk, -1)).reshape(g, o_g, m, *shape)
+            sink(a, a + m, row, r.transpose(2, 0, 1, *range(3, 3 + nd)))
     return y
 
 
@@ -283,9 +294,9 @@ def transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size) -
         xg = pad(xp, [(b - gb, a - ga) for (b, a), (gb, ga) in zip(group.pads, grow, strict=True)])
         wg = phase_weight(w, group.phases, groups, np.take, np.stack)
 
-        def sink(a, b, r, phases=group.phases):
+        def sink(a, b, row, r, phases=group.phases):
             r = r.reshape(b - a, groups, len(phases), c_og, *r.shape[3:])
-            _backend.run_planes(_write_phases, b - a, r.size, r, view[a:b], phases, shift)
+            _backend.run_planes(_write_phases, b - a, r.size, r, view[a:b], phases, row, shift)
 
         correlate(xg, wg, (1,) * len(size), group.dilation, groups, sink=sink)
     for dst in plan.empty:
@@ -293,15 +304,23 @@ def transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size) -
     return out
 
 
-def _write_phases(start, stop, r, view, phases, shift) -> None:
-    """Images ``start:stop`` of each phase's result into its output positions, plus the bias."""
+def _write_phases(start, stop, r, view, phases, row, shift) -> None:
+    """Images ``start:stop`` of each phase's result (rows ``row`` on of the group's grid) into
+    the phase's output positions, plus the bias."""
     for i, phase in enumerate(phases):
-        src = r[(slice(start, stop), slice(None), i, slice(None), *phase.src)]
-        dst = view[(slice(start, stop), Ellipsis, *phase.dst)]
+        first, dst = phase.src[0], phase.dst[0]
+        lo, hi = max(first.start, row), min(first.stop, row + r.shape[4])
+        if hi <= lo:
+            continue
+        start_dst = dst.start + (lo - first.start) * dst.step
+        src_rows = slice(lo - row, hi - row)
+        dst_rows = slice(start_dst, start_dst + (hi - lo - 1) * dst.step + 1, dst.step)
+        src = r[(slice(start, stop), slice(None), i, slice(None), src_rows, *phase.src[1:])]
+        out = view[(slice(start, stop), Ellipsis, dst_rows, *phase.dst[1:])]
         if shift is None:
-            np.copyto(dst, src)
+            np.copyto(out, src)
         else:
-            np.add(src, shift, out=dst)
+            np.add(src, shift, out=out)
 
 
 def transpose_zero_insertion(x, w, bias, stride, dilation, groups, offset, out_size):
