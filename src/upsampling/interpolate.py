@@ -11,6 +11,7 @@ transposed tables (a gather).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 from . import _backend, _checks
 from ._kernels import interpolate as _k
 from .conventions import make_plan
-from .filters import Plan, Table, is_identity, outside_rows, table
+from .filters import Layout, Plan, Table, is_identity, outside_rows, table
 
 __all__ = ["interpolate"]
 
@@ -38,6 +39,29 @@ def _compute_dtype(dtype: np.dtype) -> np.dtype:
 
 
 _NO_TABLE = (np.zeros((1, 1), np.int64), np.zeros(1, np.int64))
+
+
+@functools.lru_cache(maxsize=4)
+def _no_layout(dtype: np.dtype) -> Layout:
+    empty = np.zeros(0, np.int64)
+    return Layout(
+        0, 0, 0, 0, empty, np.zeros((0, 1, 0), dtype), empty, empty, np.zeros((0, 1), dtype), empty
+    )
+
+
+def _layout_args(t: Layout) -> tuple:
+    return (
+        t.start,
+        t.period,
+        t.stride,
+        t.repeats,
+        t.base,
+        t.phase_weight,
+        t.band,
+        t.band_window,
+        t.band_weight,
+        t.rest,
+    )
 
 
 def _order(sizes: list[int], tables: list[Table | None]) -> tuple[int, ...]:
@@ -82,9 +106,22 @@ def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | No
             args += [_NO_TABLE[0], _NO_TABLE[0].astype(x.dtype), _NO_TABLE[1]]
         else:
             args += [t.index, t.weight.astype(x.dtype), t.count]
+    last = full[2].layout(x.dtype) if full[2] is not None else _no_layout(x.dtype)
+    layout = (
+        last.start,
+        last.period,
+        last.stride,
+        last.repeats,
+        last.base,
+        last.phase_weight,
+        last.band,
+        last.band_window,
+        last.band_weight,
+        last.rest,
+    )
     work = src.size + out.size
     _backend.run_planes(
-        _k.resample, len(src), work, src, out, *args, np.array(steps, np.int64), scratch
+        _k.resample, len(src), work, src, out, *args, layout, np.array(steps, np.int64), scratch
     )
     return out.reshape(n, c, *out_sizes[pad:])
 
@@ -95,7 +132,15 @@ def _gather(x: np.ndarray, tables: list[Table]) -> np.ndarray:
     bits = (lambda a: a.view(np.uint16)) if x.dtype == np.float16 else (lambda a: a)
     src, dst = _planes(bits(x)), _planes(bits(out))
     idx = [np.zeros(1, np.int64)] * (3 - len(size)) + [t.index[:, 0] for t in tables]
-    _backend.run_planes(_k.gather, len(src), dst.size, src, dst, *idx)
+    _backend.run_planes(
+        _k.gather,
+        len(src),
+        dst.size,
+        src,
+        dst,
+        *idx,
+        _layout_args(tables[-1].layout(src.dtype, slack=0)),
+    )
     return out
 
 

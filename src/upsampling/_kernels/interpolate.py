@@ -80,14 +80,99 @@ def _axis_pass(src, dst, index, weight, count):
 
 
 @_jit
-def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, order, scratch):
+def _interleave(d, tmp, period, repeats):
+    """``d[t * period + r] = tmp[r, t]`` (explicit for small periods, so the stores vectorise)."""
+    if period == 1:
+        d[:repeats] = tmp[0]
+    elif period == 2:
+        t0, t1 = tmp[0], tmp[1]
+        for t in range(repeats):
+            d[2 * t] = t0[t]
+            d[2 * t + 1] = t1[t]
+    elif period == 3:
+        t0, t1, t2 = tmp[0], tmp[1], tmp[2]
+        for t in range(repeats):
+            d[3 * t] = t0[t]
+            d[3 * t + 1] = t1[t]
+            d[3 * t + 2] = t2[t]
+    elif period == 4:
+        t0, t1, t2, t3 = tmp[0], tmp[1], tmp[2], tmp[3]
+        for t in range(repeats):
+            d[4 * t] = t0[t]
+            d[4 * t + 1] = t1[t]
+            d[4 * t + 2] = t2[t]
+            d[4 * t + 3] = t3[t]
+    else:
+        for r in range(period):
+            tr = tmp[r]
+            for t in range(repeats):
+                d[t * period + r] = tr[t]
+
+
+@_jit
+def _row_pass(src, dst, index, weight, count, layout, tmp):
+    """The last axis: ``dst[a, m] = sum_k w[m, k] * src[a, window(m) + k]`` as laid out by
+    :class:`upsampling.filters.Layout`. The periodic run is computed phase by phase into
+    ``tmp`` with contiguous (or strided) loads, then interleaved; band rows read their own
+    window; the rest go through the table."""
+    start, period, stride, repeats, base, pw, band, band_window, band_weight, rest = layout
+    width = pw.shape[1]
+    zero = weight[0, 0] * 0
+    for a in range(src.shape[0]):
+        s = src[a]
+        d = dst[a]
+        for r in range(period):
+            b = base[r]
+            w = pw[r]
+            tr = tmp[r, :repeats]
+            if stride == 1:
+                s0 = s[b : b + repeats]
+                w0 = w[0]
+                for t in range(repeats):
+                    tr[t] = w0[t] * s0[t]
+                for k in range(1, width):
+                    sk = s[b + k : b + k + repeats]
+                    wk = w[k]
+                    for t in range(repeats):
+                        tr[t] += wk[t] * sk[t]
+            else:
+                for t in range(repeats):
+                    j = b + t * stride
+                    acc = w[0, t] * s[j]
+                    for k in range(1, width):
+                        acc += w[k, t] * s[j + k]
+                    tr[t] = acc
+        if period:
+            _interleave(d[start:], tmp, period, repeats)
+        for i in range(band.shape[0]):
+            j = band_window[i]
+            bw = band_weight[i]
+            acc = bw[0] * s[j]
+            for k in range(1, width):
+                acc += bw[k] * s[j + k]
+            d[band[i]] = acc
+        for m in rest:
+            c = count[m]
+            if c == 0:
+                d[m] = zero
+                continue
+            acc = weight[m, 0] * s[index[m, 0]]
+            for k in range(1, c):
+                acc += weight[m, k] * s[index[m, k]]
+            d[m] = acc
+
+
+@_jit
+def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch):
     """Apply the tables of the axes listed in ``order`` (0 = D, 1 = H, 2 = W) to the planes
-    ``start <= p < stop`` of ``x`` into ``out``. ``scratch`` is the size of the largest
+    ``start <= p < stop`` of ``x`` into ``out``; ``layout`` holds the last axis's
+    :class:`upsampling.filters.Layout` fields. ``scratch`` is the size of the largest
     intermediate result; axes not in ``order`` must keep their size."""
     _, n_d, n_h, n_w = x.shape
     _, o_d, o_h, o_w = out.shape
     buf_a = np.empty(scratch, x.dtype)
     buf_b = np.empty(scratch, x.dtype)
+    tmp = np.empty((max(layout[1], 1), max(layout[3], 1)), x.dtype)
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -108,16 +193,50 @@ def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, order, scr
             elif axis == 1:
                 _axis_pass(cur, nxt, i1, w1, c1)
             else:
-                _axis_pass(cur.reshape((d * h, w, 1)), nxt.reshape((nd * nh, nw, 1)), i2, w2, c2)
+                _row_pass(
+                    cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw)), i2, w2, c2, layout, tmp
+                )
             cur = nxt
             d, h, w = nd, nh, nw
 
 
 @_jit
-def gather(start, stop, x, out, i0, i1, i2):
-    """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]``; repeated rows and
-    planes are copied rather than gathered again. Moves values only (any dtype)."""
-    _, o_d, o_h, o_w = out.shape
+def _gather_run(row, src, start, period, stride, repeats, base):
+    """``row[start + t * period + r] = src[base[r] + t * stride]`` (explicit for small periods
+    with contiguous loads, so it vectorises)."""
+    d = row[start : start + period * repeats]
+    if stride == 1 and period == 2:
+        s0, s1 = src[base[0] :], src[base[1] :]
+        for t in range(repeats):
+            d[2 * t] = s0[t]
+            d[2 * t + 1] = s1[t]
+    elif stride == 1 and period == 3:
+        s0, s1, s2 = src[base[0] :], src[base[1] :], src[base[2] :]
+        for t in range(repeats):
+            d[3 * t] = s0[t]
+            d[3 * t + 1] = s1[t]
+            d[3 * t + 2] = s2[t]
+    elif stride == 1 and period == 4:
+        s0, s1, s2, s3 = src[base[0] :], src[base[1] :], src[base[2] :], src[base[3] :]
+        for t in range(repeats):
+            d[4 * t] = s0[t]
+            d[4 * t + 1] = s1[t]
+            d[4 * t + 2] = s2[t]
+            d[4 * t + 3] = s3[t]
+    else:
+        for r in range(period):
+            b = base[r]
+            for t in range(repeats):
+                d[t * period + r] = src[b + t * stride]
+
+
+@_jit
+def gather(start, stop, x, out, i0, i1, i2, layout):
+    """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]``, the last axis laid out
+    by :class:`upsampling.filters.Layout` (a periodic run copied with strided loads); repeated
+    rows and planes are copied rather than gathered again. Moves values only (any dtype)."""
+    l_start, period, stride, repeats, base, _, band, band_window, _, rest = layout
+    o_d, o_h = out.shape[1], out.shape[2]
     for p in range(start, stop):
         xp = x[p]
         op = out[p]
@@ -133,5 +252,9 @@ def gather(start, stop, x, out, i0, i1, i2):
                     row[:] = od[h - 1]
                     continue
                 src = xd[i1[h]]
-                for w in range(o_w):
+                if period:
+                    _gather_run(row, src, l_start, period, stride, repeats, base)
+                for i in range(band.shape[0]):
+                    row[band[i]] = src[band_window[i]]
+                for w in rest:
                     row[w] = src[i2[w]]
