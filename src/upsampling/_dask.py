@@ -190,20 +190,23 @@ class _Interpolate:
             lo, hi = self.spans[i][index[i]]
             tables.append(_sub_table(table(a), o0, o1, lo, hi))
             rows.append((o0, o1))
+        # a row slice of a table can be the identity on its chunk: skipping it copies exactly
+        order = tuple(a for a in self.order if not is_identity(tables[a]))
         if self.path == "gather":
             out = _gather(block, tables)
         elif self.path == "float":
             compute = _compute_dtype(block.dtype)
-            out = apply_tables(block.astype(compute, copy=False), tables, order=self.order)
+            out = apply_tables(block.astype(compute, copy=False), tables, order=order)
             out = out.astype(block.dtype, copy=False)
         else:
             y = block.astype(_compute_dtype(block.dtype))
             if self.plan.integer_rounding == "torch":
                 for axis in reversed(self.active):
-                    y = apply_tables(y, tables, order=(axis,))
-                    y = _round_integer(y, block.dtype, half_up=True)
+                    if axis in order:
+                        y = apply_tables(y, tables, order=(axis,))
+                        y = _round_integer(y, block.dtype, half_up=True)
             else:
-                y = _round_integer(apply_tables(y, tables, order=self.order), block.dtype, False)
+                y = _round_integer(apply_tables(y, tables, order=order), block.dtype, False)
             out = y.astype(block.dtype)
         if self.plan.extrapolation is not None:
             for i, a in enumerate(self.plan.axes):

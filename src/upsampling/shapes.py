@@ -488,7 +488,8 @@ def conv_transpose_span(
     """Input positions ``[lo, hi)`` that reach the outputs ``start <= o < stop`` of a
     transposed convolution along one axis, its output starting at ``offset`` of the full result
     (:func:`conv_transpose_geometry`): input ``i`` adds into full positions
-    ``i * stride + j * dilation``.
+    ``i * stride + j * dilation``, so the span holds every ``i`` whose extent ``i * stride`` to
+    ``i * stride + dilation * (kernel - 1)`` overlaps the outputs.
 
     >>> conv_transpose_span(0, 4, kernel=4, stride=2, offset=1, dilation=1)
     (-1, 3)
