@@ -61,6 +61,7 @@ def _layout_args(t: Layout) -> tuple:
         t.band_window,
         t.band_weight,
         t.rest,
+        bool(np.any(t.phase_weight == 0)),  # taps of weight zero must not be read
     )
 
 
@@ -107,18 +108,7 @@ def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | No
         else:
             args += [t.index, t.weight.astype(x.dtype), t.count]
     last = full[2].layout(x.dtype) if full[2] is not None else _no_layout(x.dtype)
-    layout = (
-        last.start,
-        last.period,
-        last.stride,
-        last.repeats,
-        last.base,
-        last.phase_weight,
-        last.band,
-        last.band_window,
-        last.band_weight,
-        last.rest,
-    )
+    layout = _layout_args(last)
     work = src.size + out.size
     _backend.run_planes(
         _k.resample, len(src), work, src, out, *args, layout, np.array(steps, np.int64), scratch

@@ -115,7 +115,7 @@ def _row_pass(src, dst, index, weight, count, layout, tmp):
     :class:`upsampling.filters.Layout`. The periodic run is computed phase by phase into
     ``tmp`` with contiguous (or strided) loads, then interleaved; band rows read their own
     window; the rest go through the table."""
-    start, period, stride, repeats, base, pw, band, band_window, band_weight, rest = layout
+    start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse = layout
     width = pw.shape[1]
     zero = weight[0, 0] * 0
     for a in range(src.shape[0]):
@@ -125,7 +125,8 @@ def _row_pass(src, dst, index, weight, count, layout, tmp):
             b = base[r]
             w = pw[r]
             tr = tmp[r, :repeats]
-            if stride == 1:
+            # taps of weight zero (a window's slack) add nothing, even where the pixel is NaN
+            if stride == 1 and not sparse:
                 s0 = s[b : b + repeats]
                 w0 = w[0]
                 for t in range(repeats):
@@ -135,21 +136,33 @@ def _row_pass(src, dst, index, weight, count, layout, tmp):
                     wk = w[k]
                     for t in range(repeats):
                         tr[t] += wk[t] * sk[t]
+            elif stride == 1:
+                s0 = s[b : b + repeats]
+                w0 = w[0]
+                for t in range(repeats):
+                    tr[t] = w0[t] * s0[t] if w0[t] != 0 else zero
+                for k in range(1, width):
+                    sk = s[b + k : b + k + repeats]
+                    wk = w[k]
+                    for t in range(repeats):
+                        tr[t] += wk[t] * sk[t] if wk[t] != 0 else zero
             else:
                 for t in range(repeats):
                     j = b + t * stride
-                    acc = w[0, t] * s[j]
-                    for k in range(1, width):
-                        acc += w[k, t] * s[j + k]
+                    acc = zero
+                    for k in range(width):
+                        if w[k, t] != 0:
+                            acc += w[k, t] * s[j + k]
                     tr[t] = acc
         if period:
             _interleave(d[start:], tmp, period, repeats)
         for i in range(band.shape[0]):
             j = band_window[i]
             bw = band_weight[i]
-            acc = bw[0] * s[j]
-            for k in range(1, width):
-                acc += bw[k] * s[j + k]
+            acc = zero
+            for k in range(width):
+                if bw[k] != 0:
+                    acc += bw[k] * s[j + k]
             d[band[i]] = acc
         for m in rest:
             c = count[m]
@@ -235,7 +248,7 @@ def gather(start, stop, x, out, i0, i1, i2, layout):
     """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]``, the last axis laid out
     by :class:`upsampling.filters.Layout` (a periodic run copied with strided loads); repeated
     rows and planes are copied rather than gathered again. Moves values only (any dtype)."""
-    l_start, period, stride, repeats, base, _, band, band_window, _, rest = layout
+    l_start, period, stride, repeats, base, _, band, band_window, _, rest, _ = layout
     o_d, o_h = out.shape[1], out.shape[2]
     for p in range(start, stop):
         xp = x[p]
