@@ -139,6 +139,96 @@ def test_scale_factor_drives_the_coordinates_unless_recomputed():
     np.testing.assert_allclose(recomputed[0, 0], np.clip((np.arange(6) + 0.5) * 4 / 6 - 0.5, 0, 3))
 
 
+@pytest.mark.parametrize(
+    ("size", "kw"),
+    [
+        ((40, 64), dict(size=(97, 128), mode="bilinear")),
+        ((33, 64), dict(scale_factor=(2.0, 3.0), mode="bilinear", align_corners=True)),
+        ((40, 50), dict(scale_factor=(2.1, 1.5), mode="bicubic")),
+        ((64, 48), dict(size=(21, 200), mode="bicubic", antialias=True)),
+        ((64, 48), dict(size=(32, 16), mode="bilinear", antialias=True, align_corners=True)),
+        ((30, 90), dict(scale_factor=(3.0, 0.5), mode="nearest")),
+        ((30, 90), dict(size=(77, 45), mode="nearest-exact")),
+        ((30, 90), dict(size=(12, 200), mode="area")),
+    ],
+    ids=[
+        "bilinear",
+        "bilinear-ac",
+        "bicubic-2.1",
+        "bicubic-aa",
+        "bilinear-aa-ac",
+        "nearest",
+        "nearest-exact",
+        "area",
+    ],
+)
+def test_large_sizes_take_the_laid_out_paths(size, kw, rng):
+    """Sizes large enough for periodic and band layouts of the row kernel, forward and
+    gradient, float32 and float64."""
+    x64 = torch.from_numpy(rng.standard_normal((2, 3, *size))).requires_grad_()
+    ref = F.interpolate(x64, **kw)
+    y = interpolate(x64, **kw)
+    torch.testing.assert_close(y, ref, rtol=1e-12, atol=1e-12)
+    g = torch.from_numpy(rng.standard_normal(tuple(ref.shape)))
+    torch.testing.assert_close(
+        torch.autograd.grad(y, x64, g)[0],
+        torch.autograd.grad(ref, x64, g)[0],
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    x32 = x64.detach().float()
+    torch.testing.assert_close(
+        interpolate(x32, **kw), F.interpolate(x32, **kw), rtol=2e-5, atol=2e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(size=256, mode="linear"),
+        dict(size=384, mode="cubic"),
+        dict(size=255, mode="linear", align_corners=True),
+        dict(size=200, mode="cubic", antialias=True),
+        dict(size=43, mode="linear", antialias=True),
+        dict(scale_factor=2.1, mode="linear"),
+        dict(size=301, mode="nearest"),
+        dict(
+            size=7,
+            mode="cubic",
+            coordinate_transformation_mode="tf_crop_and_resize",
+            roi=(-0.3, 1.2),
+        ),
+    ],
+    ids=[
+        "linear",
+        "cubic-x3",
+        "linear-ac",
+        "cubic-aa",
+        "linear-aa",
+        "linear-2.1",
+        "nearest",
+        "crop",
+    ],
+)
+def test_row_layout_reproduces_its_table(kw):
+    """The row kernel's layout (periodic run, band rows, the rest) is the table, exactly, for
+    the table and its transpose."""
+    t = table(_plan((128,), **kw).axes[0])
+    for tab in (t, t.transposed()):
+        lay = tab.layout(np.float64)
+        width = lay.phase_weight.shape[1]
+        rebuilt = np.zeros((tab.out_size, tab.in_size))
+        for r, k in itertools.product(range(lay.period), range(lay.repeats)):
+            row, at = lay.start + r + k * lay.period, lay.base[r] + k * lay.stride
+            rebuilt[row, at : at + width] = lay.phase_weight[r, :, k]
+        for row, at, w in zip(lay.band, lay.band_window, lay.band_weight, strict=True):
+            rebuilt[row, at : at + width] = w
+        dense = tab.dense()
+        rebuilt[lay.rest] = dense[lay.rest]
+        np.testing.assert_array_equal(rebuilt, dense)
+        assert lay.period == 0 or lay.repeats * lay.period > tab.out_size // 2
+
+
 # ---------------------------------------------------------------------------- the seed example
 SEED = [
     [6.0000, 7.3333, 8.6667, 10.0000],
