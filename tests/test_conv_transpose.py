@@ -391,9 +391,13 @@ def test_auto_uses_torch_kernel_and_keeps_tensor_properties(rng):
     assert x.grad is not None and x.grad.shape == x.shape
 
 
-def test_auto_takes_subpixel_only_for_2d_cpu_inference(rng):
+def test_auto_takes_subpixel_only_for_single_threaded_2d_cpu_inference(rng, monkeypatch):
     x = torch.ones(1, 2, 32, 32)
     w = torch.ones(2, 3, 4, 4, requires_grad=True)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    with torch.no_grad():
+        assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
     with torch.no_grad():
         assert _conv_ops.subpixel_is_faster(x, w, None, (2, 2))

@@ -186,10 +186,11 @@ def conv_transpose(
           GEMM;
         - ``"matrix"``: the transpose of :func:`conv_matrix`'s matrix times the input (small
           problems; refused, naming the bytes, when it would not fit in memory);
-        - ``"auto"``: ``"subpixel"`` for NumPy arrays; for tensors ``"subpixel"`` in 2-D CPU
-          inference (no gradient wanted, float32/float64, stride above 1, at least 32x32
-          input pixels), where it is faster, and otherwise PyTorch's own kernel
-          (``torch.nn.functional.conv_transpose{1,2,3}d``: oneDNN on CPU, cuDNN on CUDA).
+        - ``"auto"``: ``"subpixel"`` for NumPy arrays; for tensors PyTorch's own kernel
+          (``torch.nn.functional.conv_transpose{1,2,3}d``: oneDNN on CPU, cuDNN on CUDA),
+          except single-threaded 2-D CPU inference (``torch.get_num_threads() == 1``, no
+          gradient wanted, float32/float64, stride above 1, at least 32x32 input pixels),
+          where ``"subpixel"`` is faster.
 
     Returns
     -------

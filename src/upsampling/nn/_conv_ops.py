@@ -49,11 +49,14 @@ def conv(x: Tensor, w: Tensor, bias, stride, padding, dilation, groups: int) -> 
 
 # --------------------------------------------------------------------- transposed convolution
 def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> bool:
-    """Where ``"auto"`` takes the sub-pixel method on tensors: 2-D inference (no gradient
-    wanted) on CPU in float32/float64 with a stride above 1 and at least 32x32 input pixels.
-    There one ``conv2d`` per group of phases beats oneDNN's transposed convolution (0.6-0.8x
-    of its time on the decoder shapes of ``benchmarks/conv_transpose.py``); with autograd,
-    small images, 1-D or 3-D, or on other devices PyTorch's own kernel is faster."""
+    """Where ``"auto"`` takes the sub-pixel method on tensors: single-threaded (``torch.
+    get_num_threads() == 1``) 2-D inference (no gradient wanted) on CPU in float32/float64 with
+    a stride above 1 and at least 32x32 input pixels. There one ``conv2d`` per group of phases
+    takes 0.55-0.85x the time of oneDNN's transposed convolution on the decoder shapes of
+    ``benchmarks/conv_transpose.py``. With more threads oneDNN's single parallel kernel was as
+    fast or faster on a shared 2-core machine (the sub-pixel method waits on threads once per
+    small operation); with autograd, small images, 1-D or 3-D, or on other devices PyTorch's
+    own kernel wins too."""
     wants_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (x, w, bias)
     )
@@ -64,6 +67,7 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
         and x.ndim == 4
         and max(stride) > 1
         and x.shape[2] * x.shape[3] >= 1024
+        and torch.get_num_threads() == 1
     )
 
 
