@@ -1,0 +1,316 @@
+"""Deblurring: deconvolution of an image blurred by a known point-spread function.
+
+:func:`deblur` normalises its arguments, estimates the noise, and hands ``(planes, *spatial)``
+float arrays to the solvers of :mod:`upsampling._deblur_solvers`. Tensors are solved through
+NumPy on the CPU and returned on their device in their dtype.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from . import _backend, _checks
+from . import _deblur_solvers as _solvers
+
+__all__ = ["deblur", "estimate_noise"]
+
+METHODS = ("auto", "tv", "wiener", "tikhonov", "richardson_lucy", "richardson_lucy_tv")
+BOUNDARIES = ("reflect", "periodic")
+_MAD = 0.6744897501960817  # the median of |N(0, 1)|
+
+# Regularisation rules (fitted on scikit-image's camera, astronaut, rocket, clock, brick and
+# coins; never on the benchmark images coffee, chelsea and moon). See deblur's Notes.
+_TV_GAIN = 0.4  # tv: lambda = 0.4 sigma^1.5 / std(y)^0.5
+_RLTV_GAIN = 0.4  # richardson_lucy_tv: the tv rule divided by mean(y)
+_LINEAR_RULE = {"wiener": (2.0, 1.5), "tikhonov": (0.5, 1.0)}  # balance = a (sigma / std(y))^p
+_NOISE_FLOOR = 1e-3  # sigma >= 1e-3 std(y): a noise-free image still gets some regularisation
+
+
+# ------------------------------------------------------------------------------- estimation
+def estimate_noise(image: Any, ndim: int | None = None) -> np.ndarray:
+    r"""Standard deviation of additive white Gaussian noise in each plane of ``image``.
+
+    The finest Haar wavelet coefficient that is high-pass along each of the trailing ``ndim``
+    axes (all of them by default) carries almost only noise in a natural or blurred image; its
+    median absolute value divided by 0.6745 estimates :math:`\sigma` (Donoho and Johnstone's MAD
+    rule).
+
+    Parameters
+    ----------
+    image : numpy.ndarray or torch.Tensor
+        Real values; the leading ``image.ndim - ndim`` axes index independent planes.
+    ndim : int, optional
+        How many trailing axes form a plane (default: all).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 of shape ``image.shape[:-ndim]`` (a 0-d array when ``ndim == image.ndim``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> noisy = 0.5 + 0.1 * np.random.default_rng(0).standard_normal((256, 256))
+    >>> round(float(estimate_noise(noisy)), 2)
+    0.1
+    """
+    fn = "estimate_noise"
+    y = _as_float64(image, fn, "image")
+    ndim = y.ndim if ndim is None else _checks.integer(ndim, fn, "ndim")
+    if not 1 <= ndim <= y.ndim:
+        raise _checks.fail(fn, f"ndim {ndim} must lie between 1 and image.ndim ({y.ndim})")
+    _finite(y, fn, "image")
+    return _noise(y, ndim)
+
+
+def _noise(y: np.ndarray, d: int) -> np.ndarray:
+    c = y
+    for axis in range(y.ndim - d, y.ndim):
+        m = c.shape[axis] // 2 * 2
+        if m == 0:
+            return np.zeros(y.shape[: y.ndim - d])
+        even = c.take(np.arange(0, m, 2), axis=axis)
+        odd = c.take(np.arange(1, m, 2), axis=axis)
+        c = (even - odd) * math.sqrt(0.5)
+    flat = np.abs(c).reshape(*y.shape[: y.ndim - d], -1)
+    return np.median(flat, axis=-1) / _MAD
+
+
+def _as_float64(x: Any, fn: str, name: str) -> np.ndarray:
+    if not _backend.is_array(x):
+        raise _checks.fail(
+            fn,
+            f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}",
+            TypeError,
+        )
+    dtype = _backend.dtype_name(x)
+    if dtype not in _checks.REAL_DTYPES:
+        allowed = ", ".join(_checks.REAL_DTYPES)
+        raise _checks.fail(fn, f"{name} has dtype {dtype}; allowed dtypes: {allowed}", TypeError)
+    if _backend.is_tensor(x):
+        x = x.detach().cpu()
+        if dtype in ("float16", "bfloat16"):
+            x = x.float()
+        x = x.numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _finite(a: np.ndarray, fn: str, name: str) -> None:
+    if not np.isfinite(a).all():
+        bad = "NaN" if np.isnan(a).any() else "inf"
+        raise _checks.fail(fn, f"{name} contains {bad}; all values must be finite")
+
+
+# ------------------------------------------------------------------------------ public API
+def deblur(
+    image: Any,
+    psf: Any,
+    *,
+    method: str = "auto",
+    boundary: str = "reflect",
+    balance: float | None = None,
+    iterations: int | None = None,
+    clip: bool = False,
+):
+    r"""Deconvolve an image blurred by a known point-spread function (PSF).
+
+    Parameters
+    ----------
+    image : numpy.ndarray or torch.Tensor, shape ``(*batch, *spatial)``
+        The blurred, noisy image; any real dtype. The PSF acts on the trailing ``psf.ndim``
+        axes; the leading axes index independent planes (channels-first: an RGB image is
+        ``(3, H, W)``), each with its own noise estimate.
+    psf : numpy.ndarray or torch.Tensor, shape ``spatial``, ``psf.ndim <= image.ndim``
+        The blur kernel, no larger than the image. It is normalised to sum to one (its sum must
+        be positive); its centre is element ``(k - 1) // 2`` along each axis, as in
+        ``scipy.signal.convolve(x, psf, mode="same")``.
+    method : {"auto", "tv", "wiener", "tikhonov", "richardson_lucy", "richardson_lucy_tv"}
+        ``"auto"`` is ``"tv"`` (see Notes).
+    boundary : {"reflect", "periodic"}
+        ``"reflect"`` (default): the scene continues past the frame. The iterative methods
+        solve on a grid extended by the PSF's size with the data term on the observed pixels
+        only (the extension starts as the image's reflection and is then free); ``"wiener"``
+        and ``"tikhonov"`` use reflective boundary conditions (the image mirrored along each
+        axis). ``"periodic"``: the image wraps around (what a plain FFT assumes).
+    balance : float, optional
+        Regularisation strength, chosen from the image when None (Notes): the noise-to-signal
+        ratio for ``"wiener"`` and ``"tikhonov"``, :math:`\lambda` for ``"tv"`` and
+        ``"richardson_lucy_tv"``. ``"richardson_lucy"`` has none.
+    iterations : int, optional
+        Run exactly this many iterations (iterative methods only). None: stop by the rule in
+        Notes.
+    clip : bool
+        Clip the result to the input's range ``[image.min(), image.max()]``. Off by default: the
+        result is never clipped silently (integer outputs are rounded and saturated).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        The same shape, kind, dtype and device as ``image``. Tensors are computed through NumPy
+        on the CPU and carry no autograd graph.
+
+    Raises
+    ------
+    ValueError
+        NaN or inf in ``image`` or ``psf``; a PSF with a non-positive sum (all zeros), larger
+        than the image or with more dims; a negative PSF for the Richardson-Lucy methods;
+        unknown ``method`` or ``boundary``; a non-positive ``balance`` or ``iterations``, or
+        one the method does not use.
+    TypeError
+        Arguments of the wrong type.
+
+    Notes
+    -----
+    Model: :math:`y = k * x + n` with white Gaussian noise :math:`n` of standard deviation
+    :math:`\sigma`.
+
+    * ``"tv"`` minimises :math:`\tfrac12 \|M(k * x) - y\|^2 + \lambda \sum_i |\nabla x|_i`
+      (isotropic total variation) by ADMM with the boundary-free splitting of Almeida and
+      Figueiredo, starting from a Wiener solution, with penalties :math:`\rho = 0.3` (data)
+      and :math:`50\lambda` (gradient) and over-relaxation 1.7.
+    * ``"wiener"``: :math:`\hat x = \bar K \hat y / (|K|^2 + \beta |D|^2)`, the Wiener filter
+      for a signal power spectrum :math:`P / |D(f)|^2` (:math:`|D|^2`: the discrete gradient's
+      symbol), :math:`\beta = \sigma^2 / P` with :math:`P` fitted to the image's spectrum.
+    * ``"tikhonov"``: the same with a flat spectrum (:math:`|D|^2` replaced by 1 except at
+      zero frequency: the mean is not penalised), :math:`\beta = \sigma^2 / P`.
+    * ``"richardson_lucy"`` (Richardson 1972, Lucy 1974) with Bertero and Boccacci's boundary
+      weights; ``"richardson_lucy_tv"`` adds Dey et al.'s (2006) term
+      :math:`\lambda \operatorname{div}(\nabla x / |\nabla x|)` to its denominator.
+      A plane with negative values is shifted up by ``sigma - min`` during the iteration and
+      back afterwards.
+
+    Automatic parameters: :math:`\sigma` is estimated per plane by :func:`estimate_noise`
+    (MAD of the finest Haar coefficients), floored at :math:`10^{-3}` times the plane's
+    standard deviation :math:`s`; ``"tv"`` takes :math:`\lambda = 0.4\,\sigma^{3/2}/s^{1/2}`
+    and ``"richardson_lucy_tv"`` the same divided by the plane's mean (both rules are
+    scale-equivariant and were fitted on other images than the benchmark's).
+    Stopping: ``"tv"`` and ``"richardson_lucy_tv"`` stop when the relative change
+    :math:`\|x_k - x_{k-1}\| / \|x_k\|` falls below :math:`10^{-3}` in every plane (at most 100
+    and 200 iterations); ``"richardson_lucy"`` stops by the discrepancy principle, once the
+    mean squared residual on the frame is at most :math:`\sigma^2` (at most 200).
+
+    ``"auto"`` is ``"tv"``: on ``benchmarks/deblur.py`` (three photographs, three PSFs, two
+    noise levels) it gives the highest PSNR and SSIM of these methods in every case while
+    running in about the time of 30 Richardson-Lucy iterations.
+
+    Conventions: channels-first, the PSF on the trailing axes, centre at ``(k - 1) // 2``.
+
+    References
+    ----------
+    M. S. C. Almeida and M. A. T. Figueiredo, "Deconvolving images with unknown boundaries
+    using the alternating direction method of multipliers", IEEE TIP 22(8), 2013.
+    N. Dey et al., "Richardson-Lucy algorithm with total variation regularization for 3D
+    confocal microscope deconvolution", Microscopy Research and Technique 69(4), 2006.
+    M. Bertero and P. Boccacci, "A simple method for the reduction of boundary effects in the
+    Richardson-Lucy approach to image deconvolution", A&A 437, 2005.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.zeros((32, 32)); x[8:24, 8:24] = 1.0
+    >>> psf = np.ones((5, 5))
+    >>> from scipy.ndimage import uniform_filter
+    >>> y = uniform_filter(x, 5, mode="reflect")
+    >>> err = lambda a: float(np.abs(a - x).mean())
+    >>> err(deblur(y, psf)) < err(y) / 4
+    True
+    """
+    fn = "deblur"
+    method = _checks.choice(method, METHODS, fn, "method")
+    method = "tv" if method == "auto" else method
+    boundary = _checks.choice(boundary, BOUNDARIES, fn, "boundary")
+    clip = _checks.boolean(clip, fn, "clip")
+    y = _as_float64(image, fn, "image")
+    k = _as_float64(psf, fn, "psf")
+    _check_shapes(y, k, fn)
+    if balance is not None:
+        if method == "richardson_lucy":
+            raise _checks.fail(fn, f"balance {balance!r} is not used by method 'richardson_lucy'")
+        balance = _checks.finite_float(balance, fn, "balance")
+        if balance <= 0:
+            raise _checks.fail(fn, f"balance {balance!r} must be positive")
+    if iterations is not None:
+        if method in ("wiener", "tikhonov"):
+            raise _checks.fail(fn, f"iterations {iterations!r} is not used by method {method!r}")
+        (iterations,) = _checks.positive(
+            (_checks.integer(iterations, fn, "iterations"),), fn, "iterations"
+        )
+    _finite(k, fn, "psf")
+    total = k.sum()
+    if not total > 0:
+        what = "is all zero" if not k.any() else f"sums to {total:g}"
+        raise _checks.fail(fn, f"psf {what}; its sum must be positive")
+    if method.startswith("richardson_lucy") and (k < 0).any():
+        raise _checks.fail(fn, f"psf has negative values; method {method!r} needs psf >= 0")
+    _finite(y, fn, "image")
+    dtype = np.float64 if _backend.dtype_name(image) == "float64" else np.float32
+    out = _solve(y, (k / total).astype(dtype), method, boundary, balance, iterations, dtype)
+    if clip:
+        out = np.clip(out, y.min(), y.max())
+    return _output(out, image)
+
+
+def _check_shapes(y: np.ndarray, k: np.ndarray, fn: str) -> None:
+    if k.ndim < 1 or k.ndim > y.ndim:
+        raise _checks.fail(
+            fn,
+            f"psf has shape {k.shape} ({k.ndim} dims); it must have between 1 and image.ndim "
+            f"({y.ndim}) dims",
+        )
+    spatial = y.shape[y.ndim - k.ndim :]
+    if any(a > n for a, n in zip(k.shape, spatial, strict=True)) or 0 in k.shape or 0 in y.shape:
+        raise _checks.fail(
+            fn,
+            f"psf of shape {k.shape} must be non-empty and no larger than the image's trailing "
+            f"axes {spatial} (image shape {y.shape})",
+        )
+
+
+def _solve(y64, psf, method, boundary, balance, iterations, dtype):
+    d = psf.ndim
+    planes = y64.reshape(-1, *y64.shape[y64.ndim - d :])
+    axes = tuple(range(1, d + 1))
+    spread = planes.std(axis=axes)
+    spread = np.where(spread > 0, spread, np.maximum(np.abs(planes.mean(axis=axes)), 1.0))
+    sigma = np.maximum(_noise(planes, d), _NOISE_FLOOR * spread)
+    y = planes.astype(dtype)
+    if balance is not None:
+        balance = np.full(len(planes), balance)
+    if method in ("wiener", "tikhonov"):
+        if balance is None:
+            balance = _linear_rule(method, sigma, spread)
+        out = _solvers.linear(y, psf, boundary, balance, method == "tikhonov")
+    elif method == "tv":
+        lam = balance if balance is not None else _TV_GAIN * sigma**1.5 / np.sqrt(spread)
+        start = _linear_rule("wiener", sigma, spread)
+        out = _solvers.tv(y, psf, boundary, lam, sigma, start, iterations)
+    else:
+        lam = None
+        if method == "richardson_lucy_tv":
+            level = np.maximum(np.abs(planes.mean(axis=axes)), spread)
+            lam = balance if balance is not None else _RLTV_GAIN * sigma**1.5 / np.sqrt(spread)
+            lam = lam / level if balance is None else lam
+        out = _solvers.richardson_lucy(y, psf, boundary, lam, iterations, sigma, method)
+    return out.reshape(y64.shape)
+
+
+def _linear_rule(method: str, sigma: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    gain, power = _LINEAR_RULE[method]
+    return gain * (sigma / spread) ** power
+
+
+def _output(out: np.ndarray, like: Any):
+    name = _backend.dtype_name(like)
+    if name in _checks.INT_DTYPES:
+        info = np.iinfo(np.dtype(name))
+        out = np.clip(np.rint(out), info.min, info.max).astype(name)
+    elif name in ("float32", "float64", "float16"):
+        out = out.astype(name)
+    if not _backend.is_tensor(like):
+        return out
+    torch = sys.modules["torch"]
+    return torch.from_numpy(np.ascontiguousarray(out)).to(device=like.device, dtype=like.dtype)
