@@ -7,7 +7,8 @@ The calls of one case are interleaved (PyTorch's, then each method, ``N`` rounds
 warm-up) and each ratio is the median over the rounds of the method's time over PyTorch's in
 the same round, so load from other processes falls on both sides alike. Between the torch
 calls and the NumPy calls the script pauses, so that one library's idle threads, which
-busy-wait for a while after each call, do not slow the other's. Prints a markdown
+busy-wait for a while after each call, do not slow the other's, then makes one untimed call
+to wake the next library's threads. Prints a markdown
 table (ratios below 1: faster than PyTorch; the PyTorch column is its best time).
 The "matrix" method is left out: it is meant for small problems, and refuses these sizes.
 """
@@ -69,8 +70,9 @@ def run(repeat: int, threads: int) -> list[dict]:
                 for name, call in calls.items():
                     if name in ("torch", "numpy/auto"):
                         # Let the other library's worker threads stop spinning (OpenBLAS and
-                        # OpenMP busy-wait after each call) before timing this one's calls.
+                        # OpenMP busy-wait after each call), then wake this one's (untimed).
                         time.sleep(_SETTLE)
+                        call()
                     start = time.perf_counter()
                     call()
                     times[name].append(time.perf_counter() - start)
