@@ -39,6 +39,7 @@ import math
 import multiprocessing
 import pathlib
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -396,7 +397,13 @@ def train(task: str, method: str, scale: int, seed: int, iterations: int) -> dic
 
 
 def _train(job):
-    return train(*job)
+    result = train(*job)
+    print(
+        f"  {job[0]} {job[1]} x{job[2]} seed {job[3]}: {result['train_seconds']:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return result
 
 
 def timing(method: str, scale: int, repeat: int) -> tuple[float, float]:
@@ -597,6 +604,9 @@ def main() -> None:
     else:
         results = [_train(job) for job in jobs]
     elapsed = time.perf_counter() - start
+    if args.out:  # the training is the expensive part: keep it before anything else can fail
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(json.dumps(results, indent=1))
     times = {}
     if "sr" in args.tasks:
         for s in args.scales:
@@ -631,9 +641,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.md").write_text(report + "\n")
-        (args.out / "results.json").write_text(json.dumps(results, indent=1))
         figure(results, args.out / "figure.png", args.scales)
 
 
