@@ -465,6 +465,17 @@ def test_tensor_in_tensor_out_keeps_layout_and_gradient_flag(rng):
     torch.testing.assert_close(y, F.interpolate(x, size=(6, 8), mode="bilinear"))
 
 
+def test_torch_compile_fullgraph_forward_and_backward(rng):
+    """The plan is a compile-time constant: one opaque op in the graph, gradients included."""
+    x = torch.from_numpy(rng.standard_normal((1, 2, 5, 6))).requires_grad_()
+    kw = dict(size=[7, 4], mode="bicubic", antialias=True)
+    compiled = torch.compile(lambda t: interpolate(t, **kw) * 2, fullgraph=True, backend="eager")
+    y, ref = compiled(x), F.interpolate(x, size=(7, 4), mode="bicubic", antialias=True) * 2
+    torch.testing.assert_close(y, ref)
+    g = torch.from_numpy(rng.standard_normal((1, 2, 7, 4)))
+    torch.testing.assert_close(torch.autograd.grad(y, x, g)[0], torch.autograd.grad(ref, x, g)[0])
+
+
 # ------------------------------------------------------------------------------------ bad input
 X4 = np.zeros((1, 1, 4, 4), np.float32)
 BAD = [

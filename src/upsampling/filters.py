@@ -237,8 +237,11 @@ def _periodic_windows(t: Table, first: np.ndarray, last: np.ndarray, slack: int)
     reference = int((last - first).max()) + 1
     big = np.iinfo(np.int64).max // 4
     best = None
+    span = interior[-1] - interior[0]
     for period in range(1, min(64, len(interior) // 4) + 1):
         stride = round(period * slope)
+        if abs(period * slope - stride) * span > 2 * period:
+            continue  # the windows would drift by more than a pixel over the run
         rows = np.arange(start, m)
         keep = np.zeros(m, bool)
         keep[interior] = True

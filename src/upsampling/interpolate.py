@@ -295,27 +295,54 @@ def interpolate(
         return _backend.dask_ops().interpolate(**locals())
     fn = "interpolate"
     _checks.array(x, fn)
-    in_size = tuple(int(s) for s in x.shape[2:])
-    if any(s < 1 for s in in_size):
-        raise _checks.fail(fn, f"x has shape {tuple(x.shape)}; its spatial sizes must be positive")
-    plan = make_plan(
-        fn,
-        in_size,
-        size,
-        scale_factor,
+    spec = (
+        tuple(int(s) for s in x.shape),
+        _backend.itemsize(x),
+        _backend.dtype_name(x) == "float64",
+        _frozen(size),
+        _frozen(scale_factor),
         mode,
         align_corners,
         recompute_scale_factor,
         antialias,
-        coordinate_transformation_mode=coordinate_transformation_mode,
-        nearest_mode=nearest_mode,
-        cubic_coeff_a=cubic_coeff_a,
-        exclude_outside=exclude_outside,
-        extrapolation_value=extrapolation_value,
-        roi=roi,
-        double=_backend.dtype_name(x) == "float64",
+        coordinate_transformation_mode,
+        nearest_mode,
+        cubic_coeff_a,
+        exclude_outside,
+        extrapolation_value,
+        _frozen(roi),
     )
-    _checks.fits_in_memory((*x.shape[:2], *plan.out_size), _backend.itemsize(x), fn)
     if _backend.is_tensor(x):
-        return _backend.torch_ops("interpolate").interpolate(x, plan)
-    return interpolate_array(x, plan)
+        return _backend.torch_ops("interpolate").interpolate(x, spec)
+    return interpolate_array(x, plan_of(spec))
+
+
+def _frozen(value: Any) -> Any:
+    """Lists (and other sequences) as tuples, so a spec is a constant of plain values."""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "Size":
+        return tuple(value)
+    return value
+
+
+def plan_of(spec: tuple) -> Plan:
+    """The plan of an ``interpolate`` call (``spec`` as :func:`interpolate` builds it),
+    checked against the memory it would take."""
+    fn = "interpolate"
+    shape, itemsize, double, *args, ctm, nearest_mode, a, exclude, extrapolation, roi = spec
+    in_size = shape[2:]
+    if any(s < 1 for s in in_size):
+        raise _checks.fail(fn, f"x has shape {shape}; its spatial sizes must be positive")
+    plan = make_plan(
+        fn,
+        in_size,
+        *args,
+        coordinate_transformation_mode=ctm,
+        nearest_mode=nearest_mode,
+        cubic_coeff_a=a,
+        exclude_outside=exclude,
+        extrapolation_value=extrapolation,
+        roi=roi,
+        double=double,
+    )
+    _checks.fits_in_memory((*shape[:2], *plan.out_size), itemsize, fn)
+    return plan

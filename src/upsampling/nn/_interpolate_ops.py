@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ..filters import Plan, decode, is_identity, outside_rows, table
-from ..interpolate import interpolate_array, interpolate_backward_array
+from ..interpolate import interpolate_array, interpolate_backward_array, plan_of
 from ._dispatch import as_numpy, define, from_numpy, numba_ok
 
 
@@ -124,8 +124,15 @@ def _backward(ctx, g):
 _interpolate_op = define("interpolate", _interpolate_impl, _interpolate_fake, _backward, _setup)
 
 
-def interpolate(x: Tensor, plan: Plan) -> Tensor:
-    return _interpolate_op(x, plan.key())
+@torch.compiler.assume_constant_result
+def _plan_key(spec: tuple) -> str:
+    """The plan of a call as a string; a constant for ``torch.compile`` (the arguments and the
+    shape are), so the compiled graph holds one op and nothing of the normalisation."""
+    return plan_of(spec).key()
+
+
+def interpolate(x: Tensor, spec: tuple) -> Tensor:
+    return _interpolate_op(x, _plan_key(spec))
 
 
 def interpolate_torch(x: Tensor, plan: Plan) -> Tensor:
