@@ -85,8 +85,17 @@ def test_forward_matches_torch_scales(nd, mode, ac, recompute, rng):
             )
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
-@pytest.mark.parametrize("ac", [False, True], ids=["ac0", "ac1"])
+@pytest.mark.parametrize(
+    ("mode", "ac"),
+    [
+        ("bilinear", False),
+        ("bilinear", True),
+        ("bicubic", False),
+        ("bicubic", True),
+        ("lanczos", False),
+    ],
+    ids=["bilinear-ac0", "bilinear-ac1", "bicubic-ac0", "bicubic-ac1", "lanczos"],
+)
 def test_antialias_matches_torch(mode, ac, rng):
     for (h, w), size in itertools.product([(1, 2), (7, 9), (16, 13)], [(1, 1), (3, 4), (5, 20)]):
         x = rng.standard_normal((1, 2, h, w))
