@@ -11,7 +11,11 @@ ONNX keywords are left unset and ONNX ``Resize`` (opset 19) otherwise.
 (``Image.resize`` on mode ``"F"``), and ``method`` in ``"nearest"``, ``"linear"``, ``"cubic"``,
 plus ``"nearest-exact"`` and ``"area"`` where the library has them. Pillow's ``NEAREST`` and
 OpenCV's ``INTER_NEAREST`` / ``INTER_NEAREST_EXACT`` pick their pixel with their own arithmetic,
-reproduced bit for bit by private coordinate rules (:mod:`upsampling.coordinates`).
+reproduced bit for bit by private coordinate rules (:mod:`upsampling.coordinates`). OpenCV's
+``INTER_NEAREST_EXACT`` is that of its PyPI wheels, whose resize goes through the IPP HAL (the
+same accumulation as Pillow's); OpenCV built without it uses 16.16 fixed point, which differs
+at a few ties. TensorFlow and OpenCV's ``INTER_AREA`` (exact pixel-overlap averages) have no
+preset: ``"area"`` is PyTorch's adaptive average.
 
 >>> import numpy as np
 >>> from upsampling.conventions import conventions

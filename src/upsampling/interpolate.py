@@ -20,8 +20,9 @@ import numpy as np
 
 from . import _backend, _checks
 from ._kernels import interpolate as _k
+from ._kernels.interpolate import Layout
 from .conventions import make_plan
-from .filters import Layout, Plan, Table, is_identity, outside_rows, table
+from .filters import Plan, Table, is_identity, outside_rows, table
 
 __all__ = ["interpolate"]
 
@@ -267,6 +268,19 @@ def interpolate(
     down-sampling factor under ``antialias``; taps outside the input read the edge pixel
     (or are excluded and the weights renormalised). Nearest modes round ``x(o)`` instead.
     Gradients apply the transposed weights by gathering: bit-for-bit reproducible.
+
+    Output size: ``size``, or ``floor(input_size * scale_factor)``.
+
+    PyTorch's own arithmetic is kept where it decides which pixel is read: nearest modes pick
+    their pixel in float32 (float64 for float64 input in its 1-D and 3-D kernels, exact
+    shortcuts in its 2-D one), and its linear and antialiased kernels leave an axis whose size
+    does not change alone even when a scale factor is given. ONNX's reference is followed where
+    the spec is loose: scales are float32, and ``align_corners`` / ``tf_crop_and_resize`` with
+    scales use ``scale * input_size`` as the output length (onnxruntime uses the integer size).
+    Integer input is computed in float and rounded: half up and saturated after each axis, last
+    axis first (PyTorch's uint8 kernels, at most 1 off them), or half to even once (ONNX).
+    Taps of weight zero are not read, so a NaN or infinity spreads no further than the
+    samples that weigh it.
 
     References
     ----------

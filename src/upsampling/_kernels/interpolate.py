@@ -12,10 +12,139 @@ result is the same bit for bit on every run and every thread count.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+
+
+# -------------------------------------------------------------- how a table is laid out for rows
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """A table laid out for a kernel that resamples contiguous rows without gathering.
+
+    Every row that can reads a window of ``width`` consecutive pixels (weights of zero where
+    the table has no tap). Rows ``m = start + r + t * period`` (``0 <= r < period``,
+    ``0 <= t < repeats``) have windows ``base[r] + t * stride`` and weights
+    ``phase_weight[r, :, t]``: strided loads, which vectorise (any rational scale has such a
+    run). Rows ``band`` have windows ``band_window`` and weights ``band_weight``; rows ``rest``
+    (no window fits) go through the table itself.
+    """
+
+    start: int
+    period: int
+    stride: int
+    repeats: int
+    base: np.ndarray
+    phase_weight: np.ndarray
+    band: np.ndarray
+    band_window: np.ndarray
+    band_weight: np.ndarray
+    rest: np.ndarray
+
+
+def _longest_run(mask: np.ndarray) -> tuple[int, int]:
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    if len(edges) == 0:
+        return 0, 0
+    runs = edges.reshape(-1, 2)
+    lo, hi = runs[np.argmax(runs[:, 1] - runs[:, 0])]
+    return int(lo), int(hi)
+
+
+def _periodic_windows(t, first: np.ndarray, last: np.ndarray, slack: int):
+    """The best ``(width, period, stride, window)`` such that interior rows ``m`` read inside
+    ``window[m] .. window[m] + width - 1`` with ``window[m + period] = window[m] + stride``, or
+    ``None``. Taps of any rational resize repeat with the reduced output period; others (say
+    ``align_corners``) do with ``slack`` pixels to spare."""
+    m = t.out_size
+    n = t.in_size
+    interior = np.flatnonzero((t.count > 0) & (first > 0) & (last < n - 1))
+    if len(interior) < 8 or interior[-1] == interior[0]:
+        return None
+    slope = (first[interior[-1]] - first[interior[0]]) / (interior[-1] - interior[0])
+    start = interior[0]
+    reference = int((last - first).max()) + 1
+    big = np.iinfo(np.int64).max // 4
+    best = None
+    span = interior[-1] - interior[0]
+    for period in range(1, min(64, len(interior) // 4) + 1):
+        stride = round(period * slope)
+        if abs(period * slope - stride) * span > 2 * period:
+            continue  # the windows would drift by more than a pixel over the run
+        rows = np.arange(start, m)
+        keep = np.zeros(m, bool)
+        keep[interior] = True
+        pad = -len(rows) % period
+        shift = ((rows - start) // period) * stride
+        lo = np.where(keep[rows], first[rows] - shift, big)
+        hi = np.where(keep[rows], last[rows] - shift, -big)
+        base = np.concatenate((lo, np.full(pad, big))).reshape(-1, period).min(axis=0)
+        top = np.concatenate((hi, np.full(pad, -big))).reshape(-1, period).max(axis=0)
+        if np.any(top < base):
+            continue
+        width = int((top - base).max()) + 1
+        if width <= reference + slack and (best is None or width < best[0]):
+            all_rows = np.arange(m) - start
+            window = base[all_rows % period] + (all_rows // period) * stride
+            best = (width, period, stride, window)
+            if width == reference:
+                break
+    return best
+
+
+def layout(t, dtype: np.dtype, slack: int) -> Layout:
+    m, taps = t.index.shape
+    n = t.in_size
+    used = np.arange(taps)[None, :] < t.count[:, None]
+    first = t.index[:, 0]
+    last = t.index[np.arange(m), np.maximum(t.count - 1, 0)]
+    periodic = _periodic_windows(t, first, last, slack)
+    if periodic is None:
+        width = int(min(n, max(taps, (last - first).max(initial=0) + 1)))
+        period = stride = 0
+        window = first
+    else:
+        width, period, stride, window = periodic
+    # rows whose taps fit their periodic window form the run; others try a window of their own
+    fits = (t.count > 0) & (first >= window) & (last < window + width)
+    fits &= (window >= 0) & (window + width <= n)
+    lo, hi = _longest_run(fits) if period else (0, 0)
+    repeats = (hi - lo) // period if period else 0
+    if repeats < 4:
+        repeats = 0
+    rows = (lo + np.arange(max(period, 1))[:, None] + period * np.arange(repeats)).ravel()
+    others = np.setdiff1d(np.arange(m), rows)
+    own = np.clip(first[others], 0, max(0, n - width))
+    own_fits = (t.count[others] > 0) & (last[others] < own + width) & (width <= n)
+    window = window.copy()
+    window[others] = own
+    ok = np.zeros(m, bool)
+    ok[rows] = True
+    ok[others] = own_fits
+    dense = np.zeros((m, width))
+    inside = used & ok[:, None]
+    slot = np.where(inside, t.index - window[:, None], 0)
+    np.add.at(dense, (np.arange(m)[:, None], slot), np.where(inside, t.weight, 0.0))
+    phase_weight = dense[rows].reshape(max(period, 1), repeats, width).transpose(0, 2, 1)
+    band = others[own_fits]
+    return Layout(
+        int(lo),
+        period if repeats else 0,
+        int(stride),
+        repeats,
+        window[lo : lo + max(period, 1)].copy(),
+        np.ascontiguousarray(phase_weight, dtype=dtype),
+        band,
+        window[band].copy(),
+        np.ascontiguousarray(dense[band], dtype=dtype),
+        others[~own_fits],
+    )
+
+
+# ------------------------------------------------------------------------------------ kernels
 
 
 @_jit
@@ -112,7 +241,7 @@ def _interleave(d, tmp, period, repeats):
 @_jit
 def _row_pass(src, dst, index, weight, count, layout, tmp):
     """The last axis: ``dst[a, m] = sum_k w[m, k] * src[a, window(m) + k]`` as laid out by
-    :class:`upsampling.filters.Layout`. The periodic run is computed phase by phase into
+    :class:`Layout`. The periodic run is computed phase by phase into
     ``tmp`` with contiguous (or strided) loads, then interleaved; band rows read their own
     window; the rest go through the table."""
     start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse = layout
@@ -179,7 +308,7 @@ def _row_pass(src, dst, index, weight, count, layout, tmp):
 def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch):
     """Apply the tables of the axes listed in ``order`` (0 = D, 1 = H, 2 = W) to the planes
     ``start <= p < stop`` of ``x`` into ``out``; ``layout`` holds the last axis's
-    :class:`upsampling.filters.Layout` fields. ``scratch`` is the size of the largest
+    :class:`Layout` fields. ``scratch`` is the size of the largest
     intermediate result; axes not in ``order`` must keep their size."""
     _, n_d, n_h, n_w = x.shape
     _, o_d, o_h, o_w = out.shape
@@ -246,7 +375,7 @@ def _gather_run(row, src, start, period, stride, repeats, base):
 @_jit
 def gather(start, stop, x, out, i0, i1, i2, layout):
     """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]``, the last axis laid out
-    by :class:`upsampling.filters.Layout` (a periodic run copied with strided loads); repeated
+    by :class:`Layout` (a periodic run copied with strided loads); repeated
     rows and planes are copied rather than gathered again. Moves values only (any dtype)."""
     l_start, period, stride, repeats, base, _, band, band_window, _, rest, _ = layout
     o_d, o_h = out.shape[1], out.shape[2]
