@@ -217,7 +217,7 @@ def deconvolution_data(kernel: int = 5, stride: int = 1, padding: int | None = N
     padding = kernel - 1 if padding is None else padding
     x = sample()[:, :, 72:136, 184:248].mean(1, keepdims=True).astype(np.float64)
     taps = np.array([_binomial(kernel - 1, i) for i in range(kernel)], dtype=np.float64)
-    w = (np.outer(taps, taps) / taps.sum() ** 2)[None, None]
+    w = (np.outer(taps, taps) / taps.sum() ** 2)[None, None]  # binomial: integers / 4^(k-1)
     y = conv(x, w, stride=stride, padding=padding)
     t = conv_transpose(y, w, stride=stride, padding=padding, output_size=x.shape[2:])
     d = deconvolve(y, w, x.shape[2:], stride=stride, padding=padding)
@@ -229,6 +229,8 @@ def deconvolution_data(kernel: int = 5, stride: int = 1, padding: int | None = N
         "deconvolved": d[0, 0],
         "psnr_transposed": psnr(x, t),
         "psnr_deconvolved": psnr(x, d),
+        "weight_denominator": int(taps.sum() ** 2),
+        "underdetermined": y.size < x.size,  # fewer equations than unknowns: not invertible
         "kernel": kernel,
         "stride": stride,
         "padding": padding,

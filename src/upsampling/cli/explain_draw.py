@@ -344,15 +344,13 @@ def checkerboard(d: dict):
 def deconvolution(d: dict):
     fig = new_figure(18, 5.4)
     axes = fig.subplots(1, 5, gridspec_kw={"width_ratios": [3, 4, 4, 4, 4]})
-    k = d["kernel"]
-    scale = 2.0 ** np.ceil(np.log2(1 / d["weight"].max())) if k <= 7 else 1.0
+    k, denominator = d["kernel"], d["weight_denominator"]
     draw_grid(
         axes[0],
-        d["weight"] * scale,
-        fmt=".3g",
-        fontsize=9 if k <= 5 else 6,
+        d["weight"] * denominator,
+        fontsize=10 if k <= 5 else 7,
         cmap="Oranges",
-        title=f"kernel f (x{scale:g})" if scale != 1 else "kernel f",
+        title=f"kernel f (x 1/{denominator})",
     )
     g, h = d["image"], d["conv"]
     show_image(axes[1], g[None], f"g, the input ({g.shape[0]}x{g.shape[1]})")
@@ -362,14 +360,17 @@ def deconvolution(d: dict):
         d["transposed"][None],
         f"conv_transpose(h, f)\n{d['psnr_transposed']:.1f} dB: not an inverse",
     )
+    verdict = "the smallest g giving h" if d["underdetermined"] else "g recovered"
     show_image(
         axes[4],
         d["deconvolved"][None],
-        f"deconvolve(h, f)\n{d['psnr_deconvolved']:.1f} dB: g recovered",
+        f"deconvolve(h, f)\n{d['psnr_deconvolved']:.1f} dB: {verdict}",
     )
     fig.suptitle(
         "Deconvolution finds g from h and f; the transposed convolution only brings back the shape"
-        f"\n(kernel {k}, stride {d['stride']}, padding {d['padding']}; dB: PSNR against g)",
+        f"\n(kernel {k}, stride {d['stride']}, padding {d['padding']}; dB: PSNR against g"
+        + ("; h has fewer values than g, so no inverse exists" if d["underdetermined"] else "")
+        + ")",
         fontsize=13,
     )
     return fig
