@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints-dev.txt | $(PY)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) examples/demo.py
+	$(PY) -m upsampling demo
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q

@@ -1,4 +1,4 @@
-"""One way to time things for every benchmark: thread settings, a median timer, a table.
+"""What every benchmark shares: thread settings, the median timer, a markdown table.
 
 Speeds are reported as ratios against PyTorch run in the same process (``speedup`` > 1 means
 we are faster), never as absolute claims.
@@ -7,31 +7,11 @@ we are faster), never as absolute claims.
 from __future__ import annotations
 
 import os
-import statistics
-import time
-from collections.abc import Callable
 
+# The one timing method, shared with `upsampling bench` (which cannot import this folder).
+from upsampling.cli.bench import median_time, set_threads
 
-def set_threads(n: int = 2) -> None:
-    """Give PyTorch and our kernels the same number of threads."""
-    import torch
-
-    import upsampling as up
-
-    torch.set_num_threads(n)
-    up.set_num_threads(n)
-
-
-def median_time(fn: Callable[[], object], repeat: int = 7, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` in seconds, after ``warmup`` calls (compilation, caches)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+__all__ = ["machine", "markdown_table", "median_time", "set_threads"]
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:
