@@ -12,9 +12,10 @@ import torch.nn.functional as F
 
 import upsampling as up
 from conftest import tolerance
+from upsampling._kernels import interpolate as kernels
 from upsampling.conventions import make_plan
 from upsampling.filters import table
-from upsampling.interpolate import interpolate
+from upsampling.interpolate import _layout_args, interpolate
 from upsampling.nn import _interpolate_ops as ops
 from upsampling.unpool import unpool
 
@@ -236,6 +237,43 @@ def test_row_layout_reproduces_its_table(kw):
         rebuilt[lay.rest] = dense[lay.rest]
         np.testing.assert_array_equal(rebuilt, dense)
         assert lay.period == 0 or lay.repeats * lay.period > tab.out_size // 2
+        # every path of the row kernel sums a row in the same order: the same bits
+        src = np.random.default_rng(3).standard_normal((5, tab.in_size)).astype(np.float32)
+        w = tab.weight.astype(np.float32)
+        laid, plain = (np.empty((5, tab.out_size), np.float32) for _ in range(2))
+        kernels._row_pass(
+            src,
+            laid,
+            tab.index,
+            w,
+            tab.count,
+            _layout_args(tab.layout(np.float32)),
+            np.empty((64, tab.out_size), np.float32),
+        )
+        none = np.zeros(0, np.int64)
+        everything_through_the_table = (
+            0,
+            0,
+            0,
+            0,
+            none,
+            np.zeros((0, 1, 0), np.float32),
+            none,
+            none,
+            np.zeros((0, 1), np.float32),
+            np.arange(tab.out_size),
+            False,
+        )
+        kernels._row_pass(
+            src,
+            plain,
+            tab.index,
+            w,
+            tab.count,
+            everything_through_the_table,
+            np.empty((1, 1), np.float32),
+        )
+        np.testing.assert_array_equal(laid, plain)
 
 
 # ---------------------------------------------------------------------------- the seed example

@@ -152,7 +152,7 @@ def _axis_pass(src, dst, index, weight, count):
     """``dst[a, m, b] = sum_k weight[m, k] * src[a, index[m, k], b]`` for ``k < count[m]``."""
     n_a, n_in, n_b = src.shape
     n_out = dst.shape[1]
-    zero = weight[0, 0] * 0
+    zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
     if n_b == 1:  # the last axis: a gather along contiguous rows
         s2 = src.reshape((n_a, n_in))
         d2 = dst.reshape((n_a, n_out))
@@ -212,7 +212,7 @@ def _axis_pass(src, dst, index, weight, count):
 def _interleave(d, tmp, period, repeats):
     """``d[t * period + r] = tmp[r, t]`` (explicit for small periods, so the stores vectorise)."""
     if period == 1:
-        d[:repeats] = tmp[0]
+        d[:repeats] = tmp[0, :repeats]
     elif period == 2:
         t0, t1 = tmp[0], tmp[1]
         for t in range(repeats):
@@ -246,7 +246,7 @@ def _row_pass(src, dst, index, weight, count, layout, tmp):
     window; the rest go through the table."""
     start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse = layout
     width = pw.shape[1]
-    zero = weight[0, 0] * 0
+    zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
     for a in range(src.shape[0]):
         s = src[a]
         d = dst[a]
