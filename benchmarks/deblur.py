@@ -12,9 +12,11 @@ white Gaussian noise of sigma 0.01 and 0.02 (fixed seeds, not clipped). Methods:
 * ``skimage.restoration.richardson_lucy(num_iter=30)``.
 
 PSNR and SSIM (``skimage.metrics``, data range 1) against the sharp image; time is the best of
-``--repeat`` runs (the oracle's time is one ``wiener`` call, not its search). scikit-image's
+``--repeat`` rounds in which every method runs once in turn (so all see the same load of a
+shared machine; the oracle's time is one ``wiener`` call, not its search). scikit-image's
 functions run with their defaults (``clip=True``: results clipped to [-1, 1]) except the
-oracle's ``clip=False`` during its search; ``deblur`` never clips. ``--methods`` adds a table of every ``deblur`` method (how "auto" was chosen).
+oracle Wiener (``clip=False``); ``deblur`` never clips. ``--methods`` adds a table of every
+``deblur`` method (how "auto" was chosen).
 
 Run: ``python benchmarks/deblur.py`` (``--quick`` for a subset).
 """
@@ -109,13 +111,17 @@ def cases(quick: bool):
 
 
 # ------------------------------------------------------------------------------ the methods
-def timed(fn, repeat: int):
-    best, out = np.inf, None
+def timed(fns: dict, repeat: int) -> dict:
+    """``{name: (output, best time)}``, the functions called in turn in each of ``repeat``
+    rounds, so that each sees the same load of a shared machine."""
+    best = dict.fromkeys(fns, np.inf)
+    outs = {}
     for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return out, best
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            outs[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return {name: (outs[name], best[name]) for name in fns}
 
 
 def scores(sharp, estimate):
@@ -140,24 +146,19 @@ def oracle_wiener(noisy, psf, sharp):
 
 
 def run_case(sharp, psf, noisy, repeat: int, all_methods: bool) -> dict:
-    row = {}
-    out, t = timed(lambda: deblur(noisy, psf), repeat)
-    row["ours"] = (*scores(sharp, out), t)
     balance = oracle_wiener(noisy, psf, sharp)
-    out, t = timed(lambda: restoration.wiener(noisy, psf, balance, clip=False), repeat)
-    row["wiener*"] = (*scores(sharp, out), t)
-    out, t = timed(
-        lambda: restoration.unsupervised_wiener(noisy, psf, rng=np.random.default_rng(0))[0],
-        repeat,
-    )
-    row["unsupervised_wiener"] = (*scores(sharp, out), t)
-    out, t = timed(lambda: restoration.richardson_lucy(noisy, psf, num_iter=30), repeat)
-    row["richardson_lucy(30)"] = (*scores(sharp, out), t)
+    fns = {
+        "ours": lambda: deblur(noisy, psf),
+        "wiener*": lambda: restoration.wiener(noisy, psf, balance, clip=False),
+        "unsupervised_wiener": lambda: restoration.unsupervised_wiener(
+            noisy, psf, rng=np.random.default_rng(0)
+        )[0],
+        "richardson_lucy(30)": lambda: restoration.richardson_lucy(noisy, psf, num_iter=30),
+    }
     if all_methods:
         for method in OUR_METHODS:
-            out, t = timed(lambda m=method: deblur(noisy, psf, method=m), repeat)
-            row[method] = (*scores(sharp, out), t)
-    return row
+            fns[method] = lambda m=method: deblur(noisy, psf, method=m)
+    return {name: (*scores(sharp, out), t) for name, (out, t) in timed(fns, repeat).items()}
 
 
 # ---------------------------------------------------------------------------------- reports

@@ -15,7 +15,8 @@ import scipy.fft as sfft
 
 from . import _backend
 
-_TOL = 2e-3  # iterative methods stop when the relative change of x falls below this
+# iterative methods stop once ||x_k - x_{k-1}|| <= tol ||x_k - mean(x_k)||
+_TOL = {"tv": 5e-3, "richardson_lucy_tv": 2e-3}
 _FFT_PARALLEL_MIN = 1 << 20
 _MAX_ITER = {"tv": 100, "richardson_lucy": 200, "richardson_lucy_tv": 100}
 # tv's ADMM: the data penalty, the shrinkage threshold in units of sigma (the gradient penalty
@@ -183,7 +184,7 @@ def tv(y, psf, boundary, lam, sigma, start, iterations, fused=None):
         old = dom.inner(x).copy()
         x = stepper.step()
         # (the first step reproduces the starting point: u and b start consistent with it)
-        if iterations is None and step > 0 and _converged(old, dom.inner(x), d):
+        if iterations is None and step > 0 and _converged(old, dom.inner(x), _TOL["tv"]):
             break
     return dom.inner(x)
 
@@ -278,7 +279,7 @@ class _TVFused:
         return x
 
 
-def _converged(old: np.ndarray, new: np.ndarray, d: int) -> bool:
+def _converged(old: np.ndarray, new: np.ndarray, tol: float) -> bool:
     """``||x_k - x_{k-1}|| <= tol ||x_k - mean(x_k)||`` in every plane (the contrast, not the
     mean, sets the scale)."""
     flat_new = new.reshape(len(new), -1)
@@ -286,7 +287,7 @@ def _converged(old: np.ndarray, new: np.ndarray, d: int) -> bool:
     change = np.einsum("pi,pi->p", step, step)
     total = np.einsum("pi,pi->p", flat_new, flat_new)
     spread = total - flat_new.sum(axis=1) ** 2 / flat_new.shape[1]
-    return bool(np.all(change <= _TOL**2 * spread))
+    return bool(np.all(change <= tol**2 * spread))
 
 
 def richardson_lucy(y, psf, boundary, lam, iterations, sigma, method):
@@ -335,6 +336,6 @@ def richardson_lucy(y, psf, boundary, lam, iterations, sigma, method):
             denominator = np.maximum(denominator, 0.5 * weight)
         old = inner(x).copy()
         x = np.where(seen, x * np.maximum(correction, 0) / denominator, x)
-        if iterations is None and lam is not None and _converged(old, inner(x), d):
+        if iterations is None and lam is not None and _converged(old, inner(x), _TOL[method]):
             break
     return inner(x) - shift

@@ -16,8 +16,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.linalg as sla
 
 from . import _backend, _checks, shapes
 from .conv import conv, conv_matrix, conv_transpose
@@ -61,7 +59,9 @@ class _Problem:
         )  # fmt: skip
         return np.ascontiguousarray(x[(0, slice(None), *self.crop)]).ravel()
 
-    def operator(self, transposed: bool = False) -> sla.LinearOperator:
+    def operator(self, transposed: bool = False):
+        import scipy.sparse.linalg as sla
+
         if transposed:
             return sla.LinearOperator(
                 self.shape[::-1], matvec=self.adjoint, rmatvec=self.forward, dtype=np.float64
@@ -70,7 +70,7 @@ class _Problem:
             self.shape, matvec=self.forward, rmatvec=self.adjoint, dtype=np.float64
         )
 
-    def matrix(self) -> scipy.sparse.csr_matrix:
+    def matrix(self):
         size = self.in_shape[1:]
         return conv_matrix(
             self.weight, size, self.stride, self.padding, self.dilation, self.groups
@@ -81,6 +81,8 @@ class _Problem:
 def _solve(problem: _Problem, rhs: np.ndarray, method, damp, iterations, tol, transposed=False):
     """Solve for each column of ``rhs`` (``(rows, N)``): ``min ||A x - b||^2 + damp^2 ||x||^2``
     with ``A`` the convolution (its adjoint when ``transposed``), minimum norm among ties."""
+    import scipy.sparse.linalg as sla
+
     if method == "direct":
         matrix = problem.matrix()
         return _direct(matrix.T.tocsr() if transposed else matrix, rhs, damp)
@@ -112,9 +114,12 @@ def _solve(problem: _Problem, rhs: np.ndarray, method, damp, iterations, tol, tr
     return out
 
 
-def _direct(matrix: scipy.sparse.csr_matrix, rhs: np.ndarray, damp: float) -> np.ndarray:
+def _direct(matrix, rhs: np.ndarray, damp: float) -> np.ndarray:
     """Sparse LU of the smaller normal matrix (``C^T C`` or ``C C^T``, plus ``damp^2 I``); a
     dense SVD (minimum-norm least squares) where that matrix is singular."""
+    import scipy.sparse
+    import scipy.sparse.linalg as sla
+
     m, n = matrix.shape
     tall = m >= n
     gram = (matrix.T @ matrix if tall else matrix @ matrix.T).tocsc()
