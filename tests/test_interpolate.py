@@ -249,6 +249,7 @@ def test_row_layout_reproduces_its_table(kw):
             tab.count,
             _layout_args(tab.layout(np.float32)),
             np.empty((64, tab.out_size), np.float32),
+            np.empty((64, max(tab.in_size, tab.out_size)), np.float32),
         )
         none = np.zeros(0, np.int64)
         everything_through_the_table = (
@@ -271,6 +272,7 @@ def test_row_layout_reproduces_its_table(kw):
             w,
             tab.count,
             everything_through_the_table,
+            np.empty((1, 1), np.float32),
             np.empty((1, 1), np.float32),
         )
         np.testing.assert_array_equal(laid, plain)

@@ -239,50 +239,65 @@ def _interleave(d, tmp, period, repeats):
 
 
 @_jit
-def _row_pass(src, dst, index, weight, count, layout, tmp):
+def _deinterleave(s, split, stride):
+    """``split[q, u] = s[q + stride * u]``: a strided row as ``stride`` contiguous ones."""
+    n = s.shape[0]
+    if stride == 2:
+        even, odd = split[0], split[1]
+        for u in range(n // 2):
+            even[u] = s[2 * u]
+            odd[u] = s[2 * u + 1]
+        if n % 2:
+            even[n // 2] = s[n - 1]
+    else:
+        for q in range(stride):
+            row = split[q]
+            for u in range((n - q + stride - 1) // stride):
+                row[u] = s[q + stride * u]
+
+
+@_jit
+def _row_pass(src, dst, index, weight, count, layout, tmp, split):
     """The last axis: ``dst[a, m] = sum_k w[m, k] * src[a, window(m) + k]`` as laid out by
-    :class:`Layout`. The periodic run is computed phase by phase into
-    ``tmp`` with contiguous (or strided) loads, then interleaved; band rows read their own
-    window; the rest go through the table."""
+    :class:`Layout`. The periodic run is computed phase by phase into ``tmp`` with contiguous
+    loads (a strided run reads the row split into ``stride`` contiguous rows in ``split``),
+    then interleaved; band rows read their own window; the rest go through the table. Every
+    path adds a row's taps in pixel order, in the input's dtype: the same bits."""
     start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse = layout
     width = pw.shape[1]
     zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
     for a in range(src.shape[0]):
         s = src[a]
         d = dst[a]
+        if period and stride > 1:
+            _deinterleave(s, split, stride)
         for r in range(period):
             b = base[r]
             w = pw[r]
             tr = tmp[r, :repeats]
-            # taps of weight zero (a window's slack) add nothing, even where the pixel is NaN
-            if stride == 1 and not sparse:
-                s0 = s[b : b + repeats]
-                w0 = w[0]
-                for t in range(repeats):
-                    tr[t] = w0[t] * s0[t]
-                for k in range(1, width):
-                    sk = s[b + k : b + k + repeats]
-                    wk = w[k]
+            for k in range(width):
+                pos = b + k
+                if stride == 1:
+                    sk = s[pos : pos + repeats]
+                elif stride > 1:
+                    sk = split[pos % stride, pos // stride : pos // stride + repeats]
+                else:  # every repeat reads the same pixels (a one-pixel input)
+                    sk = split[0, :repeats]
+                    sk[:] = s[pos]
+                wk = w[k]
+                # taps of weight zero (a window's slack) add nothing, even on a NaN pixel
+                if k == 0 and not sparse:
+                    for t in range(repeats):
+                        tr[t] = wk[t] * sk[t]
+                elif k == 0:
+                    for t in range(repeats):
+                        tr[t] = wk[t] * sk[t] if wk[t] != 0 else zero
+                elif not sparse:
                     for t in range(repeats):
                         tr[t] += wk[t] * sk[t]
-            elif stride == 1:
-                s0 = s[b : b + repeats]
-                w0 = w[0]
-                for t in range(repeats):
-                    tr[t] = w0[t] * s0[t] if w0[t] != 0 else zero
-                for k in range(1, width):
-                    sk = s[b + k : b + k + repeats]
-                    wk = w[k]
+                else:
                     for t in range(repeats):
                         tr[t] += wk[t] * sk[t] if wk[t] != 0 else zero
-            else:
-                for t in range(repeats):
-                    j = b + t * stride
-                    acc = zero
-                    for k in range(width):
-                        if w[k, t] != 0:
-                            acc += w[k, t] * s[j + k]
-                    tr[t] = acc
         if period:
             _interleave(d[start:], tmp, period, repeats)
         for i in range(band.shape[0]):
@@ -315,6 +330,7 @@ def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, or
     buf_a = np.empty(scratch, x.dtype)
     buf_b = np.empty(scratch, x.dtype)
     tmp = np.empty((max(layout[1], 1), max(layout[3], 1)), x.dtype)
+    split = np.empty((max(layout[2], 1), max(n_w // max(layout[2], 1) + 1, layout[3])), x.dtype)
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -336,7 +352,14 @@ def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, or
                 _axis_pass(cur, nxt, i1, w1, c1)
             else:
                 _row_pass(
-                    cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw)), i2, w2, c2, layout, tmp
+                    cur.reshape((d * h, w)),
+                    nxt.reshape((nd * nh, nw)),
+                    i2,
+                    w2,
+                    c2,
+                    layout,
+                    tmp,
+                    split,
                 )
             cur = nxt
             d, h, w = nd, nh, nw
