@@ -200,8 +200,9 @@ def deblur(
     batch stops by its own rule. ``"tv"`` takes about 10 to 20 iterations.
 
     ``"auto"`` is ``"tv"``: on ``benchmarks/deblur.py`` (three photographs, three PSFs, two
-    noise levels) it has the highest average PSNR and SSIM of these methods, in about the time
-    of 30 Richardson-Lucy iterations; ``"wiener"`` is a fast second, as good as ``"tv"`` on
+    noise levels) it has the highest average PSNR and SSIM of these methods (1.5 dB above
+    scikit-image's Wiener filter at its best balance, in less time than scikit-image's
+    ``richardson_lucy(num_iter=30)``); ``"wiener"`` is a fast second, as good as ``"tv"`` on
     fine textures (fur) but not on edges (motion blur) or smooth regions.
 
     Conventions: channels-first, the PSF on the trailing axes, centre at ``(k - 1) // 2``.

@@ -343,8 +343,10 @@ def _numpy_solve(y, problem: _Problem, args, fn: str, transposed: bool = False) 
         name = "the gradient" if transposed else "y"
         raise _checks.fail(fn, f"{name} contains NaN or inf; all values must be finite")
     n = rhs.shape[0]
-    x = _solve(problem, rhs.reshape(n, -1).T, *args, transposed=transposed)
     shape = problem.out_shape if transposed else problem.in_shape
+    if n == 0:
+        return np.zeros((0, *shape))
+    x = _solve(problem, rhs.reshape(n, -1).T, *args, transposed=transposed)
     return np.ascontiguousarray(x.T).reshape(n, *shape)
 
 
