@@ -13,6 +13,7 @@ from . import shapes
 from ._backend import get_num_threads, set_num_threads
 from .conv import checkerboard, conv, conv_matrix, conv_transpose
 from .conventions import conventions
+from .deconvolution import deblur, deconvolve
 from .interpolate import interpolate
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .unpool import max_pool, max_unpool, unpool
@@ -26,6 +27,8 @@ __all__ = [
     "conv_transpose",
     "conventions",
     "data",
+    "deblur",
+    "deconvolve",
     "get_num_threads",
     "interpolate",
     "max_pool",
