@@ -22,13 +22,17 @@ operator becomes one lazy array whose chunks run the NumPy path:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import hashlib
 import itertools
 import math
 from typing import Any
 
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from . import _checks, shapes
 from .conv import METHODS
@@ -64,49 +68,62 @@ def _clip(span: tuple[int, int], n: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _gather_spans(x, spans: list[Spans]):
-    """``x`` with spatial axis ``i`` re-cut into the (possibly overlapping) ``spans[i]``: chunk
-    ``j`` of the result holds input positions ``spans[i][j]``."""
-    for i, axis_spans in enumerate(spans):
-        ax = i + 2
-        sizes = tuple(hi - lo for lo, hi in axis_spans)
-        partition = (
-            axis_spans[0][0] == 0
-            and axis_spans[-1][1] == x.shape[ax]
-            and all(a[1] == b[0] for a, b in itertools.pairwise(axis_spans))
-        )
-        if not partition:
-            index = [slice(None)] * x.ndim
-            pieces = []
-            for lo, hi in axis_spans:
-                index[ax] = slice(lo, hi)
-                pieces.append(x[tuple(index)])
-            x = da.concatenate(pieces, axis=ax) if len(pieces) > 1 else pieces[0]
-        if x.chunks[ax] != sizes:
-            x = x.rechunk({ax: sizes})
-    return x
+@dataclasses.dataclass(frozen=True)
+class _Where:
+    """What one task needs besides the operator: its output chunk's ``index`` per spatial
+    axis, the input ``span`` it reads, and where each input piece it receives starts."""
+
+    index: tuple[int, ...]
+    span: Spans
+    starts: tuple[tuple[int, ...], ...]
 
 
-def _call(block: np.ndarray, op, block_id=None) -> np.ndarray:
-    return op(block, block_id[2:])
+def _assemble(pieces, where: _Where) -> np.ndarray:
+    """The input span from the input chunks that overlap it (a view when one chunk holds it)."""
+    shape = pieces[0].shape[:2] + tuple(hi - lo for lo, hi in where.span)
+    out = None if len(pieces) == 1 else np.empty(shape, pieces[0].dtype)
+    for piece, start in zip(pieces, where.starts, strict=True):
+        src, dst = [slice(None)] * 2, [slice(None)] * 2
+        for (lo, hi), s, n in zip(where.span, start, piece.shape[2:], strict=True):
+            a, b = max(lo, s), min(hi, s + n)
+            src.append(slice(a - s, b - s))
+            dst.append(slice(a - lo, b - lo))
+        if out is None:
+            return piece[tuple(src)]
+        out[tuple(dst)] = piece[tuple(src)]
+    return out
+
+
+def _run(op, where: _Where, *pieces) -> np.ndarray:
+    return op(_assemble(pieces, where), where.index)
 
 
 def _blockwise(x, op, bounds: list[tuple[int, ...]], spans: list[Spans], channels, dtype, fn):
     """The lazy result: output chunk ``j`` (per spatial axis, between ``bounds``) is
-    ``op(input[spans[j]], j)``."""
+    ``op(input[spans[j]], j)``, one task each, fed by the input chunks its span overlaps."""
     out_chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
     largest = (max(x.chunks[0], default=0), max(channels), *(max(c) for c in out_chunks))
     _checks.fits_in_memory(largest, np.dtype(dtype).itemsize, fn, "largest output chunk")
-    g = _gather_spans(x, spans)
-    return da.map_blocks(
-        _call,
-        g,
-        op,
-        chunks=(x.chunks[0], channels, *out_chunks),
-        dtype=dtype,
-        meta=np.empty((0,) * x.ndim, dtype),
-        token=f"upsampling-{fn}",
-    )
+    edges = [np.cumsum((0, *c)).tolist() for c in x.chunks[2:]]
+    cover = [  # per axis and output chunk: the input chunks its span overlaps
+        [range(bisect.bisect_right(e, lo) - 1, bisect.bisect_left(e, hi)) for lo, hi in s]
+        for e, s in zip(edges, spans, strict=True)
+    ]
+    name = f"upsampling-{fn}-{tokenize(x.name, fn, op, bounds, spans)}"
+    dsk = {}
+    for j in itertools.product(*(range(len(b) - 1) for b in bounds)):
+        inputs = list(itertools.product(*(c[i] for c, i in zip(cover, j, strict=True))))
+        where = _Where(
+            j,
+            tuple(s[i] for s, i in zip(spans, j, strict=True)),
+            tuple(tuple(e[k] for e, k in zip(edges, ks, strict=True)) for ks in inputs),
+        )
+        for n, c in itertools.product(range(len(x.chunks[0])), range(len(x.chunks[1]))):
+            keys = [(x.name, n, c, *ks) for ks in inputs]
+            dsk[(name, n, c, *j)] = (_run, op, where, *keys)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
+    chunks = (x.chunks[0], channels, *out_chunks)
+    return da.Array(graph, name, chunks=chunks, meta=np.empty((0,) * x.ndim, dtype))
 
 
 def _place(block: np.ndarray, have: tuple[tuple[int, int], ...], want: Spans) -> np.ndarray:
@@ -165,9 +182,25 @@ def _table_span(t: Table, o0: int, o1: int) -> tuple[int, int]:
 
 
 def _sub_table(t: Table, o0: int, o1: int, lo: int, hi: int) -> Table:
-    """Rows ``o0 <= m < o1`` of ``t`` reading an input that starts at position ``lo``."""
+    """Rows ``o0 <= m < o1`` of ``t`` reading an input that starts at position ``lo``. Equal
+    slices (the interior chunks of an integer scale) share one table, so the kernel's layout of
+    it is computed once per process."""
     index = np.clip(t.index[o0:o1] - lo, 0, hi - lo - 1)
-    return Table(index, t.weight[o0:o1], t.count[o0:o1], hi - lo)
+    weight, count = t.weight[o0:o1], t.count[o0:o1]
+    digest = hashlib.blake2b(repr((index.shape, hi - lo)).encode())
+    for a in (index, weight, count):
+        digest.update(np.ascontiguousarray(a).data)
+    key = digest.digest()
+    found = _SUB_TABLES.get(key)
+    if found is None:
+        if len(_SUB_TABLES) >= 512:
+            _SUB_TABLES.pop(next(iter(_SUB_TABLES)), None)
+        found = Table(index, weight.copy(), count.copy(), hi - lo)
+        _SUB_TABLES[key] = found
+    return found
+
+
+_SUB_TABLES: dict[bytes, Table] = {}
 
 
 @dataclasses.dataclass(frozen=True)
