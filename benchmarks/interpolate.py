@@ -13,6 +13,7 @@ script ends with the first-call latency of a fresh process with a warm numba cac
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 
 from upsampling.interpolate import interpolate
 
-from common import machine, markdown_table, median_time, set_threads
+from common import machine, markdown_table, set_threads
 
 SHAPE = (8, 64, 128, 128)
 CASES = [
@@ -62,39 +63,68 @@ def first_call_latency() -> tuple[float, float]:
     return numpy_s, torch_s
 
 
+def rounds(fns: dict[str, object], repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Time each function once per round, ``repeat`` rounds after one warm-up round: the
+    median time of each, and the median per-round ratio of the first to each other. Ratios
+    taken within a round cancel the slow swings of a machine shared with other work."""
+    names = list(fns)
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in names}
+    for _ in range(repeat):
+        for k in names:
+            time.sleep(0.05)  # let spinning OpenMP workers of the previous call go idle
+            start = time.perf_counter()
+            fns[k]()
+            times[k].append(time.perf_counter() - start)
+    ref = times[names[0]]
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    ratios = {
+        k: statistics.median(r / t for r, t in zip(ref, v, strict=True)) for k, v in times.items()
+    }
+    return medians, ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="scale 2 only, fewer repeats")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="scale 2 only, fewer rounds")
     args = parser.parse_args()
     set_threads(args.threads)
     repeat = 3 if args.quick else args.repeat
     x = torch.from_numpy(np.random.default_rng(0).random(SHAPE, dtype=np.float32))
     xn = x.numpy()
-
-    def timed(fn):
-        return median_time(fn, repeat=repeat, warmup=1)
-
     rows = []
     for scale in (2,) if args.quick else (2, 3):
         out_shape = (*SHAPE[:2], *(s * scale for s in SHAPE[2:]))
-        floor = timed(lambda shape=out_shape: np.empty(shape, np.float32).fill(0))
-        floor_in = timed(lambda: np.empty(SHAPE, np.float32).fill(0))
         for name, kw in CASES:
             kw = dict(kw, scale_factor=scale)
-            ref = timed(lambda kw=kw: F.interpolate(x, **kw))
-            ours_np = timed(lambda kw=kw: interpolate(xn, **kw))
-            ours_t = timed(lambda kw=kw: interpolate(x, **kw))
-            rows.append(_row(f"{name} x{scale}", ref, ours_np, ours_t, floor))
+            t, r = rounds(
+                {
+                    "torch": lambda kw=kw: F.interpolate(x, **kw),
+                    "numpy": lambda kw=kw: interpolate(xn, **kw),
+                    "tensor": lambda kw=kw: interpolate(x, **kw),
+                    "floor": lambda shape=out_shape: np.empty(shape, np.float32).fill(0),
+                },
+                repeat,
+            )
+            rows.append(_row(f"{name} x{scale}", t, r, t["floor"]))
         for ac in (False, True):
             kw = dict(mode="bilinear", align_corners=ac, scale_factor=scale)
             xg = x.clone().requires_grad_()
             g = torch.ones(out_shape)
-            ref = timed(lambda kw=kw, xg=xg, g=g: F.interpolate(xg, **kw).backward(g))
-            ours = timed(lambda kw=kw, xg=xg, g=g: interpolate(xg, **kw).backward(g))
+            t, r = rounds(
+                {
+                    "torch": lambda kw=kw, xg=xg, g=g: F.interpolate(xg, **kw).backward(g),
+                    "tensor": lambda kw=kw, xg=xg, g=g: interpolate(xg, **kw).backward(g),
+                    "floor": lambda shape=out_shape: np.empty(shape, np.float32).fill(0),
+                    "floor_in": lambda: np.empty(SHAPE, np.float32).fill(0),
+                },
+                repeat,
+            )
             name = f"bilinear{' ac' if ac else ''} x{scale} fwd+bwd"
-            rows.append(_row(name, ref, None, ours, floor + floor_in))
+            rows.append(_row(name, t, r, t["floor"] + t["floor_in"]))
     header = [
         "case",
         "torch ms",
@@ -106,7 +136,10 @@ def main() -> None:
         "ours / floor",
     ]
     print(f"interpolate, float32 {SHAPE} NCHW, {machine()}")
-    print("(the machine's cores may be shared with other work: ratios, not absolute times)\n")
+    print(
+        "(the machine's cores may be shared with other work: medians of interleaved rounds, "
+        "speedups are medians of per-round ratios)\n"
+    )
     print(markdown_table(header, rows))
     numpy_s, torch_s = first_call_latency()
     print(
@@ -116,22 +149,22 @@ def main() -> None:
     )
 
 
-def _row(name, ref, ours_np, ours_t, floor):
-    def ms(v):
-        return "-" if v is None else v * 1e3
+def _row(name, t, r, floor):
+    def ms(key):
+        return t[key] * 1e3 if key in t else "-"
 
-    def ratio(v):
-        return "-" if v is None else ref / v
+    def ratio(key):
+        return r[key] if key in r else "-"
 
-    best = min(v for v in (ours_np, ours_t) if v is not None)
+    best = min(t[k] for k in ("numpy", "tensor") if k in t)
     return [
         name,
-        ms(ref),
-        ms(ours_np),
-        ms(ours_t),
-        ratio(ours_np),
-        ratio(ours_t),
-        ms(floor),
+        ms("torch"),
+        ms("numpy"),
+        ms("tensor"),
+        ratio("numpy"),
+        ratio("tensor"),
+        floor * 1e3,
         best / floor,
     ]
 
