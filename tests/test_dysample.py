@@ -192,3 +192,20 @@ def test_bad_forward_input():
         layer(torch.zeros(1, 8, 3, 3, 3))
     with pytest.raises(TypeError, match="DySample: x has dtype"):
         layer(torch.zeros(1, 8, 3, 3, dtype=torch.int64))
+
+
+def test_gather_sampler_equals_grid_sample(rng):
+    """The deterministic path that CUDA takes under use_deterministic_algorithms: the same
+    values and gradients as grid_sample, border included."""
+    from upsampling.nn.dysample import _bilinear_gather
+
+    x = _t(rng, 2, 3, 4, 5).requires_grad_()
+    grid = (_t(rng, 2, 6, 7, 2) * 0.8).requires_grad_()  # some samples beyond the border
+    expected = F.grid_sample(x, grid, "bilinear", "border", align_corners=False)
+    got = _bilinear_gather(x, grid)
+    torch.testing.assert_close(got, expected, **tolerance(torch.float64))
+    g = _t(rng, *expected.shape)
+    grads = torch.autograd.grad(expected, (x, grid), g)
+    ours = torch.autograd.grad(got, (x, grid), g)
+    for a, b in zip(ours, grads, strict=True):
+        torch.testing.assert_close(a, b, **tolerance(torch.float64))

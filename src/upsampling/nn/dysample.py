@@ -57,7 +57,9 @@ class DySample(torch.nn.Module):
     half-pixel centres, so the offset convolution is initialised to zero (the reference
     implementation draws it with standard deviation 0.001) and a fresh DySample equals
     ``F.interpolate(x, scale_factor=s, mode="bilinear")``. The scope convolution starts at zero
-    (a gate of 0.5), as in the reference.
+    (a gate of 0.5), as in the reference. On a GPU under
+    ``torch.use_deterministic_algorithms(True)`` the sampling runs as four gathers instead of
+    ``grid_sample`` (whose CUDA backward is not deterministic): the same numbers.
 
     References
     ----------
@@ -159,11 +161,36 @@ def _sample(x: Tensor, offsets: Tensor, scale: tuple[int, int], groups: int) -> 
     grid = torch.stack([gx, gy], 1).reshape(n, 2 * groups * sh * sw, h, w)
     grid = U.shuffle(grid, scale).reshape(n, 2, groups, h * sh, w * sw)
     grid = grid.permute(0, 2, 3, 4, 1).reshape(n * groups, h * sh, w * sw, 2)
-    out = F.grid_sample(
-        x.reshape(n * groups, c // groups, h, w),
-        grid,
-        mode="bilinear",
-        padding_mode="border",
-        align_corners=False,
-    )
+    planes = x.reshape(n * groups, c // groups, h, w)
+    if x.device.type != "cpu" and torch.are_deterministic_algorithms_enabled():
+        out = _bilinear_gather(planes, grid)  # grid_sample's CUDA backward is not deterministic
+    else:
+        out = F.grid_sample(
+            planes, grid, mode="bilinear", padding_mode="border", align_corners=False
+        )
     return out.reshape(n, c, h * sh, w * sw)
+
+
+def _bilinear_gather(x: Tensor, grid: Tensor) -> Tensor:
+    """``F.grid_sample(x, grid, "bilinear", "border", align_corners=False)`` from gathers, whose
+    backward PyTorch computes deterministically on every device."""
+    b, c, h, w = x.shape
+    # normalised -> pixel-centre coordinates, clamped to the border as padding_mode="border"
+    ix = ((grid[..., 0] + 1) * w - 1) * 0.5
+    iy = ((grid[..., 1] + 1) * h - 1) * 0.5
+    ix, iy = ix.clamp(0, w - 1), iy.clamp(0, h - 1)
+    x0, y0 = ix.detach().floor(), iy.detach().floor()
+    fx, fy = ix - x0, iy - y0
+    x0, y0 = x0.long(), y0.long()
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    flat = x.reshape(b, c, h * w)
+    size = grid.shape[1:3]
+
+    def tap(yi: Tensor, xi: Tensor) -> Tensor:
+        index = (yi * w + xi).reshape(b, 1, -1).expand(b, c, -1)
+        return flat.gather(2, index).reshape(b, c, *size)
+
+    fx, fy = fx[:, None], fy[:, None]
+    top = tap(y0, x0) * (1 - fx) + tap(y0, x1) * fx
+    bottom = tap(y1, x0) * (1 - fx) + tap(y1, x1) * fx
+    return top * (1 - fy) + bottom * fy
