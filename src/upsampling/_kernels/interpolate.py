@@ -18,6 +18,8 @@ import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+# helpers called per row and tap: inlined, so their loops vectorise in place without a call
+_inline = nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
 
 
 # -------------------------------------------------------------- how a table is laid out for rows
@@ -208,7 +210,7 @@ def _axis_pass(src, dst, index, weight, count):
                         d[b] += wk * sk[b]
 
 
-@_jit
+@_inline
 def _interleave(d, tmp, period, repeats):
     """``d[t * period + r] = tmp[r, t]`` (explicit for small periods, so the stores vectorise)."""
     if period == 1:
@@ -238,7 +240,7 @@ def _interleave(d, tmp, period, repeats):
                 d[t * period + r] = tr[t]
 
 
-@_jit
+@_inline
 def _deinterleave(s, split, stride):
     """``split[q, u] = s[q + stride * u]``: a strided row as ``stride`` contiguous ones."""
     n = s.shape[0]
@@ -256,6 +258,24 @@ def _deinterleave(s, split, stride):
                 row[u] = s[q + stride * u]
 
 
+@_inline
+def _tap(acc, pixels, weights, first, sparse, zero):
+    """``acc (=|+=) weights * pixels``; with ``sparse``, taps of weight zero add nothing, even
+    on a NaN pixel (a window's slack)."""
+    if first and not sparse:
+        for t in range(acc.shape[0]):
+            acc[t] = weights[t] * pixels[t]
+    elif first:
+        for t in range(acc.shape[0]):
+            acc[t] = weights[t] * pixels[t] if weights[t] != 0 else zero
+    elif not sparse:
+        for t in range(acc.shape[0]):
+            acc[t] += weights[t] * pixels[t]
+    else:
+        for t in range(acc.shape[0]):
+            acc[t] += weights[t] * pixels[t] if weights[t] != 0 else zero
+
+
 @_jit
 def _row_pass(src, dst, index, weight, count, layout, tmp, split):
     """The last axis: ``dst[a, m] = sum_k w[m, k] * src[a, window(m) + k]`` as laid out by
@@ -269,35 +289,24 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
     for a in range(src.shape[0]):
         s = src[a]
         d = dst[a]
-        if period and stride > 1:
-            _deinterleave(s, split, stride)
-        for r in range(period):
-            b = base[r]
-            w = pw[r]
-            tr = tmp[r, :repeats]
-            for k in range(width):
-                pos = b + k
-                if stride == 1:
-                    sk = s[pos : pos + repeats]
-                elif stride > 1:
-                    sk = split[pos % stride, pos // stride : pos // stride + repeats]
-                else:  # every repeat reads the same pixels (a one-pixel input)
-                    sk = split[0, :repeats]
-                    sk[:] = s[pos]
-                wk = w[k]
-                # taps of weight zero (a window's slack) add nothing, even on a NaN pixel
-                if k == 0 and not sparse:
-                    for t in range(repeats):
-                        tr[t] = wk[t] * sk[t]
-                elif k == 0:
-                    for t in range(repeats):
-                        tr[t] = wk[t] * sk[t] if wk[t] != 0 else zero
-                elif not sparse:
-                    for t in range(repeats):
-                        tr[t] += wk[t] * sk[t]
-                else:
-                    for t in range(repeats):
-                        tr[t] += wk[t] * sk[t] if wk[t] != 0 else zero
+        if stride == 1:  # contiguous runs: each tap is a slice of the row
+            for r in range(period):
+                for k in range(width):
+                    pos = base[r] + k
+                    _tap(tmp[r, :repeats], s[pos : pos + repeats], pw[r, k], k == 0, sparse, zero)
+        elif period:  # strided runs read the row split into ``stride`` contiguous rows
+            if stride > 1:
+                _deinterleave(s, split, stride)
+            for r in range(period):
+                for k in range(width):
+                    pos = base[r] + k
+                    if stride > 1:
+                        q = pos // stride
+                        pixels = split[pos % stride, q : q + repeats]
+                    else:  # stride 0: every repeat reads the same pixel (one-pixel input)
+                        pixels = split[0, :repeats]
+                        pixels[:] = s[pos]
+                    _tap(tmp[r, :repeats], pixels, pw[r, k], k == 0, sparse, zero)
         if period:
             _interleave(d[start:], tmp, period, repeats)
         for i in range(band.shape[0]):
@@ -365,7 +374,7 @@ def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, or
             d, h, w = nd, nh, nw
 
 
-@_jit
+@_inline
 def _gather_run(row, src, start, period, stride, repeats, base):
     """``row[start + t * period + r] = src[base[r] + t * stride]`` (explicit for small periods
     with contiguous loads, so it vectorises)."""
