@@ -106,6 +106,8 @@ def test_upsample_repr():
         ({"scale_factor": 2, "coordinate_transformation_mode": "edge"}, ValueError, "coordinate"),
         ({"scale_factor": 2, "nearest_mode": "up"}, ValueError, "nearest_mode"),
         ({"scale_factor": 2, "cubic_coeff_a": "x"}, TypeError, "cubic_coeff_a"),
+        ({"scale_factor": 2, "extrapolation_value": "0"}, TypeError, "extrapolation_value"),
+        ({"scale_factor": 2, "roi": 0.5}, TypeError, "roi"),
     ],
     ids=[
         "none",
@@ -120,6 +122,8 @@ def test_upsample_repr():
         "coordinates",
         "nearest_mode",
         "cubic",
+        "extrapolation",
+        "roi",
     ],
 )
 def test_upsample_bad_arguments(kwargs, exc, match):

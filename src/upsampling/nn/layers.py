@@ -146,8 +146,12 @@ class Upsample(torch.nn.Module):
             else _checks.finite_float(cubic_coeff_a, fn, "cubic_coeff_a")
         )
         self.exclude_outside = _checks.boolean(exclude_outside, fn, "exclude_outside")
-        self.extrapolation_value = float(extrapolation_value)
+        self.extrapolation_value = _checks.finite_float(
+            extrapolation_value, fn, "extrapolation_value"
+        )
         if roi is not None:
+            if not isinstance(roi, tuple | list):
+                raise _checks.fail(fn, f"roi {roi!r} must be a tuple of numbers", TypeError)
             roi = tuple(_checks.finite_float(r, fn, "roi") for r in roi)
         self.roi = roi
 
