@@ -227,6 +227,8 @@ def deblur(
     >>> err(deblur(y, psf)) < err(y) / 4
     True
     """
+    if _backend.is_dask(image):
+        return _backend.dask_ops().deblur(**locals())
     fn = "deblur"
     method = _checks.choice(method, METHODS, fn, "method")
     method = "tv" if method == "auto" else method

@@ -1,145 +1,23 @@
-"""Dask arrays through the operators, equal to the in-memory result at every chunk seam.
-
-The public functions hand a ``dask.array.Array`` here (:func:`upsampling._backend.is_dask`;
-this module is the only one that imports dask, and only when such an array arrives). Each
-operator becomes one lazy array whose chunks run the NumPy path:
-
-* Chunks along ``N`` and ``C`` stay as they are (``conv`` and ``conv_transpose`` mix channels:
-  ``C`` becomes one chunk there).
-* Along each spatial axis the output chunk boundaries are the input's times the scale,
-  ``b * out // in`` (:func:`upsampling.shapes.chunk_bounds`), and each output chunk is computed
-  from the input positions its outputs read, in global coordinates (the "span":
-  :func:`upsampling.shapes.conv_span`, :func:`upsampling.shapes.conv_transpose_span`, and for
-  interpolation the taps of the global per-axis weight tables). That is a halo of the filter
-  support, the kernel extent, or anything at all (a region of interest, a down-sampling
-  antialiasing kernel): the span is gathered from the input chunks it overlaps, so no halo
-  depth has to fit in a chunk and chunks of one pixel work.
-* Every output element is therefore the same sum of the same products as in memory.
-  Interpolation applies the rows of the global tables in the global pass order: bit for bit.
-  Convolutions run im2col + BLAS on the chunk: BLAS may block a smaller product differently,
-  so they agree to float rounding (they came out bit for bit in our tests).
-"""
+"""unpool, interpolate, conv and conv_transpose of Dask arrays (see :mod:`upsampling._dask`)."""
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import hashlib
 import itertools
-import math
-from typing import Any
 
-import dask.array as da
 import numpy as np
-from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
-from . import _checks, shapes
-from .conv import METHODS
-from .conv import conv as _conv
-from .conv import conv_transpose as _conv_transpose
-from .conventions import make_plan
-from .filters import Plan, Table, is_identity, outside_rows, table
-from .interpolate import _compute_dtype, _gather, _order, _round_integer, apply_tables
-from .unpool import unpool as _unpool
-from .unpool import unpool_arguments
-
-Spans = tuple[tuple[int, int], ...]
-
-
-# ---------------------------------------------------------------------------------- plumbing
-def _stand_in(x: Any, fn: str) -> np.ndarray:
-    """A zero-stride NumPy array of ``x``'s shape and dtype, for the core's argument checks."""
-    if any(math.isnan(c) for cs in x.chunks for c in cs):
-        raise _checks.fail(
-            fn,
-            f"x has unknown chunk sizes {x.chunks}; call x.compute_chunk_sizes() first",
-        )
-    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
-
-
-def _clip(span: tuple[int, int], n: int) -> tuple[int, int]:
-    """A span clipped to ``[0, n)``; never empty (a chunk that reads no input gets one pixel it
-    ignores, so every gathered chunk has a size)."""
-    lo, hi = max(span[0], 0), min(span[1], n)
-    if hi <= lo:
-        lo = min(max(span[0], 0), n - 1)
-        hi = lo + 1
-    return lo, hi
-
-
-@dataclasses.dataclass(frozen=True)
-class _Where:
-    """What one task needs besides the operator: its output chunk's ``index`` per spatial
-    axis, the input ``span`` it reads, and where each input piece it receives starts."""
-
-    index: tuple[int, ...]
-    span: Spans
-    starts: tuple[tuple[int, ...], ...]
-
-
-def _assemble(pieces, where: _Where) -> np.ndarray:
-    """The input span from the input chunks that overlap it (a view when one chunk holds it)."""
-    shape = pieces[0].shape[:2] + tuple(hi - lo for lo, hi in where.span)
-    out = None if len(pieces) == 1 else np.empty(shape, pieces[0].dtype)
-    for piece, start in zip(pieces, where.starts, strict=True):
-        src, dst = [slice(None)] * 2, [slice(None)] * 2
-        for (lo, hi), s, n in zip(where.span, start, piece.shape[2:], strict=True):
-            a, b = max(lo, s), min(hi, s + n)
-            src.append(slice(a - s, b - s))
-            dst.append(slice(a - lo, b - lo))
-        if out is None:
-            return piece[tuple(src)]
-        out[tuple(dst)] = piece[tuple(src)]
-    return out
-
-
-def _run(op, where: _Where, *pieces) -> np.ndarray:
-    return op(_assemble(pieces, where), where.index)
-
-
-def _blockwise(x, op, bounds: list[tuple[int, ...]], spans: list[Spans], channels, dtype, fn):
-    """The lazy result: output chunk ``j`` (per spatial axis, between ``bounds``) is
-    ``op(input[spans[j]], j)``, one task each, fed by the input chunks its span overlaps."""
-    out_chunks = tuple(tuple(np.diff(b).tolist()) for b in bounds)
-    largest = (max(x.chunks[0], default=0), max(channels), *(max(c) for c in out_chunks))
-    _checks.fits_in_memory(largest, np.dtype(dtype).itemsize, fn, "largest output chunk")
-    edges = [np.cumsum((0, *c)).tolist() for c in x.chunks[2:]]
-    cover = [  # per axis and output chunk: the input chunks its span overlaps
-        [range(bisect.bisect_right(e, lo) - 1, bisect.bisect_left(e, hi)) for lo, hi in s]
-        for e, s in zip(edges, spans, strict=True)
-    ]
-    name = f"upsampling-{fn}-{tokenize(x.name, fn, op, bounds, spans)}"
-    dsk = {}
-    for j in itertools.product(*(range(len(b) - 1) for b in bounds)):
-        inputs = list(itertools.product(*(c[i] for c, i in zip(cover, j, strict=True))))
-        where = _Where(
-            j,
-            tuple(s[i] for s, i in zip(spans, j, strict=True)),
-            tuple(tuple(e[k] for e, k in zip(edges, ks, strict=True)) for ks in inputs),
-        )
-        for n, c in itertools.product(range(len(x.chunks[0])), range(len(x.chunks[1]))):
-            keys = [(x.name, n, c, *ks) for ks in inputs]
-            dsk[(name, n, c, *j)] = (_run, op, where, *keys)
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x])
-    chunks = (x.chunks[0], channels, *out_chunks)
-    return da.Array(graph, name, chunks=chunks, meta=np.empty((0,) * x.ndim, dtype))
-
-
-def _place(block: np.ndarray, have: tuple[tuple[int, int], ...], want: Spans) -> np.ndarray:
-    """``block`` (input positions ``have``) on the positions ``want``, zeros outside the input."""
-    if have == want:
-        return block
-    out = np.zeros(block.shape[:2] + tuple(hi - lo for lo, hi in want), block.dtype)
-    src, dst = [slice(None)] * 2, [slice(None)] * 2
-    for (h0, h1), (w0, w1) in zip(have, want, strict=True):
-        lo, hi = max(h0, w0), min(h1, w1)
-        if hi <= lo:
-            return out
-        src.append(slice(lo - h0, hi - h0))
-        dst.append(slice(lo - w0, hi - w0))
-    out[tuple(dst)] = block[tuple(src)]
-    return out
+from .. import _checks, shapes
+from ..conv import METHODS
+from ..conv import conv as _conv
+from ..conv import conv_transpose as _conv_transpose
+from ..conventions import make_plan
+from ..filters import Plan, Table, is_identity, outside_rows, table
+from ..interpolate import _compute_dtype, _gather, _order, _round_integer, apply_tables
+from ..unpool import unpool as _unpool
+from ..unpool import unpool_arguments
+from .graph import Spans, blockwise, clip, place, stand_in
 
 
 # ------------------------------------------------------------------------------------ unpool
@@ -149,7 +27,7 @@ class _Unpool:
     mode: str
     offset: tuple[int, ...]
 
-    def __call__(self, block: np.ndarray, index) -> np.ndarray:
+    def __call__(self, block: np.ndarray, where) -> np.ndarray:
         return _unpool(block, self.scale, self.mode, offset=self.offset)
 
 
@@ -157,7 +35,7 @@ def unpool(x, scale_factor, mode="nearest", *, offset=0):
     """:func:`upsampling.unpool` of a Dask array: block by block (chunk ``b`` becomes
     ``b * scale_factor``; blocks start on multiples of the scale, so offsets line up)."""
     fn = "unpool"
-    n = _checks.array(_stand_in(x, fn), fn)
+    n = _checks.array(stand_in(x, fn), fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
     bounds, spans = [], []
     for i, s in enumerate(scale):
@@ -166,7 +44,7 @@ def unpool(x, scale_factor, mode="nearest", *, offset=0):
         edges = np.cumsum((0, *chunks)).tolist()
         spans.append(tuple(itertools.pairwise(edges)))
     op = _Unpool(scale, mode, offset)
-    return _blockwise(x, op, bounds, spans, x.chunks[1], x.dtype, fn)
+    return blockwise(x, op, bounds, spans, x.chunks[1], x.dtype, fn)
 
 
 # ------------------------------------------------------------------------------- interpolate
@@ -216,7 +94,8 @@ class _Interpolate:
     order: tuple[int, ...]
     active: tuple[int, ...]  # axes whose global table is not the identity
 
-    def __call__(self, block: np.ndarray, index) -> np.ndarray:
+    def __call__(self, block: np.ndarray, where) -> np.ndarray:
+        index = where.index
         tables, rows = [], []
         for i, a in enumerate(self.plan.axes):
             o0, o1 = self.bounds[i][index[i]], self.bounds[i][index[i] + 1]
@@ -273,8 +152,8 @@ def interpolate(
 ):
     """:func:`upsampling.interpolate` of a Dask array, bit for bit the in-memory result."""
     fn = "interpolate"
-    stand_in = _stand_in(x, fn)
-    _checks.array(stand_in, fn)
+    meta = stand_in(x, fn)
+    _checks.array(meta, fn)
     in_size = tuple(int(s) for s in x.shape[2:])
     if any(s < 1 for s in in_size):
         raise _checks.fail(fn, f"x has shape {tuple(x.shape)}; its spatial sizes must be positive")
@@ -308,11 +187,11 @@ def interpolate(
         b = shapes.chunk_bounds(x.chunks[i + 2], in_size[i], t.out_size)
         bounds.append(b)
         spans.append(
-            tuple(_clip(_table_span(t, o0, o1), in_size[i]) for o0, o1 in itertools.pairwise(b))
+            tuple(clip(_table_span(t, o0, o1), in_size[i]) for o0, o1 in itertools.pairwise(b))
         )
     active = tuple(i for i, t in enumerate(tables) if not is_identity(t))
     op = _Interpolate(plan, tuple(bounds), tuple(spans), path, order, active)
-    return _blockwise(x, op, bounds, spans, x.chunks[1], x.dtype, fn)
+    return blockwise(x, op, bounds, spans, x.chunks[1], x.dtype, fn)
 
 
 # ------------------------------------------------------------------------------ convolutions
@@ -326,10 +205,11 @@ class _Conv:
     reads: tuple[Spans, ...]  # per axis and chunk: the positions read, padding included
     spans: tuple[Spans, ...]  # the same clipped to the input: what the block holds
 
-    def __call__(self, block: np.ndarray, index) -> np.ndarray:
+    def __call__(self, block: np.ndarray, where) -> np.ndarray:
+        index = where.index
         have = tuple(s[j] for s, j in zip(self.spans, index, strict=True))
         want = tuple(s[j] for s, j in zip(self.reads, index, strict=True))
-        local = _place(block, have, want)
+        local = place(block, have, want)
         return _conv(local, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
@@ -337,8 +217,8 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """:func:`upsampling.conv` of a Dask array: each output chunk from the input positions its
     windows read, zeros where they read padding."""
     fn = "conv"
-    stand_in = _stand_in(x, fn)
-    nd, groups, c_out = _checks.conv_operands(fn, stand_in, weight, bias, groups, False)
+    meta = stand_in(x, fn)
+    nd, groups, c_out = _checks.conv_operands(fn, meta, weight, bias, groups, False)
     kernel = tuple(weight.shape[2:])
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
@@ -354,9 +234,9 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         )
         bounds.append(b)
         reads.append(r)
-        spans.append(tuple(_clip(s, size[i]) for s in r))
+        spans.append(tuple(clip(s, size[i]) for s in r))
     op = _Conv(weight, bias, stride, dilation, groups, tuple(reads), tuple(spans))
-    return _blockwise(x, op, bounds, spans, (c_out,), x.dtype, fn)
+    return blockwise(x, op, bounds, spans, (c_out,), x.dtype, fn)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -371,7 +251,8 @@ class _ConvTranspose:
     bounds: tuple[tuple[int, ...], ...]
     spans: tuple[Spans, ...]
 
-    def __call__(self, block: np.ndarray, index) -> np.ndarray:
+    def __call__(self, block: np.ndarray, where) -> np.ndarray:
+        index = where.index
         y = _conv_transpose(
             block,
             self.weight,
@@ -415,8 +296,8 @@ def conv_transpose(
     """:func:`upsampling.conv_transpose` of a Dask array: each output chunk is cut from the
     full transposed convolution of the input positions that reach it."""
     fn = "conv_transpose"
-    stand_in = _stand_in(x, fn)
-    nd, groups, _ = _checks.conv_operands(fn, stand_in, weight, bias, groups, True)
+    meta = stand_in(x, fn)
+    nd, groups, _ = _checks.conv_operands(fn, meta, weight, bias, groups, True)
     method = _checks.choice(method, METHODS, fn, "method")
     kernel = tuple(weight.shape[2:])
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
@@ -431,7 +312,7 @@ def conv_transpose(
         bounds.append(b)
         spans.append(
             tuple(
-                _clip(
+                clip(
                     shapes.conv_transpose_span(
                         o0, o1, kernel[i], stride[i], offset[i], dilation[i]
                     ),
@@ -444,4 +325,4 @@ def conv_transpose(
     op = _ConvTranspose(
         weight, bias, stride, dilation, groups, method, offset, tuple(bounds), tuple(spans)
     )
-    return _blockwise(x, op, bounds, spans, (c_out,), x.dtype, fn)
+    return blockwise(x, op, bounds, spans, (c_out,), x.dtype, fn)
