@@ -64,6 +64,20 @@ def test_every_library_names_its_methods():
         conventions["pillow"]["linear"]["mode"] = "cubic"  # read-only: shared presets
 
 
+def test_the_api_example_names_the_mode_itself(rng):
+    """``up.interpolate(x, scale_factor=2, mode="bicubic", **up.conventions["pillow"]["bicubic"])``:
+    under PyTorch's method names a preset leaves ``mode`` to the call."""
+    x = rng.random((5, 6), dtype=np.float32)
+    for method, name in (("cubic", "bicubic"), ("linear", "bilinear")):
+        preset = conventions["pillow"][name]
+        assert "mode" not in preset and "mode" in conventions["pillow"][method]
+        got = interpolate(x[None, None], scale_factor=2, mode=name, **preset)[0, 0]
+        np.testing.assert_allclose(got, pillow(x, (10, 12), method), atol=1e-6)
+    assert "trilinear" in conventions["opencv"] and "bicubic" not in list(conventions["pillow"])
+    with pytest.raises(KeyError):
+        conventions["pillow"]["lanczos"]
+
+
 # ---------------------------------------------------------------- nearest pixels, bit for bit
 @pytest.mark.parametrize(
     ("library", "method"),

@@ -9,7 +9,10 @@ ONNX keywords are left unset and ONNX ``Resize`` (opset 19) otherwise.
 (``mode`` included) for ``library`` in ``"pytorch"``, ``"onnx"``, ``"tensorflow"``
 (``tf.image.resize``), ``"opencv"`` (``cv2.resize`` on float images) and ``"pillow"``
 (``Image.resize`` on mode ``"F"``), and ``method`` in ``"nearest"``, ``"linear"``, ``"cubic"``,
-plus ``"nearest-exact"`` and ``"area"`` where the library has them. Pillow's ``NEAREST`` and
+plus ``"nearest-exact"`` and ``"area"`` where the library has them; under PyTorch's names
+(``"bilinear"``, ``"bicubic"``, ``"trilinear"``) the same presets come without ``mode``, for calls
+that name it: ``interpolate(x, scale_factor=2, mode="bicubic",
+**conventions["pillow"]["bicubic"])``. Pillow's ``NEAREST`` and
 OpenCV's ``INTER_NEAREST`` / ``INTER_NEAREST_EXACT`` pick their pixel with their own arithmetic,
 reproduced bit for bit by private coordinate rules (:mod:`upsampling.coordinates`). OpenCV's
 ``INTER_NEAREST_EXACT`` is that of its PyPI wheels, whose resize goes through the IPP HAL (the
@@ -250,11 +253,40 @@ def _floor(rule: str) -> Mapping[str, Any]:
 
 
 _HALF = "half_pixel"
+_ALIASES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+
+
+class _Methods(Mapping):
+    """One library's presets by method. Each holds ``mode``; under PyTorch's names of the
+    method (``"bilinear"``, ``"trilinear"``, ``"bicubic"``) the same preset comes without
+    ``mode``, for calls that name the mode themselves:
+    ``interpolate(x, scale_factor=2, mode="bicubic", **conventions["pillow"]["bicubic"])``."""
+
+    def __init__(self, presets: dict[str, Mapping[str, Any]]) -> None:
+        self._presets = presets
+
+    def __getitem__(self, method: str) -> Mapping[str, Any]:
+        if method in self._presets:
+            return self._presets[method]
+        if _ALIASES.get(method) in self._presets:
+            preset = self._presets[_ALIASES[method]]
+            return MappingProxyType({k: v for k, v in preset.items() if k != "mode"})
+        raise KeyError(method)
+
+    def __iter__(self):
+        return iter(self._presets)
+
+    def __len__(self) -> int:
+        return len(self._presets)
+
+    def __repr__(self) -> str:
+        return repr(dict(self._presets))
+
 
 conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
     {
         # torch.nn.functional.interpolate (2.13), any rank
-        "pytorch": MappingProxyType(
+        "pytorch": _Methods(
             {
                 "nearest": _preset(mode="nearest"),
                 "nearest-exact": _preset(mode="nearest-exact"),
@@ -264,7 +296,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
             }
         ),
         # ONNX Resize with its default attributes
-        "onnx": MappingProxyType(
+        "onnx": _Methods(
             {
                 "nearest": _preset(
                     mode="nearest",
@@ -279,7 +311,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         ),
         # tf.image.resize (TF 2): half-pixel centres, Keys a = -0.5 with out-of-range taps
         # dropped, no antialiasing
-        "tensorflow": MappingProxyType(
+        "tensorflow": _Methods(
             {
                 "nearest": _floor("_tf_half_pixel_nearest"),
                 "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF),
@@ -293,7 +325,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         ),
         # cv2.resize on float images: INTER_NEAREST, INTER_NEAREST_EXACT, INTER_LINEAR,
         # INTER_CUBIC (edge pixels replicated)
-        "opencv": MappingProxyType(
+        "opencv": _Methods(
             {
                 "nearest": _floor("_opencv_nearest"),
                 "nearest-exact": _floor("_accumulated"),
@@ -305,7 +337,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         ),
         # PIL.Image.resize on mode "F": NEAREST, BILINEAR, BICUBIC (kernels widened when
         # down-sampling, truncated at the edges and renormalised)
-        "pillow": MappingProxyType(
+        "pillow": _Methods(
             {
                 "nearest": _floor("_accumulated"),
                 "linear": _preset(
