@@ -73,6 +73,10 @@ def test_the_api_example_names_the_mode_itself(rng):
         assert "mode" not in preset and "mode" in conventions["pillow"][method]
         got = interpolate(x[None, None], scale_factor=2, mode=name, **preset)[0, 0]
         np.testing.assert_allclose(got, pillow(x, (10, 12), method), atol=1e-6)
+    got = interpolate(
+        x[None, None], size=(9, 4), mode="nearest", **conventions["pillow"]["nearest"]
+    )
+    np.testing.assert_array_equal(got[0, 0], pillow(x, (9, 4), "nearest"))
     assert "trilinear" in conventions["opencv"] and "bicubic" not in list(conventions["pillow"])
     with pytest.raises(KeyError):
         conventions["pillow"]["lanczos"]
@@ -186,7 +190,7 @@ def test_pytorch_preset_is_plain_interpolate(rng):
     x = torch.from_numpy(rng.standard_normal((1, 2, 6, 5)))
     torch_modes = {"linear": "bilinear", "cubic": "bicubic"}
     for method, kwargs in conventions["pytorch"].items():
-        mode = torch_modes.get(method, kwargs["mode"])
+        mode = torch_modes.get(method, kwargs.get("mode", "nearest"))
         extra = {"align_corners": False} if method in torch_modes else {}
         ref = F.interpolate(x, size=(9, 4), mode=mode, **extra)
         torch.testing.assert_close(interpolate(x, size=(9, 4), **kwargs), ref)

@@ -9,7 +9,8 @@ ONNX keywords are left unset and ONNX ``Resize`` (opset 19) otherwise.
 (``mode`` included) for ``library`` in ``"pytorch"``, ``"onnx"``, ``"tensorflow"``
 (``tf.image.resize``), ``"opencv"`` (``cv2.resize`` on float images) and ``"pillow"``
 (``Image.resize`` on mode ``"F"``), and ``method`` in ``"nearest"``, ``"linear"``, ``"cubic"``,
-plus ``"nearest-exact"`` and ``"area"`` where the library has them; under PyTorch's names
+plus ``"nearest-exact"`` and ``"area"`` where the library has them. Presets hold ``mode``
+except nearest ones (``"nearest"`` is the default mode); under PyTorch's names
 (``"bilinear"``, ``"bicubic"``, ``"trilinear"``) the same presets come without ``mode``, for calls
 that name it: ``interpolate(x, scale_factor=2, mode="bicubic",
 **conventions["pillow"]["bicubic"])``. Pillow's ``NEAREST`` and
@@ -249,7 +250,7 @@ def _preset(**kwargs: Any) -> Mapping[str, Any]:
 
 
 def _floor(rule: str) -> Mapping[str, Any]:
-    return _preset(mode="nearest", coordinate_transformation_mode=rule, nearest_mode="floor")
+    return _preset(coordinate_transformation_mode=rule, nearest_mode="floor")
 
 
 _HALF = "half_pixel"
@@ -257,7 +258,8 @@ _ALIASES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
 
 
 class _Methods(Mapping):
-    """One library's presets by method. Each holds ``mode``; under PyTorch's names of the
+    """One library's presets by method. Each holds ``mode`` (but for nearest, the default
+    mode, so a call may name it or not); under PyTorch's names of the
     method (``"bilinear"``, ``"trilinear"``, ``"bicubic"``) the same preset comes without
     ``mode``, for calls that name the mode themselves:
     ``interpolate(x, scale_factor=2, mode="bicubic", **conventions["pillow"]["bicubic"])``."""
@@ -288,7 +290,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         # torch.nn.functional.interpolate (2.13), any rank
         "pytorch": _Methods(
             {
-                "nearest": _preset(mode="nearest"),
+                "nearest": _preset(),
                 "nearest-exact": _preset(mode="nearest-exact"),
                 "linear": _preset(mode="linear", align_corners=False),
                 "cubic": _preset(mode="cubic", align_corners=False),
@@ -299,9 +301,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         "onnx": _Methods(
             {
                 "nearest": _preset(
-                    mode="nearest",
-                    coordinate_transformation_mode=_HALF,
-                    nearest_mode="round_prefer_floor",
+                    coordinate_transformation_mode=_HALF, nearest_mode="round_prefer_floor"
                 ),
                 "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF),
                 "cubic": _preset(
