@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 # The one timing method, shared with `upsampling bench` (which cannot import this folder).
-from upsampling.cli.bench import median_time, set_threads
+from upsampling.cli.bench import median_time, rounds, set_threads, speedup
 
-__all__ = ["machine", "markdown_table", "median_time", "set_threads"]
+__all__ = ["machine", "markdown_table", "median_time", "rounds", "set_threads", "speedup"]
 
 
 def markdown_table(header: list[str], rows: list[list[object]]) -> str:

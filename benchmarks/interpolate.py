@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from upsampling.interpolate import interpolate
 
-from common import machine, markdown_table, set_threads
+from common import machine, markdown_table, rounds, set_threads, speedup
 
 SHAPE = (8, 64, 128, 128)
 CASES = [
@@ -63,26 +63,14 @@ def first_call_latency() -> tuple[float, float]:
     return numpy_s, torch_s
 
 
-def rounds(fns: dict[str, object], repeat: int) -> tuple[dict[str, float], dict[str, float]]:
-    """Time each function once per round, ``repeat`` rounds after one warm-up round: the
-    median time of each, and the median per-round ratio of the first to each other. Ratios
-    taken within a round cancel the slow swings of a machine shared with other work."""
-    names = list(fns)
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in names}
-    for _ in range(repeat):
-        for k in names:
-            time.sleep(0.05)  # let spinning OpenMP workers of the previous call go idle
-            start = time.perf_counter()
-            fns[k]()
-            times[k].append(time.perf_counter() - start)
-    ref = times[names[0]]
-    medians = {k: statistics.median(v) for k, v in times.items()}
-    ratios = {
-        k: statistics.median(r / t for r, t in zip(ref, v, strict=True)) for k, v in times.items()
-    }
-    return medians, ratios
+def measure(fns: dict, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median time of each call, and its median per-round speedup against the first (torch)."""
+    times = rounds(fns, repeat)
+    first = next(iter(fns))
+    return (
+        {k: statistics.median(v) for k, v in times.items()},
+        {k: speedup(times, first, k) for k in times},
+    )
 
 
 def main() -> None:
@@ -100,7 +88,7 @@ def main() -> None:
         out_shape = (*SHAPE[:2], *(s * scale for s in SHAPE[2:]))
         for name, kw in CASES:
             kw = dict(kw, scale_factor=scale)
-            t, r = rounds(
+            t, r = measure(
                 {
                     "torch": lambda kw=kw: F.interpolate(x, **kw),
                     "numpy": lambda kw=kw: interpolate(xn, **kw),
@@ -114,7 +102,7 @@ def main() -> None:
             kw = dict(mode="bilinear", align_corners=ac, scale_factor=scale)
             xg = x.clone().requires_grad_()
             g = torch.ones(out_shape)
-            t, r = rounds(
+            t, r = measure(
                 {
                     "torch": lambda kw=kw, xg=xg, g=g: F.interpolate(xg, **kw).backward(g),
                     "tensor": lambda kw=kw, xg=xg, g=g: interpolate(xg, **kw).backward(g),

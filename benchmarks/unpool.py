@@ -11,6 +11,7 @@ NumPy and with torch input, forward and (torch) forward+backward.
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 
 import upsampling as up
 
-from common import machine, markdown_table, median_time, set_threads
+from common import machine, markdown_table, rounds, set_threads, speedup
 
 SHAPE = (8, 64, 128, 128)
 
@@ -87,15 +88,14 @@ def main(argv: list[str] | None = None) -> str:
     x = torch.from_numpy(np.random.default_rng(0).standard_normal(SHAPE, dtype=np.float32))
     rows = []
     for name, ref, ours_np, ours_t in cases(x):
-        t_ref = median_time(ref, args.repeat)
-        t_np = median_time(ours_np, args.repeat) if ours_np else None
-        t_t = median_time(ours_t, args.repeat)
+        fns = {"torch": ref, "tensor": ours_t, **({"numpy": ours_np} if ours_np else {})}
+        times = rounds(fns, args.repeat)
         rows.append(
             [
                 name,
-                f"{t_ref * 1e3:.1f}",
-                f"{t_ref / t_np:.2f}x" if t_np else "-",
-                f"{t_ref / t_t:.2f}x",
+                f"{statistics.median(times['torch']) * 1e3:.1f}",
+                f"{speedup(times, 'torch', 'numpy'):.2f}x" if ours_np else "-",
+                f"{speedup(times, 'torch', 'tensor'):.2f}x",
             ]
         )
     table = markdown_table(

@@ -1,8 +1,9 @@
 """``upsampling bench``: each operator against PyTorch (OpenCV, Pillow where installed).
 
-:func:`median_time` and :func:`set_threads` are the one timing method of the project: the
-scripts in ``benchmarks/`` use the same (``benchmarks/common.py``). Speeds are ratios against the
-other library in the same process, with the same thread count: ``> 1`` means we are faster.
+:func:`rounds`, :func:`speedup` and :func:`set_threads` are the one timing method of the
+project: the scripts in ``benchmarks/`` use the same (``benchmarks/common.py``). Speeds are
+ratios against the other library in the same process, with the same thread count: ``> 1`` means
+we are faster.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Case", "cases", "median_time", "run_bench", "set_threads"]
+__all__ = ["Case", "cases", "median_time", "rounds", "run_bench", "set_threads", "speedup"]
 
 
 def set_threads(n: int) -> None:
@@ -38,14 +39,34 @@ def set_threads(n: int) -> None:
 
 def median_time(fn: Callable[[], object], repeat: int = 7, warmup: int = 2) -> float:
     """Median wall time of ``fn()`` in seconds, after ``warmup`` calls (compilation, caches)."""
+    return statistics.median(rounds({"fn": fn}, repeat, warmup, settle=0.0)["fn"])
+
+
+def rounds(
+    fns: dict[str, Callable[[], object]], repeat: int = 7, warmup: int = 1, settle: float = 0.05
+) -> dict[str, list[float]]:
+    """Wall times of each function, called once per round for ``repeat`` rounds after
+    ``warmup`` untimed rounds. Before each timed call the machine rests ``settle`` seconds, so
+    the worker threads of the previous call (OpenMP and BLAS busy-wait after each call) are idle
+    and do not slow the next library's."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            if settle:
+                time.sleep(settle)
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def speedup(times: dict[str, list[float]], theirs: str, ours: str) -> float:
+    """Median over rounds of ``theirs / ours``: ratios taken within a round cancel the slow
+    swings of a shared machine. ``> 1`` means ours is faster."""
+    return statistics.median(t / o for t, o in zip(times[theirs], times[ours], strict=True))
 
 
 @dataclass
@@ -182,15 +203,15 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     with progress_steps(len(all_cases)) as step:
         for case in all_cases:
             step(case.name)
-            ours = median_time(case.ours, repeat, warmup)
-            theirs = {lib: median_time(fn, repeat, warmup) for lib, fn in case.others.items()}
+            times = rounds({"ours": case.ours, **case.others}, repeat, warmup)
+            ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
             rows.append(
                 {
                     "operator": case.name,
                     "shape": list(case.shape),
-                    "ours_ms": ours * 1e3,
-                    **{f"{lib}_ms": t * 1e3 for lib, t in theirs.items()},
-                    "speedup": {lib: t / ours for lib, t in theirs.items()},
+                    "ours_ms": ms["ours"],
+                    **{f"{lib}_ms": ms[lib] for lib in case.others},
+                    "speedup": {lib: speedup(times, lib, "ours") for lib in case.others},
                 }
             )
     machine = {
@@ -200,7 +221,7 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
         "numpy": np.__version__,
         "torch": torch.__version__,
         "dtype": "float32",
-        "timing": f"median of {repeat} runs after {warmup} warm-up",
+        "timing": f"{repeat} interleaved rounds after {warmup} warm-up; median ratio",
     }
     if json:
         echo(_json.dumps({"machine": machine, "results": rows}, indent=2))
@@ -208,8 +229,8 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     from rich.table import Table
 
     table = Table(
-        title=f"float32, {threads} threads, median of {repeat}; speed-up = their time / ours "
-        "(> 1: we are faster)",
+        title=f"float32, {threads} threads, {repeat} interleaved rounds; speed-up = median of "
+        "their time / ours (> 1: we are faster)",
         title_justify="left",
     )
     for col in ["operator", "input", "ours ms", *[f"vs {lib}" for lib in libraries]]:
