@@ -207,6 +207,11 @@ def deblur(
 
     Conventions: channels-first, the PSF on the trailing axes, centre at ``(k - 1) // 2``.
 
+    A Dask array is deblurred chunk by chunk with a halo and the whole image's parameters (noise
+    level included). ``"richardson_lucy"`` with a fixed ``iterations`` then equals the in-memory
+    result to rounding; the other methods are global solves, so chunks only approximate them,
+    most along the image's outer edges (bounds in ``tests/test_dask_deblur.py``).
+
     References
     ----------
     M. S. C. Almeida and M. A. T. Figueiredo, "Deconvolving images with unknown boundaries
