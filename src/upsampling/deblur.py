@@ -242,6 +242,18 @@ def deblur(
     y = _as_float64(image, fn, "image")
     k = _as_float64(psf, fn, "psf")
     _check_shapes(y, k, fn)
+    balance, iterations, total = _check_options(method, balance, iterations, k, fn)
+    _finite(y, fn, "image")
+    dtype = np.float64 if _backend.dtype_name(image) == "float64" else np.float32
+    out = _solve(y, (k / total).astype(dtype), method, boundary, balance, iterations, dtype)
+    if clip:
+        out = np.clip(out, y.min(), y.max())
+    return _output(out, image)
+
+
+def _check_options(method: str, balance, iterations, k: np.ndarray, fn: str):
+    """``balance`` and ``iterations`` as ``method`` takes them, and the PSF's sum (the PSF
+    finite, with a positive sum, and non-negative for Richardson-Lucy)."""
     if balance is not None:
         if method == "richardson_lucy":
             raise _checks.fail(fn, f"balance {balance!r} is not used by method 'richardson_lucy'")
@@ -261,12 +273,7 @@ def deblur(
         raise _checks.fail(fn, f"psf {what}; its sum must be positive")
     if method.startswith("richardson_lucy") and (k < 0).any():
         raise _checks.fail(fn, f"psf has negative values; method {method!r} needs psf >= 0")
-    _finite(y, fn, "image")
-    dtype = np.float64 if _backend.dtype_name(image) == "float64" else np.float32
-    out = _solve(y, (k / total).astype(dtype), method, boundary, balance, iterations, dtype)
-    if clip:
-        out = np.clip(out, y.min(), y.max())
-    return _output(out, image)
+    return balance, iterations, total
 
 
 def _check_shapes(y: np.ndarray, k: np.ndarray, fn: str) -> None:

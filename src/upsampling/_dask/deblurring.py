@@ -43,6 +43,7 @@ from ..deblur import (
     BOUNDARIES,
     METHODS,
     _as_float64,
+    _check_options,
     _check_shapes,
     _each_plane,
     _finite,
@@ -242,25 +243,7 @@ def deblur(
         )
     k = _as_float64(psf, fn, "psf")
     _check_shapes(meta, k, fn)
-    if balance is not None:
-        if method == "richardson_lucy":
-            raise _checks.fail(fn, f"balance {balance!r} is not used by method 'richardson_lucy'")
-        balance = _checks.finite_float(balance, fn, "balance")
-        if balance <= 0:
-            raise _checks.fail(fn, f"balance {balance!r} must be positive")
-    if iterations is not None:
-        if method in ("wiener", "tikhonov"):
-            raise _checks.fail(fn, f"iterations {iterations!r} is not used by method {method!r}")
-        (iterations,) = _checks.positive(
-            (_checks.integer(iterations, fn, "iterations"),), fn, "iterations"
-        )
-    _finite(k, fn, "psf")
-    total = k.sum()
-    if not total > 0:
-        what = "is all zero" if not k.any() else f"sums to {total:g}"
-        raise _checks.fail(fn, f"psf {what}; its sum must be positive")
-    if method.startswith("richardson_lucy") and (k < 0).any():
-        raise _checks.fail(fn, f"psf has negative values; method {method!r} needs psf >= 0")
+    balance, iterations, total = _check_options(method, balance, iterations, k, fn)
     dtype = np.float64 if meta.dtype == np.float64 else np.float32
 
     d = k.ndim
