@@ -35,11 +35,6 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import upsampling as up
 
-# ``up.deblur`` once exported; the function from its module until then.
-deblur = getattr(up, "deblur", None)
-if not callable(deblur):
-    from upsampling.deblur import deblur
-
 IMAGES = ("coffee", "chelsea", "moon")
 SIGMAS = (0.01, 0.02)
 OUR_METHODS = ("tv", "wiener", "tikhonov", "richardson_lucy", "richardson_lucy_tv")
@@ -148,7 +143,7 @@ def oracle_wiener(noisy, psf, sharp):
 def run_case(sharp, psf, noisy, repeat: int, all_methods: bool) -> dict:
     balance = oracle_wiener(noisy, psf, sharp)
     fns = {
-        "ours": lambda: deblur(noisy, psf),
+        "ours": lambda: up.deblur(noisy, psf),
         "wiener*": lambda: restoration.wiener(noisy, psf, balance, clip=False),
         "unsupervised_wiener": lambda: restoration.unsupervised_wiener(
             noisy, psf, rng=np.random.default_rng(0)
@@ -157,7 +152,7 @@ def run_case(sharp, psf, noisy, repeat: int, all_methods: bool) -> dict:
     }
     if all_methods:
         for method in OUR_METHODS:
-            fns[method] = lambda m=method: deblur(noisy, psf, method=m)
+            fns[method] = lambda m=method: up.deblur(noisy, psf, method=m)
     return {name: (*scores(sharp, out), t) for name, (out, t) in timed(fns, repeat).items()}
 
 
