@@ -124,10 +124,11 @@ def max_pool_backward(start, stop, g, idx, gx):
 # -------------------------------------------------------------------------------- max unpooling
 @_jit
 def max_unpool(start, stop, x, idx, out, bad):
-    """Write ``x[p, i]`` at ``out[p, idx[p, i]]`` (``out`` zero-filled), later inputs winning.
+    """Zero each plane of ``out``, then write ``x[p, i]`` at ``out[p, idx[p, i]]``, later inputs
+    winning (zeroing plane by plane keeps the plane in cache for the scatter).
 
     A plane's indices are all checked before any of them is written: a plane holding an index
-    outside ``[0, out.shape[1])`` is left untouched and ``bad[p]`` receives the position of its
+    outside ``[0, out.shape[1])`` gets no scatter and ``bad[p]`` receives the position of its
     first offending index (else -1), for the caller to raise on.
     """
     n = out.shape[1]
@@ -138,10 +139,11 @@ def max_unpool(start, stop, x, idx, out, bad):
             if not 0 <= ip[i] < n:
                 bad[p] = i
                 break
+        op = out[p]
+        op[:] = 0
         if bad[p] >= 0:
             continue
         xp = x[p]
-        op = out[p]
         for i in range(ip.shape[0]):
             op[ip[i]] = xp[i]
 
