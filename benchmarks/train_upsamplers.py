@@ -4,7 +4,7 @@
     python benchmarks/train_upsamplers.py --quick    # smoke run, seconds
     python benchmarks/train_upsamplers.py --full     # the published numbers (about an hour)
     options: --tasks sr seg  --scales 2 4  --seeds 3  --iterations N  --methods ...  --jobs J
-             --out DIR (results.md, results.json, figure.png)
+             --out DIR (results.md, results.json, figure.png)  --load results.json ... (no training)
 
 Task A, super-resolution by 2 and 4: random 48x48 crops (flipped and rotated) of scikit-image's
 bundled photographs in grey, down-sampled by antialiased bicubic; "astronaut" and "chelsea" are
@@ -23,7 +23,8 @@ Reported: mIoU over the test set and boundary IoU (Cheng et al., 2021: IoU of th
 2 pixels of each mask's contour, foreground classes).
 
 Fairness: every method sees the same data in the same order and the same schedule (Adam at
-3e-3 with cosine decay, batches of 16, the same iterations); the shared layers are seeded apart
+3e-3 with cosine decay, task B after a 100-iteration linear warm-up, batches of 16, the same
+iterations); the shared layers are seeded apart
 from the up-sampler, so an up-sampler's parameter count never moves the others' initialisation;
 each configuration runs with several seeds (mean and standard deviation, and the paired
 difference to a reference method, which cancels the seed's share of the spread). The control
@@ -112,6 +113,7 @@ TRAIN_IMAGES = [
 TEST_IMAGES = ["astronaut", "chelsea"]
 PATCH, FEATURES, CROPS = 48, 16, 4096
 SEG_SIZE, SEG_TRAIN, SEG_TEST, CLASSES = 64, 2048, 256, 4
+WARMUP = 100  # task B's linear warm-up, iterations
 FACE = (slice(60, 156), slice(170, 266))  # a 96x96 crop of the astronaut for the figure
 
 
@@ -362,12 +364,21 @@ def train(task: str, method: str, scale: int, seed: int, iterations: int) -> dic
     net = build(task, method, scale, 1000 * seed)
     order = torch.Generator().manual_seed(1000 * seed + 2)
     optimiser = torch.optim.Adam(net.parameters(), lr=3e-3)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(iterations, 1))
+    if task == "sr":
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, max(iterations, 1))
+    else:  # without a warm-up a third of the segmentation runs stall at the background
+        warm = WARMUP
+
+        def factor(i: int) -> float:
+            return min(1.0, (i + 1) / warm) * 0.5 * (1 + math.cos(math.pi * i / iterations))
+
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
     result = {
         "task": task,
         "method": method,
         "scale": scale,
         "seed": seed,
+        "iterations": iterations,
         "params": count(net),
         "upsampler_params": count(net.up if task == "sr" else net.ups),
     }
@@ -582,6 +593,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="training processes in parallel")
     parser.add_argument("--repeat", type=int, default=7, help="timing repeats")
     parser.add_argument("--out", type=pathlib.Path, help="write results.md/json, figure.png")
+    parser.add_argument(
+        "--load", type=pathlib.Path, nargs="+", help="report on results.json files, no training"
+    )
     args = parser.parse_args()
     preset = PRESETS["quick" if args.quick else "full" if args.full else "default"]
     seeds = args.seeds or preset["seeds"]
@@ -602,13 +616,18 @@ def main() -> None:
     ]
     jobs.sort(key=lambda j: j[1] != "carafe")  # the slowest first, for the pool's balance
     start = time.perf_counter()
-    if args.jobs > 1:
+    if args.load:  # report on earlier runs (e.g. the two tasks run apart) without training
+        results = [r for path in args.load for r in json.loads(path.read_text())]
+        args.tasks = sorted({r["task"] for r in results}, reverse=True)
+        args.methods = [m for m in METHODS if any(r["method"] == m for r in results)]
+        args.scales = sorted({r["scale"] for r in results if r["task"] == "sr"}) or args.scales
+    elif args.jobs > 1:
         with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
             results = pool.map(_train, jobs, chunksize=1)
     else:
         results = [_train(job) for job in jobs]
     elapsed = time.perf_counter() - start
-    if args.out:  # the training is the expensive part: keep it before anything else can fail
+    if args.out and not args.load:  # the expensive part: keep it before anything can fail
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=1))
     times = {}
@@ -616,11 +635,18 @@ def main() -> None:
         for s in args.scales:
             for m in args.methods:
                 times[(m, s)] = timing(m, s, args.repeat)
-    lines = [
-        f"{machine()}; {seeds} seed(s); iterations: task A {iterations[0]}, task B "
-        f"{iterations[1]}; training took {elapsed:.0f} s with {args.jobs} process(es)",
-        "",
-    ]
+    done = {
+        t: sorted({(r["iterations"], r["seed"]) for r in results if r["task"] == t})
+        for t in ("sr", "seg")
+    }
+    runs = ", ".join(
+        f"task {'A' if t == 'sr' else 'B'}: {len({s for _, s in v})} seed(s) of "
+        f"{'/'.join(str(i) for i in sorted({i for i, _ in v}))} iterations"
+        for t, v in done.items()
+        if v
+    )
+    trained = f"training took {elapsed:.0f} s with {args.jobs} process(es)"
+    lines = [f"{machine()}; {runs}; {'loaded from files' if args.load else trained}", ""]
     for s in args.scales if "sr" in args.tasks else []:
         plain = plain_bicubic(s)
         lines += [
