@@ -597,6 +597,7 @@ def main() -> None:
         "--load", type=pathlib.Path, nargs="+", help="report on results.json files, no training"
     )
     args = parser.parse_args()
+    torch.set_num_threads(1)  # as every training run and the timings use
     preset = PRESETS["quick" if args.quick else "full" if args.full else "default"]
     seeds = args.seeds or preset["seeds"]
     iterations = tuple(args.iterations or preset["iterations"])
