@@ -628,7 +628,7 @@ def main() -> None:
     else:
         results = [_train(job) for job in jobs]
     elapsed = time.perf_counter() - start
-    if args.out and not args.load:  # the expensive part: keep it before anything can fail
+    if args.out:  # the training is the expensive part: keep it before anything can fail
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(results, indent=1))
     times = {}
