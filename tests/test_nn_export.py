@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from upsampling.nn import PixelShuffle, ResizeConv, SubPixelConv, Upsample
 from upsampling.nn.carafe import CARAFE
 from upsampling.nn.conv_transpose import ConvTranspose, ConvTranspose2d
 from upsampling.nn.dysample import DySample
-from upsampling.nn.layers import PixelShuffle, ResizeConv, SubPixelConv, Upsample
 
 ort = pytest.importorskip("onnxruntime")
 

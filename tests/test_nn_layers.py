@@ -10,7 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import upsampling.nn as up_nn
 from conftest import tolerance
+from upsampling.nn import PixelShuffle, ResizeConv, SubPixelConv, Upsample
 from upsampling.nn.conv_transpose import (
     ConvTranspose,
     ConvTranspose1d,
@@ -20,7 +22,6 @@ from upsampling.nn.conv_transpose import (
     torch_conv_transpose,
 )
 from upsampling.nn.inverse import inverse_of
-from upsampling.nn.layers import PixelShuffle, ResizeConv, SubPixelConv, Upsample
 from upsampling.nn.modules import MaxPool
 
 F64 = torch.float64
@@ -556,3 +557,49 @@ def test_conv_transpose_learns_the_hidden_kernel(c_in, c_out, k, stride):
     for _ in range(3):
         optimiser.step(closure)
     assert (layer.weight.detach() - f).abs().max() < 1e-4
+
+
+# ----------------------------------------------------- the contract every module of upsampling.nn
+_EVERY_MODULE = {
+    "Upsample": lambda **kw: up_nn.Upsample(scale_factor=2, **kw),
+    "PixelShuffle": lambda **kw: up_nn.PixelShuffle(2, **kw),
+    "SubPixelConv": lambda **kw: up_nn.SubPixelConv(2, 2, 2, **kw),
+    "ResizeConv": lambda **kw: up_nn.ResizeConv(2, 2, 2, **kw),
+    "ConvTranspose": lambda **kw: up_nn.ConvTranspose(2, 2, 3, **kw),
+    "ConvTranspose1d": lambda **kw: up_nn.ConvTranspose1d(2, 2, 3, **kw),
+    "ConvTranspose2d": lambda **kw: up_nn.ConvTranspose2d(2, 2, 3, **kw),
+    "ConvTranspose3d": lambda **kw: up_nn.ConvTranspose3d(2, 2, 3, **kw),
+    "CARAFE": lambda **kw: up_nn.CARAFE(4, c_mid=4, **kw),
+    "DySample": lambda **kw: up_nn.DySample(8, **kw),
+    "Unpool": lambda **kw: up_nn.Unpool(2, **kw),
+    "MaxPool": lambda **kw: up_nn.MaxPool(2, **kw),
+    "MaxUnpool": lambda **kw: up_nn.MaxUnpool(2, **kw),
+}
+
+
+def test_every_module_is_covered():
+    exported = {
+        name
+        for name in up_nn.__all__
+        if isinstance(getattr(up_nn, name), type)
+        and issubclass(getattr(up_nn, name), torch.nn.Module)
+    }
+    assert exported == set(_EVERY_MODULE)
+
+
+@pytest.mark.parametrize("name", sorted(_EVERY_MODULE))
+def test_every_module_takes_device_and_dtype(name):
+    make = _EVERY_MODULE[name]
+    layer = make(device="cpu", dtype=torch.float64)
+    assert all(p.dtype == torch.float64 and p.device.type == "cpu" for p in layer.parameters())
+    state = {k: v.clone() for k, v in layer.state_dict().items()}
+    layer.reset_parameters()  # every module has one, with or without parameters
+    assert state.keys() == layer.state_dict().keys()
+    assert isinstance(layer.extra_repr(), str)
+    with pytest.raises(TypeError, match=rf"{name}.*device 'gpu0'"):
+        make(device="gpu0")
+    with pytest.raises(TypeError, match=rf"{name}.*dtype 'float32'"):
+        make(dtype="float32")
+    if list(layer.parameters()):
+        with pytest.raises(ValueError, match=rf"{name}.*dtype torch.int64 must be a floating"):
+            make(dtype=torch.int64)

@@ -13,8 +13,9 @@ from .carafe import CARAFE, carafe_reassemble
 from .conv_transpose import ConvTranspose, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dysample import DySample
 from .inverse import inverse_of
-from .layers import PixelShuffle, ResizeConv, SubPixelConv, Upsample
+from .layers import PixelShuffle, ResizeConv, SubPixelConv
 from .modules import MaxPool, MaxUnpool, Unpool
+from .upsample import Upsample
 
 __all__ = [
     "CARAFE",

@@ -4,7 +4,6 @@ pure-PyTorch building blocks that trace into ONNX and ``torch.compile`` graphs a
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any
 
@@ -46,7 +45,11 @@ def divides(total: int, part: int, fn: str, what: str) -> None:
         raise _checks.fail(fn, f"{what}: {total} is not divisible by {part}")
 
 
-def factory(device: Any, dtype: Any) -> dict[str, Any]:
+def factory(fn: str, device: Any, dtype: Any) -> dict[str, Any]:
+    """The ``device``/``dtype`` keywords for a module's parameters, checked: a floating dtype."""
+    check_factory(fn, device, dtype)
+    if dtype is not None and not dtype.is_floating_point:
+        raise _checks.fail(fn, f"dtype {dtype} must be a floating dtype for the parameters")
     return {"device": device, "dtype": dtype}
 
 
@@ -75,20 +78,29 @@ def check_input(
         raise _checks.fail(fn, f"x has dtype {x.dtype}; expected a floating dtype", TypeError)
 
 
-_OPERATORS: dict[tuple[str, str], Any] = {}
-
-
-def library(module: str, name: str):
-    """``upsampling.<module>.<name>``, or None while tracing for ONNX (or if it is missing)."""
-    if torch.onnx.is_in_onnx_export():
-        return None
-    key = (module, name)
-    if key not in _OPERATORS:
+def check_factory(fn: str, device: Any, dtype: Any) -> None:
+    """``device`` and ``dtype`` as every module takes them, checked (for modules without tensors,
+    which accept them for a uniform constructor)."""
+    if device is not None:
         try:
-            _OPERATORS[key] = getattr(importlib.import_module(f"upsampling.{module}"), name)
-        except (ImportError, AttributeError):  # pragma: no cover - the operator has not landed
-            _OPERATORS[key] = None
-    return _OPERATORS[key]
+            torch.device(device)
+        except (RuntimeError, TypeError):
+            raise _checks.fail(fn, f"device {device!r} is not a torch device", TypeError) from None
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise _checks.fail(fn, f"dtype {dtype!r} must be a torch.dtype or None", TypeError)
+
+
+class Parameterless(torch.nn.Module):
+    """A module without parameters or buffers (it still takes ``device`` and ``dtype``)."""
+
+    def reset_parameters(self) -> None:
+        """Nothing to reset: the layer has no parameters."""
+
+
+def exporting() -> bool:
+    """True while ``torch.onnx.export`` traces: the layers then call the ``torch.nn.functional``
+    operator the exporter knows instead of the library's custom op."""
+    return torch.onnx.is_in_onnx_export()
 
 
 # ------------------------------------------------------------------------------- pixel shuffle

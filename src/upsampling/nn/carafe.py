@@ -300,7 +300,7 @@ class CARAFE(torch.nn.Module):
         self.groups = U.count(groups, fn, "groups")
         U.divides(self.channels, self.groups, fn, "channels by groups")
         conv = U.conv_module(self.dims)
-        kw = U.factory(device, dtype)
+        kw = U.factory(fn, device, dtype)
         taps = math.prod(self.k_up) * math.prod(self.scale_factor) * self.groups
         self.compressor = conv(self.channels, self.c_mid, 1, **kw)
         padding = tuple(k // 2 for k in self.k_enc)

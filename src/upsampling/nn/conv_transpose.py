@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _checks, shapes
+from ..conv import conv_transpose
 from . import _layer_utils as U
 
 __all__ = [
@@ -139,7 +140,7 @@ class ConvTranspose(torch.nn.Module):
                 f"{self.in_channels} must equal out_channels {self.out_channels}",
             )
         self.method = _checks.choice(method, _METHODS, fn, "method")
-        kw = U.factory(device, dtype)
+        kw = U.factory(fn, device, dtype)
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         self.weight = torch.nn.Parameter(torch.empty(shape, **kw))
         self.bias = torch.nn.Parameter(torch.empty(self.out_channels, **kw)) if has_bias else None
@@ -165,9 +166,8 @@ class ConvTranspose(torch.nn.Module):
     def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
         fn = type(self).__name__
         U.check_input(x, fn, self.in_channels, self.dims)
-        conv_transpose = U.library("conv", "conv_transpose")
         args = (self.stride, self.padding, self.output_padding, self.groups, self.dilation)
-        if conv_transpose is not None:
+        if not U.exporting():
             return conv_transpose(
                 x, self.weight, self.bias, *args, output_size=output_size, method=self.method
             )

@@ -103,7 +103,7 @@ class DySample(torch.nn.Module):
             conv_in, conv_out = self.in_channels // phases, 2 * self.groups
         else:
             conv_in, conv_out = self.in_channels, 2 * self.groups * phases
-        kw = U.factory(device, dtype)
+        kw = U.factory(fn, device, dtype)
         self.offset = torch.nn.Conv2d(conv_in, conv_out, 1, **kw)
         self.scope = torch.nn.Conv2d(conv_in, conv_out, 1, bias=False, **kw) if dyscope else None
         self.register_buffer("init_pos", self._initial_positions(kw), persistent=False)

@@ -8,8 +8,9 @@ import torch
 
 from .. import _checks, shapes
 from .conv_transpose import ConvTranspose
-from .layers import PixelShuffle, Upsample
+from .layers import PixelShuffle
 from .modules import MaxPool, MaxUnpool
+from .upsample import Upsample
 
 __all__ = ["inverse_of"]
 

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from .. import _checks, shapes
 from ..unpool import _pool_dtypes, max_pool, max_unpool, unpool, unpool_arguments
+from . import _layer_utils as U
 
 
 def _rank(fn: str, **values: Any) -> int | None:
@@ -43,17 +44,6 @@ def _keep(value: Any, normalised: tuple[int, ...] | None, rank: int | None):
 def _empty(stride: Any) -> bool:
     """PyTorch's "stride defaults to kernel_size": None or an empty sequence."""
     return stride is None or (isinstance(stride, tuple | list) and len(stride) == 0)
-
-
-def _factory(fn: str, device: Any, dtype: Any) -> None:
-    """``device`` and ``dtype`` are accepted like every module's; these hold no tensors."""
-    if device is not None:
-        try:
-            torch.device(device)
-        except (RuntimeError, TypeError):
-            raise _checks.fail(fn, f"device {device!r} is not a torch device", TypeError) from None
-    if dtype is not None and not isinstance(dtype, torch.dtype):
-        raise _checks.fail(fn, f"dtype {dtype!r} must be a torch.dtype or None", TypeError)
 
 
 # ------------------------------------------------------------------------------ ONNX export
@@ -179,7 +169,7 @@ def _unpool_size(x, indices, kernel_size, stride, padding, output_size) -> tuple
     return shapes._max_unpool(_size(x)[2:], *args, output_size, fn)
 
 
-class Unpool(torch.nn.Module):
+class Unpool(U.Parameterless):
     """Unpooling by an integer factor; see :func:`upsampling.unpool`.
 
     Parameters
@@ -200,14 +190,14 @@ class Unpool(torch.nn.Module):
     def __init__(self, scale_factor, mode="nearest", *, offset=0, device=None, dtype=None):
         super().__init__()
         fn = "Unpool"
-        _factory(fn, device, dtype)
+        U.check_factory(fn, device, dtype)
         rank = _rank(fn, scale_factor=scale_factor, offset=offset)
         scale, self.mode, offsets = unpool_arguments(rank or 1, scale_factor, mode, offset, fn)
         self.scale_factor = _keep(scale_factor, scale, rank)
         self.offset = _keep(offset, offsets, rank)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.onnx.is_in_onnx_export():
+        if U.exporting():
             fn = "unpool"  # the checks of the function, on shapes and dtypes
             n = _checks.array(x, fn)
             scale, mode, offset = unpool_arguments(n, self.scale_factor, self.mode, self.offset, fn)
@@ -218,7 +208,7 @@ class Unpool(torch.nn.Module):
         return f"scale_factor={self.scale_factor}, mode={self.mode!r}, offset={self.offset}"
 
 
-class MaxPool(torch.nn.Module):
+class MaxPool(U.Parameterless):
     """Max pooling that returns ``(values, indices)``; see :func:`upsampling.max_pool`.
 
     Parameters
@@ -253,7 +243,7 @@ class MaxPool(torch.nn.Module):
     ) -> None:
         super().__init__()
         fn = "MaxPool"
-        _factory(fn, device, dtype)
+        U.check_factory(fn, device, dtype)
         rank = _rank(fn, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
         kernel, strides, pads, dilations, self.ceil_mode = shapes.pool_arguments(
             rank or 1, kernel_size, stride, padding, dilation, ceil_mode, fn
@@ -265,7 +255,7 @@ class MaxPool(torch.nn.Module):
         self.dilation = _keep(dilation, dilations, rank)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if torch.onnx.is_in_onnx_export():
+        if U.exporting():
             fn = "max_pool"  # the checks of the function, on shapes and dtypes
             n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
             args = shapes.pool_arguments(
@@ -291,7 +281,7 @@ class MaxPool(torch.nn.Module):
         )
 
 
-class MaxUnpool(torch.nn.Module):
+class MaxUnpool(U.Parameterless):
     """Max unpooling with the indices of :class:`MaxPool`; see :func:`upsampling.max_unpool`.
 
     Parameters
@@ -318,7 +308,7 @@ class MaxUnpool(torch.nn.Module):
     def __init__(self, kernel_size, stride=None, padding=0, *, device=None, dtype=None) -> None:
         super().__init__()
         fn = "MaxUnpool"
-        _factory(fn, device, dtype)
+        U.check_factory(fn, device, dtype)
         rank = _rank(fn, kernel_size=kernel_size, stride=stride, padding=padding)
         kernel, strides, pads = shapes.max_unpool_arguments(
             rank or 1, kernel_size, stride, padding, fn
@@ -329,7 +319,7 @@ class MaxUnpool(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size=None) -> torch.Tensor:
         args = (self.kernel_size, self.stride, self.padding)
-        if torch.onnx.is_in_onnx_export():
+        if U.exporting():
             with _fixed_shapes():
                 out_size = _unpool_size(x, indices, *args, output_size)
                 return _onnx_max_unpool(x, indices, out_size)
