@@ -75,3 +75,17 @@ def test_torch_compile():
     (gx,) = torch.autograd.grad(y.square().sum(), x)
     (ex,) = torch.autograd.grad(model(x).square().sum(), x)
     torch.testing.assert_close(gx, ex)
+
+
+def test_torch_compile_parameterless_layers_in_one_graph():
+    """Upsample and PixelShuffle (the library's custom ops underneath) compile without breaks."""
+    model = torch.nn.Sequential(
+        Upsample(scale_factor=2, mode="bicubic"), PixelShuffle(2), Upsample(size=(5, 7))
+    )
+    x = torch.randn(1, 8, 3, 4, dtype=torch.float64, requires_grad=True)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    y = compiled(x)
+    torch.testing.assert_close(y, model(x))
+    (gx,) = torch.autograd.grad(y.sum(), x)
+    (ex,) = torch.autograd.grad(model(x).sum(), x)
+    torch.testing.assert_close(gx, ex)
