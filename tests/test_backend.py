@@ -115,6 +115,36 @@ def test_run_planes_covers_each_plane_once(planes, work, threads):
         assert all(n.startswith("upsampling") for n in names)
 
 
+def test_serial_runs_kernels_on_the_calling_thread_only():
+    """Inside ``serial`` (a Dask task) one thread, on this thread; other threads and the code
+    after the block keep the configured count, even when the block raises."""
+    before = up.get_num_threads()
+    names = set()
+
+    def kernel(start, stop):
+        names.add(threading.current_thread().name)
+
+    try:
+        up.set_num_threads(2)
+        seen_elsewhere = []
+        with _backend.serial():
+            assert up.get_num_threads() == 1
+            _backend.run_planes(kernel, 8, 10**8)
+            other = threading.Thread(target=lambda: seen_elsewhere.append(up.get_num_threads()))
+            other.start()
+            other.join()
+            with _backend.serial():
+                pass
+            assert up.get_num_threads() == 1  # nested blocks restore, not clear
+        assert names == {threading.current_thread().name}
+        assert seen_elsewhere == [2]
+        with pytest.raises(KeyError), _backend.serial():
+            raise KeyError
+        assert up.get_num_threads() == 2
+    finally:
+        up.set_num_threads(before)
+
+
 def test_run_planes_propagates_kernel_errors():
     def kernel(start, stop):
         raise RuntimeError(f"plane {start}")

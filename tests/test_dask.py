@@ -368,6 +368,30 @@ def test_lazy_and_threaded(rng):
     assert calls
 
 
+def test_aligned_operators_are_one_fusable_blockwise_layer(rng):
+    """An output chunk that reads exactly its input chunk needs no gathering task: the layer is
+    Blockwise (Dask fuses it with its neighbours), the numbers those of memory; a halo is not."""
+    from dask.blockwise import Blockwise
+
+    x = rng.standard_normal((2, 3, 10, 9)).astype(np.float32)
+    d = _dask(x, (3, 4))
+    w1 = rng.standard_normal((2, 3, 1, 1)).astype(np.float32)
+    w2 = rng.standard_normal((3, 2, 2, 2)).astype(np.float32)
+    aligned = {
+        "unpool": (lambda a: unpool(a, 2, "bed_of_nails", offset=1), True),
+        "nearest": (lambda a: interpolate(a, scale_factor=3), True),
+        "conv 1x1": (lambda a: conv(a, w1), True),
+        "conv_transpose k=s": (lambda a: conv_transpose(a, w2, stride=2), True),
+        "bilinear": (lambda a: interpolate(a, scale_factor=2, mode="bilinear"), False),
+    }
+    for name, (op, blockwise) in aligned.items():
+        y = op(d)
+        layer = y.dask.layers[y.name]
+        assert isinstance(layer, Blockwise) == blockwise, name
+        with dask.config.set(scheduler="threads", num_workers=2):
+            (_close if name.startswith("conv") else _same_bits)(y, op(x))
+
+
 def test_output_chunks_are_input_chunks_times_scale(rng):
     x = _dask(np.zeros((1, 1, 10, 9), np.float32), ((3, 3, 4), (2, 7)))
     assert interpolate(x, scale_factor=2, mode="bilinear").chunks[2:] == ((6, 6, 8), (4, 14))

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import os
@@ -30,6 +31,7 @@ _PARALLEL_MIN_WORK = 1 << 16
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _num_threads: int | None = None
+_serial = threading.local()  # .active: this thread runs kernels alone (inside a Dask task)
 
 
 def is_tensor(x: Any) -> bool:
@@ -82,7 +84,10 @@ def torch_ops(family: str):
 
 
 def get_num_threads() -> int:
-    """Threads our CPU kernels use (default: the CPUs this process may run on)."""
+    """Threads our CPU kernels use (default: the CPUs this process may run on; one inside a
+    Dask task, see :func:`serial`)."""
+    if getattr(_serial, "active", False):
+        return 1
     if _num_threads is not None:
         return _num_threads
     try:
@@ -114,6 +119,18 @@ def _executor(threads: int) -> ThreadPoolExecutor:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(threads, thread_name_prefix="upsampling")
         return _pool
+
+
+@contextlib.contextmanager
+def serial():
+    """Kernels called by this thread inside the block run on it alone: a Dask task, whose
+    scheduler already runs one task per core (the pool would only oversubscribe them)."""
+    before = getattr(_serial, "active", False)
+    _serial.active = True
+    try:
+        yield
+    finally:
+        _serial.active = before
 
 
 def run_planes(kernel, planes: int, work: int, *args) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from .. import _checks
+from .. import _backend, _checks
 
 Spans = tuple[tuple[int, int], ...]
 
@@ -68,7 +68,25 @@ def assemble(pieces, where: Where) -> np.ndarray:
 
 
 def run(op, where: Where, extras: int, *args) -> np.ndarray:
-    return op(assemble(args[extras:], where), where, *args[:extras])
+    """One task: the operator on one thread (Dask's workers are the parallelism)."""
+    with _backend.serial():
+        return op(assemble(args[extras:], where), where, *args[:extras])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Aligned:
+    """A task of :func:`blockwise` whose input is one whole chunk (``map_blocks`` calls it)."""
+
+    op: Any
+    edges: tuple[tuple[int, ...], ...]
+    firsts: tuple[int, ...]
+
+    def __call__(self, block: np.ndarray, block_id: tuple[int, ...]) -> np.ndarray:
+        j = block_id[2:]
+        span = tuple((e[i], e[i + 1]) for e, i in zip(self.edges, j, strict=True))
+        where = Where(j, span, (tuple(lo for lo, _ in span),), self.firsts[block_id[0]])
+        with _backend.serial():
+            return self.op(block, where)
 
 
 def blockwise(
@@ -82,13 +100,24 @@ def blockwise(
     largest = (max(x.chunks[0], default=0), max(channels), *(max(c) for c in out_chunks))
     _checks.fits_in_memory(largest, np.dtype(dtype).itemsize, fn, "largest output chunk")
     edges = [np.cumsum((0, *c)).tolist() for c in x.chunks[2:]]
+    chunks = (x.chunks[0], channels, *out_chunks)
+    firsts = np.cumsum((0, *x.chunks[0])).tolist()
+    if not extras and all(
+        list(s) == list(itertools.pairwise(e)) for s, e in zip(spans, edges, strict=True)
+    ):  # each output chunk reads exactly its input chunk: a Blockwise layer, which Dask fuses
+        return x.map_blocks(
+            _Aligned(op, tuple(map(tuple, edges)), tuple(firsts)),
+            chunks=chunks,
+            dtype=dtype,
+            meta=np.empty((0,) * x.ndim, dtype),
+            name=f"upsampling-{fn}-{tokenize(x.name, fn, op, bounds)}",
+        )
     cover = [  # per axis and output chunk: the input chunks its span overlaps
         [range(bisect.bisect_right(e, lo) - 1, bisect.bisect_left(e, hi)) for lo, hi in s]
         for e, s in zip(edges, spans, strict=True)
     ]
     extras = [e.rechunk(-1) for e in extras]
     extra_keys = [(e.name, *([0] * e.ndim)) for e in extras]
-    firsts = np.cumsum((0, *x.chunks[0])).tolist()
     name = f"upsampling-{fn}-{tokenize(x.name, fn, op, bounds, spans, extra_keys)}"
     dsk = {}
     for j in itertools.product(*(range(len(b) - 1) for b in bounds)):
@@ -103,7 +132,6 @@ def blockwise(
             task_where = dataclasses.replace(where, first=firsts[n])
             dsk[(name, n, c, *j)] = (run, op, task_where, len(extras), *extra_keys, *keys)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[x, *extras])
-    chunks = (x.chunks[0], channels, *out_chunks)
     return da.Array(graph, name, chunks=chunks, meta=np.empty((0,) * x.ndim, dtype))
 
 

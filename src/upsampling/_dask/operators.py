@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import threading
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ..conv import METHODS
 from ..conv import conv as _conv
 from ..conv import conv_transpose as _conv_transpose
 from ..conventions import make_plan
-from ..filters import Plan, Table, is_identity, outside_rows, table
+from ..filters import AxisPlan, Plan, Table, is_identity, outside_rows, table
 from ..interpolate import _compute_dtype, _gather, _order, _round_integer, apply_tables
 from ..unpool import unpool as _unpool
 from ..unpool import unpool_arguments
@@ -59,10 +60,28 @@ def _table_span(t: Table, o0: int, o1: int) -> tuple[int, int]:
     return int(first.min()), int(last.max()) + 1
 
 
-def _sub_table(t: Table, o0: int, o1: int, lo: int, hi: int) -> Table:
-    """Rows ``o0 <= m < o1`` of ``t`` reading an input that starts at position ``lo``. Equal
-    slices (the interior chunks of an integer scale) share one table, so the kernel's layout of
-    it is computed once per process."""
+def _sub_table(axis: AxisPlan, o0: int, o1: int, lo: int, hi: int) -> Table:
+    """Rows ``o0 <= m < o1`` of the axis's table reading an input that starts at position
+    ``lo``. Equal slices (the interior chunks of an integer scale) share one table, so the
+    kernel's layout of it is computed once per process."""
+    key = (axis, o0, o1, lo, hi)
+    found = _SLICES.get(key)
+    if found is None:
+        found = _shared(table(axis), o0, o1, lo, hi)
+        _remember(_SLICES, key, found)
+    return found
+
+
+def _remember(cache: dict, key, value) -> None:
+    """Store in a bounded cache (oldest out first), safely from several worker threads."""
+    with _CACHE_LOCK:
+        if len(cache) >= 512:
+            cache.pop(next(iter(cache)), None)
+        cache[key] = value
+
+
+def _shared(t: Table, o0: int, o1: int, lo: int, hi: int) -> Table:
+    """The slice of :func:`_sub_table`, one object per distinct content."""
     index = np.clip(t.index[o0:o1] - lo, 0, hi - lo - 1)
     weight, count = t.weight[o0:o1], t.count[o0:o1]
     digest = hashlib.blake2b(repr((index.shape, hi - lo)).encode())
@@ -71,14 +90,14 @@ def _sub_table(t: Table, o0: int, o1: int, lo: int, hi: int) -> Table:
     key = digest.digest()
     found = _SUB_TABLES.get(key)
     if found is None:
-        if len(_SUB_TABLES) >= 512:
-            _SUB_TABLES.pop(next(iter(_SUB_TABLES)), None)
         found = Table(index, weight.copy(), count.copy(), hi - lo)
-        _SUB_TABLES[key] = found
+        _remember(_SUB_TABLES, key, found)
     return found
 
 
-_SUB_TABLES: dict[bytes, Table] = {}
+_CACHE_LOCK = threading.Lock()
+_SLICES: dict[tuple, Table] = {}  # (axis plan, rows, span) -> the shared slice
+_SUB_TABLES: dict[bytes, Table] = {}  # content digest -> the shared slice
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +119,7 @@ class _Interpolate:
         for i, a in enumerate(self.plan.axes):
             o0, o1 = self.bounds[i][index[i]], self.bounds[i][index[i] + 1]
             lo, hi = self.spans[i][index[i]]
-            tables.append(_sub_table(table(a), o0, o1, lo, hi))
+            tables.append(_sub_table(a, o0, o1, lo, hi))
             rows.append((o0, o1))
         # a row slice of a table can be the identity on its chunk: skipping it copies exactly
         order = tuple(a for a in self.order if not is_identity(tables[a]))
@@ -273,6 +292,8 @@ class _ConvTranspose:
             shape.append(o1 - o0)
             src.append(slice(lo, max(lo, hi)))
             dst.append(slice(lo - start, max(lo, hi) - start))
+        if all(d.stop - d.start == n for d, n in zip(dst[2:], shape[2:], strict=True)):
+            return y[tuple(src)]  # inside the full result (every interior chunk): no copy
         out = np.zeros(shape, y.dtype)
         if self.bias is not None:  # outside the full result: zero plus bias, as in memory
             out[...] = self.bias.reshape(-1, *([1] * (len(shape) - 2)))
