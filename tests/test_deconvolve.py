@@ -4,6 +4,8 @@ operator, input sizes, torch tensors (dtypes, autograd), and bad input."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -227,3 +229,24 @@ W = np.ones((2, 1, 3, 3))
 def test_bad_input(y, w, kwargs, exc, match):
     with pytest.raises(exc, match=f"^deconvolve: .*{match}"):
         deconvolve(y, w, **kwargs)
+
+
+def test_direct_warns_before_a_large_dense_svd(rng, monkeypatch):
+    """A singular normal matrix sends 'direct' to a dense SVD: past a size it says so, and the
+    answer is still the minimum-norm one (what lsqr finds)."""
+    import upsampling.deconvolution as deconvolution
+
+    w = np.zeros((1, 1, 3, 3))
+    w[..., 0, 0] = 2.0  # with padding 1 the last row and column are never read: singular
+    y = conv(rng.standard_normal((1, 1, 10, 10)), w, padding=1)
+    monkeypatch.setattr(deconvolution, "_DENSE_WARN", 99)
+    with pytest.warns(RuntimeWarning, match=r"dense SVD of a 100x100 matrix") as record:
+        out = deconvolve(y, w, padding=1, method="direct")
+    assert record[0].filename == __file__
+    reference = deconvolve(y, w, padding=1, method="lsqr", tol=1e-12)
+    np.testing.assert_allclose(out, reference, atol=1e-8)
+    np.testing.assert_array_equal(out[..., -1, :], 0)
+    monkeypatch.setattr(deconvolution, "_DENSE_WARN", 100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        deconvolve(y, w, padding=1, method="direct")

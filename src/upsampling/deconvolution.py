@@ -27,6 +27,8 @@ METHODS = ("lsqr", "cg", "direct")
 # "direct" falls back to a dense SVD when its normal matrix is singular; pivots below this
 # fraction of the largest count as zero.
 _SINGULAR = 1e-11
+# Beyond this many unknowns that dense SVD takes minutes (64x64 on two cores: about two): warn.
+_DENSE_WARN = 2048
 
 
 class _Problem:
@@ -135,6 +137,14 @@ def _direct(matrix, rhs: np.ndarray, damp: float) -> np.ndarray:
     _checks.fits_in_ram(
         8 * m * n * 3, "deconvolve", f"method 'direct' (a dense SVD of a {m}x{n} matrix)"
     )
+    if n > _DENSE_WARN:
+        warnings.warn(
+            f"deconvolve: method 'direct' found the normal matrix singular (damp 0) and falls "
+            f"back to a dense SVD of a {m}x{n} matrix, which is slow at this size; damp > 0 "
+            f"keeps it sparse, method 'lsqr' gives the same minimum-norm solution matrix-free",
+            RuntimeWarning,
+            stacklevel=5,  # the caller of deconvolve (through _numpy_solve and _solve)
+        )
     dense = matrix.toarray()
     if damp > 0:  # min ||C x - b||^2 + damp^2 ||x||^2 as one least-squares problem
         dense = np.vstack([dense, damp * np.eye(n)])
