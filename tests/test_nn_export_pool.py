@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from upsampling.nn import modules
+import upsampling as up
+from upsampling import shapes
+from upsampling.nn import _export_ops as export_ops
 from upsampling.nn.modules import MaxPool, MaxUnpool, Unpool
 
 ort = pytest.importorskip("onnxruntime")
@@ -275,9 +277,9 @@ def test_export_graph_of_max_pool_equals_the_op(dims, k, s, p, d, ceil):
     x = _pooled_input(shape, seed=dims * 100 + k * 10 + s)
     x[0, 1].view(-1)[::5] = NAN
     x[0, 0].view(-1)[::3] = -INF
-    args = modules.shapes.pool_arguments(dims, k, s, p, d, ceil, "test")
-    expected = modules.max_pool(x, k, s, p, d, ceil, return_indices=True)
-    values, indices = modules._onnx_max_pool(x, *args)
+    args = shapes.pool_arguments(dims, k, s, p, d, ceil, "test")
+    expected = up.max_pool(x, k, s, p, d, ceil, return_indices=True)
+    values, indices = export_ops.max_pool(x, *args)
     torch.testing.assert_close(values, expected[0], rtol=0, atol=0, equal_nan=True)
     assert torch.equal(indices, expected[1])
 
@@ -290,8 +292,8 @@ def test_export_graph_of_max_unpool_equals_the_op(dims):
     plane = int(np.prod(out_size))
     for high in (3, plane):  # crowded (duplicates everywhere) and spread
         indices = torch.randint(0, high, x.shape, generator=g)
-        expected = modules.max_unpool(x, indices, 2, output_size=out_size)
-        assert torch.equal(modules._onnx_max_unpool(x, indices, out_size), expected)
+        expected = up.max_unpool(x, indices, 2, output_size=out_size)
+        assert torch.equal(export_ops.max_unpool(x, indices, out_size), expected)
 
 
 @pytest.mark.parametrize("dims", [1, 2, 3])
@@ -302,8 +304,8 @@ def test_export_graph_of_unpool_equals_the_op(dims, mode):
         offsets = itertools.product(*(range(s) for s in scale)) if mode != "nearest" else [0]
         for offset in offsets:
             offset = offset if mode != "nearest" else (0,) * dims
-            expected = modules.unpool(x, scale, mode, offset=offset)
-            got = modules._onnx_unpool(x, scale, offset, mode == "bed_of_nails")
+            expected = up.unpool(x, scale, mode, offset=offset)
+            got = export_ops.unpool(x, scale, offset, mode == "bed_of_nails")
             assert torch.equal(got, expected), (scale, offset)
 
 
@@ -327,7 +329,7 @@ def test_export_plan_of_max_unpool_writes_each_output_once():
     g = torch.Generator().manual_seed(0)
     plane = 7
     idf = torch.randint(0, plane, (4, 30), generator=g)
-    order, target = modules._onnx_unpool_plan(idf, plane)
+    order, target = export_ops._unpool_plan(idf, plane)
     for row in range(len(idf)):
         inside = target[row] < plane
         assert torch.equal(target[row][inside].unique(), idf[row].unique())
@@ -335,5 +337,5 @@ def test_export_plan_of_max_unpool_writes_each_output_once():
             assert pos == (idf[row] == out).nonzero().max().item()
         assert bool((target[row][~inside] == plane).all())
     idf[2, 5] = plane
-    _, target = modules._onnx_unpool_plan(idf, plane)
+    _, target = export_ops._unpool_plan(idf, plane)
     assert (target == plane + 1).sum() == 1  # refused by the runtime's bounds check

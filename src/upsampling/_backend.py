@@ -68,15 +68,23 @@ def itemsize(x: Any) -> int:
     return x.itemsize if isinstance(x, np.ndarray) else x.element_size()
 
 
+def shape(x: Any) -> tuple[int, ...]:
+    """The shape as Python ints (``torch.onnx.export``'s tracer hands out sizes as tensors)."""
+    return tuple(int(a) for a in x.shape)
+
+
 def torch_ops(family: str):
     """The torch custom ops of one operator family, ``upsampling.nn._<family>_ops`` (imported on
     first use: only tensors need them).
 
     ``torch.compile`` traces an ``import`` statement and an attribute lookup, but refuses
     ``importlib.import_module``: that is only the last resort, for an ops module that
-    ``upsampling.nn`` does not import itself."""
+    ``upsampling.nn`` does not import itself. While ``torch.onnx.export`` traces, the family's
+    functions of ``upsampling.nn._export_ops`` (plain PyTorch the exporters know) instead."""
     from . import nn
 
+    if nn._export_ops.exporting():
+        return nn._export_ops
     module = getattr(nn, f"_{family}_ops", None)
     if module is None:
         module = importlib.import_module(f"upsampling.nn._{family}_ops")

@@ -114,10 +114,10 @@ def conv(
         return _backend.dask_ops().conv(**locals())
     fn = "conv"
     nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
-    kernel = tuple(weight.shape[2:])
+    kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
-    out = shapes._conv_pairs(tuple(x.shape[2:]), kernel, stride, pads, dilation, fn)
+    out = shapes._conv_pairs(_backend.shape(x)[2:], kernel, stride, pads, dilation, fn)
     _checks.fits_in_memory((x.shape[0], c_out, *out), _backend.itemsize(x), fn)
     if _backend.is_tensor(x):
         torch_padding = padding if isinstance(padding, str) else tuple(b for b, _ in pads)
@@ -240,9 +240,9 @@ def conv_transpose(
     fn = "conv_transpose"
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
-    kernel = tuple(weight.shape[2:])
+    kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
-    size = tuple(x.shape[2:])
+    size = _backend.shape(x)[2:]
     offset, out = shapes.conv_transpose_geometry(
         size, kernel, stride, padding, output_padding, dilation, output_size, fn
     )
@@ -355,7 +355,7 @@ def conv_matrix(
     groups = _checks.conv_groups(groups, fn)
     if weight.shape[0] % groups:
         raise _checks.fail(fn, f"groups {groups} must divide the output channels {weight.shape[0]}")
-    kernel = tuple(weight.shape[2:])
+    kernel = _backend.shape(weight)[2:]
     if len(size) != nd:
         raise _checks.fail(fn, f"input_size {size} must have {nd} entries, one per kernel dim")
     if any(k < 1 for k in kernel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch  # noqa: F401  (this package is the torch layer)
 
-from . import _conv_ops, _interpolate_ops, _unpool_ops  # noqa: F401  (register the ops)
+from . import _conv_ops, _export_ops, _interpolate_ops, _unpool_ops  # noqa: F401  (the ops)
 from .carafe import CARAFE, carafe_reassemble
 from .conv_transpose import ConvTranspose, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dysample import DySample

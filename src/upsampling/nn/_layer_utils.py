@@ -97,12 +97,6 @@ class Parameterless(torch.nn.Module):
         """Nothing to reset: the layer has no parameters."""
 
 
-def exporting() -> bool:
-    """True while ``torch.onnx.export`` traces: the layers then call the ``torch.nn.functional``
-    operator the exporter knows instead of the library's custom op."""
-    return torch.onnx.is_in_onnx_export()
-
-
 # ------------------------------------------------------------------------------- pixel shuffle
 def shuffle(x: Tensor, scale: tuple[int, ...]) -> Tensor:
     """Depth to space in ONNX's "CRD" order for any number of spatial dims (pure reshapes).

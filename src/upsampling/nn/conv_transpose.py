@@ -1,8 +1,7 @@
 """Transposed convolution as a learnable layer: ``ConvTranspose`` and ``ConvTranspose1d/2d/3d``.
 
-In eager mode the layer calls :func:`upsampling.conv_transpose` (with its ``method``); while
-``torch.onnx.export`` traces it, ``torch.nn.functional.conv_transpose{1,2,3}d``, which the
-exporter knows.
+The layer calls :func:`upsampling.conv_transpose` (with its ``method``), which exports to ONNX
+as ``ConvTranspose`` (see :mod:`upsampling.nn._export_ops`).
 """
 
 from __future__ import annotations
@@ -11,10 +10,9 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .. import _checks, shapes
+from .. import _checks
 from ..conv import conv_transpose
 from . import _layer_utils as U
 
@@ -167,11 +165,9 @@ class ConvTranspose(torch.nn.Module):
         fn = type(self).__name__
         U.check_input(x, fn, self.in_channels, self.dims)
         args = (self.stride, self.padding, self.output_padding, self.groups, self.dilation)
-        if not U.exporting():
-            return conv_transpose(
-                x, self.weight, self.bias, *args, output_size=output_size, method=self.method
-            )
-        return torch_conv_transpose(x, self.weight, self.bias, *args, output_size, fn)
+        return conv_transpose(
+            x, self.weight, self.bias, *args, output_size=output_size, method=self.method
+        )
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -186,37 +182,6 @@ class ConvTranspose(torch.nn.Module):
         if self.bias is None:
             text += ", bias=False"
         return text + f", dims={self.dims}, init={self.init!r}, method={self.method!r}"
-
-
-def torch_conv_transpose(
-    x, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None, fn=""
-) -> Tensor:
-    """The same transposed convolution through ``F.conv_transpose{1,2,3}d`` (the ONNX export
-    path), placed on the full result as :func:`upsampling.shapes.conv_transpose_geometry` says:
-    ``padding="same"`` may start before the full result or end past it (zeros there, then the
-    bias)."""
-    d = x.ndim - 2
-    op = getattr(F, f"conv_transpose{d}d")
-    size, kernel = tuple(x.shape[2:]), tuple(weight.shape[2:])
-    fn = fn or "ConvTranspose"
-    offset, out = shapes.conv_transpose_geometry(
-        size, kernel, stride, padding, output_padding, dilation, output_size, fn
-    )
-    if padding != "same":
-        low = shapes._conv_transpose_min(size, kernel, stride, offset, dilation)
-        extra = tuple(o - lo for o, lo in zip(out, low, strict=True))
-        return op(x, weight, bias, stride, offset, extra, groups, dilation)
-    y = op(x, weight, None, stride, tuple(max(p, 0) for p in offset), 0, groups, dilation)
-    pad: list[int] = []
-    for axis in range(d):  # crop the odd remainder at the end, or add zeros at either end
-        before = max(-offset[axis], 0)
-        after = out[axis] - before - y.shape[2 + axis]
-        if after < 0:
-            y = y.narrow(2 + axis, 0, y.shape[2 + axis] + after)
-        pad = [before, max(after, 0), *pad]
-    if any(pad):
-        y = F.pad(y, pad)
-    return y if bias is None else y + bias.reshape(-1, *(1,) * d)
 
 
 def _fixed_dims(d: int):

@@ -2,10 +2,8 @@
 ``ResizeConv`` (``Upsample`` lives in :mod:`.upsample`, ``ConvTranspose`` in
 :mod:`.conv_transpose`).
 
-Each module documents its arguments and links to its function. In eager mode the layers call the
-library's operators (:func:`upsampling.interpolate`, :func:`upsampling.conv_transpose`,
-:func:`upsampling.pixel_shuffle`); while ``torch.onnx.export`` traces them they call the
-equivalent ``torch.nn.functional`` operator instead, which the exporter knows.
+Each module documents its arguments and links to its function. The layers call the library's
+operators, which export to ONNX themselves (see :mod:`upsampling.nn._export_ops`).
 """
 
 from __future__ import annotations
@@ -59,9 +57,7 @@ class PixelShuffle(U.Parameterless):
         U.check_input(x, fn, None, (1, 2, 3), floating=False)
         scale = U.per_dim(self.upscale_factor, x.ndim - 2, fn, "upscale_factor")
         U.divides(x.shape[1], math.prod(scale), fn, "channels by prod(upscale_factor)")
-        if not U.exporting():
-            return pixel_shuffle(x, self.upscale_factor)
-        return U.shuffle(x, scale)
+        return pixel_shuffle(x, scale)
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"

@@ -3,18 +3,12 @@ its function rather than repeating it)."""
 
 from __future__ import annotations
 
-import contextlib
-import itertools
-import math
-import warnings
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor
 
 from .. import _checks, shapes
-from ..unpool import _pool_dtypes, max_pool, max_unpool, unpool, unpool_arguments
+from ..unpool import max_pool, max_unpool, unpool, unpool_arguments
 from . import _layer_utils as U
 
 
@@ -46,129 +40,6 @@ def _empty(stride: Any) -> bool:
     return stride is None or (isinstance(stride, tuple | list) and len(stride) == 0)
 
 
-# ------------------------------------------------------------------------------ ONNX export
-# While ``torch.onnx.export`` traces a module, its custom op (``upsampling::...``) is unknown to
-# the exporter; these build the same numbers from plain PyTorch ops that export as standard
-# ONNX nodes (Reshape, Expand, Pad, Slice, Greater, IsNaN, Where, TopK, GatherElements,
-# ScatterElements; opset 11 or later). They run only under ``torch.onnx.is_in_onnx_export()``
-# and take arguments already normalised and checked.
-
-
-@contextlib.contextmanager
-def _fixed_shapes():
-    """The pooling graphs are built for the traced shape on purpose (see the modules' Notes):
-    silence the tracer's warnings that sizes and index grids become constants."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        yield
-
-
-def _size(t: Tensor) -> tuple[int, ...]:
-    """The shape as Python ints: the exported pooling graphs are built for the traced shape (the
-    tracer would otherwise hand out sizes as tensors)."""
-    return tuple(int(a) for a in t.shape)
-
-
-def _onnx_unpool(x: Tensor, scale, offset, bed_of_nails: bool) -> Tensor:
-    """Nearest: each value expanded over a new axis of length ``s`` after its own; bed of nails:
-    that axis zero-padded instead, ``o`` before and ``s - 1 - o`` after. One reshape back."""
-    n, c, *size = x.shape
-    view, spread, pads = [n, c], [n, c], []
-    for a, s, o in zip(size, scale, offset, strict=True):
-        view += [a, 1]
-        spread += [a, s]
-        pads = [o, s - 1 - o, 0, 0, *pads]  # F.pad lists the last axis first
-    y = x.reshape(view)
-    y = F.pad(y, pads) if bed_of_nails else y.expand(spread)
-    return y.reshape(n, c, *(a * s for a, s in zip(size, scale, strict=True)))
-
-
-def _onnx_max_pool(
-    x: Tensor, kernel, stride, padding, dilation, ceil_mode
-) -> tuple[Tensor, Tensor]:
-    """The running maximum over the kernel's taps in window (raster) order, each tap a strided
-    slice of the input padded with the lowest value: a tap wins when it is greater or NaN,
-    exactly the rule of the eager kernel (first maximum, last NaN). Padding never wins, so the
-    index starts at the window's first real element, as PyTorch's does."""
-    n, c, *size = _size(x)
-    out = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
-    floating = x.is_floating_point()
-    low = -math.inf if floating else torch.iinfo(x.dtype).min
-    pads, first, grids = [], 0, []
-    for axis, (a, k, s, p, d, o) in enumerate(
-        zip(size, kernel, stride, padding, dilation, out, strict=True)
-    ):
-        pads = [p, max(0, (o - 1) * s + (k - 1) * d + 1 - p - a), *pads]  # ceil_mode's end
-        shape = [1] * len(size)
-        shape[axis] = o
-        step = math.prod(size[axis + 1 :])  # of the flat index in the input plane
-        starts = [i * s - p for i in range(o)]  # each window's tap 0
-        lead = [b % d if b < 0 else b for b in starts]  # its first real tap
-        grids.append((torch.tensor(starts, device=x.device).reshape(shape) * step, step))
-        first = first + torch.tensor(lead, device=x.device).reshape(shape) * step
-    xp = F.pad(x, pads, value=low)
-    best = torch.full((n, c, *out), low, dtype=x.dtype, device=x.device)
-    index = first.expand(n, c, *out)
-    for tap in itertools.product(*(range(k) for k in kernel)):
-        sl = (
-            slice(j * d, j * d + (o - 1) * s + 1, s)
-            for j, d, o, s in zip(tap, dilation, out, stride, strict=True)
-        )
-        v = xp[(..., *sl)]
-        wins = (v > best) | torch.isnan(v) if floating else v > best
-        flat = sum(g + j * d * step for (g, step), j, d in zip(grids, tap, dilation, strict=True))
-        best = torch.where(wins, v, best)
-        index = torch.where(wins, flat, index)
-    return best, index
-
-
-def _onnx_max_unpool(x: Tensor, indices: Tensor, out_size) -> Tensor:
-    """Scatter each plane's inputs to their indices through :func:`_onnx_unpool_plan`, into a
-    plane with one spare element past the end that is cut off afterwards."""
-    n, c, *size = _size(x)
-    length, plane = math.prod(size), math.prod(out_size)
-    order, target = _onnx_unpool_plan(indices.reshape(n * c, length).long(), plane)
-    values = x.reshape(n * c, length).gather(1, order)
-    y = x.new_zeros((n * c, plane + 1)).scatter(1, target, values)
-    return y[:, :plane].reshape(n, c, *out_size)
-
-
-def _onnx_unpool_plan(idf: Tensor, plane: int) -> tuple[Tensor, Tensor]:
-    """Where each input of the rows of ``idf`` goes, with the later-input-wins rule made
-    explicit, so that the runtime's order of duplicate writes cannot matter: the inputs sorted by
-    (index, position) with TopK (the keys are unique), then the target of each, which is its
-    index for the last input of a run of equal indices and the spare element ``plane`` for the
-    others: no two inputs share a target inside the plane. An index outside the plane targets
-    ``plane + 1``, past the spare element, which ScatterElements refuses at run time."""
-    length = idf.shape[1]
-    idf = torch.where((idf < 0) | (idf >= plane), plane + 1, idf)
-    key = idf * length + torch.arange(length, device=idf.device)
-    order = torch.topk(key, length, dim=1, largest=False, sorted=True).indices
-    ranked = idf.gather(1, order)
-    last = torch.cat(
-        [ranked[:, :-1] != ranked[:, 1:], torch.ones_like(ranked[:, :1], dtype=torch.bool)], 1
-    )
-    return order, torch.where(last, ranked, plane)
-
-
-def _unpool_size(x, indices, kernel_size, stride, padding, output_size) -> tuple[int, ...]:
-    """The checks of :func:`upsampling.max_unpool` on shapes and dtypes (an export cannot look
-    at the indices' values); its output's spatial size."""
-    fn = "max_unpool"
-    n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
-    _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n, max_spatial=n)
-    _checks.same_device(x, indices, fn, "x", "indices")
-    if _size(indices) != _size(x):
-        raise _checks.fail(
-            fn,
-            f"indices has shape {_size(indices)} but x has shape {_size(x)}; they must match",
-        )
-    args = shapes.max_unpool_arguments(n, kernel_size, stride, padding, fn)
-    if isinstance(output_size, tuple | list):  # torch.Size too; traced sizes are tensors
-        output_size = tuple(int(a) if isinstance(a, Tensor) else a for a in output_size)
-    return shapes._max_unpool(_size(x)[2:], *args, output_size, fn)
-
-
 class Unpool(U.Parameterless):
     """Unpooling by an integer factor; see :func:`upsampling.unpool`.
 
@@ -181,10 +52,10 @@ class Unpool(U.Parameterless):
 
     Notes
     -----
-    ONNX export (``torch.onnx.export``, TorchScript exporter, opset 11 or later): the custom op
-    is replaced by plain operators giving the same numbers for every dtype: nearest as
-    Reshape + Expand, bed of nails as Reshape + Pad (zeros) + Reshape. Sizes stay symbolic, so
-    ``dynamic_axes`` work.
+    ONNX export (``torch.onnx.export``, either exporter, opset 11 or later; the function exports
+    the same way, see :mod:`upsampling.nn._export_ops`): the custom op is replaced by plain
+    operators giving the same numbers for every dtype: nearest as Reshape + Expand, bed of nails
+    as Reshape + Pad (zeros) + Reshape. Sizes stay symbolic, so ``dynamic_axes`` work.
     """
 
     def __init__(self, scale_factor, mode="nearest", *, offset=0, device=None, dtype=None):
@@ -197,11 +68,6 @@ class Unpool(U.Parameterless):
         self.offset = _keep(offset, offsets, rank)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if U.exporting():
-            fn = "unpool"  # the checks of the function, on shapes and dtypes
-            n = _checks.array(x, fn)
-            scale, mode, offset = unpool_arguments(n, self.scale_factor, self.mode, self.offset, fn)
-            return _onnx_unpool(x, scale, offset, mode == "bed_of_nails")
         return unpool(x, self.scale_factor, self.mode, offset=self.offset)
 
     def extra_repr(self) -> str:
@@ -220,7 +86,8 @@ class MaxPool(U.Parameterless):
 
     Notes
     -----
-    ONNX export (``torch.onnx.export``, TorchScript exporter, opset 11 or later): the exported
+    ONNX export (``torch.onnx.export``, either exporter, opset 11 or later; so does the
+    function): the exported
     graph does not use ONNX ``MaxPool``, whose runtimes let NaN lose and number indices over the
     whole tensor. It pads the input with the lowest value and keeps a running maximum over the
     ``prod(kernel_size)`` taps, each a strided Slice, with Greater / IsNaN / Where: values and
@@ -255,15 +122,6 @@ class MaxPool(U.Parameterless):
         self.dilation = _keep(dilation, dilations, rank)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if U.exporting():
-            fn = "max_pool"  # the checks of the function, on shapes and dtypes
-            n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
-            args = shapes.pool_arguments(
-                n, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode, fn
-            )
-            with _fixed_shapes():
-                shapes.pool_windows_nonempty(_size(x)[2:], *args, fn)
-                return _onnx_max_pool(x, *args)
         return max_pool(
             x,
             self.kernel_size,
@@ -293,7 +151,8 @@ class MaxUnpool(U.Parameterless):
 
     Notes
     -----
-    ONNX export (``torch.onnx.export``, TorchScript exporter, opset 11 or later): the output is
+    ONNX export (``torch.onnx.export``, either exporter, opset 11 or later; so does the
+    function): the output is
     built with TopK, GatherElements and ScatterElements and equals the eager module's, duplicate
     indices included. ONNX leaves the order of duplicate scatter writes undefined, so the graph
     does not rely on it: it sorts each plane's inputs by (index, position), keeps the later
@@ -318,12 +177,9 @@ class MaxUnpool(U.Parameterless):
         self.padding = _keep(padding, pads, rank)
 
     def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size=None) -> torch.Tensor:
-        args = (self.kernel_size, self.stride, self.padding)
-        if U.exporting():
-            with _fixed_shapes():
-                out_size = _unpool_size(x, indices, *args, output_size)
-                return _onnx_max_unpool(x, indices, out_size)
-        return max_unpool(x, indices, *args, output_size)
+        if isinstance(output_size, tuple | list):  # torch.Size too; traced sizes are tensors
+            output_size = tuple(int(a) if isinstance(a, torch.Tensor) else a for a in output_size)
+        return max_unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -1,14 +1,13 @@
 """``Upsample``: :func:`upsampling.interpolate` as a layer.
 
-In eager mode the layer calls the library's operator; while ``torch.onnx.export`` traces it, the
-equivalent ``torch.nn.functional.interpolate``, which the exporter knows.
+The operator exports to ONNX itself (see :mod:`upsampling.nn._export_ops`): ``Resize`` for
+PyTorch's options, the weight tables of the eager operator for the ONNX-only ones.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _checks, shapes
@@ -28,34 +27,6 @@ _COORDINATES = (
     "tf_crop_and_resize",
 )
 _NEAREST = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
-_TORCH_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
-
-
-# ------------------------------------------------------------------------------------ Upsample
-def interpolate(x: Tensor, **options: Any) -> Tensor:
-    """:func:`upsampling.interpolate` on ``x``; ``F.interpolate`` (PyTorch's options only) while
-    exporting to ONNX."""
-    if not U.exporting():
-        return _interpolate(x, **options)
-    onnx_only = ("coordinate_transformation_mode", "nearest_mode", "cubic_coeff_a", "roi")
-    if any(options.get(k) is not None for k in onnx_only) or options.get("exclude_outside"):
-        raise _checks.fail(
-            "Upsample",
-            "the ONNX-convention options (coordinate_transformation_mode, nearest_mode, "
-            "cubic_coeff_a, exclude_outside, roi) cannot be exported to ONNX yet",
-        )
-    mode = options["mode"]
-    if mode in ("linear", "cubic"):
-        mode = _TORCH_MODE[x.ndim - 2] if mode == "linear" else "bicubic"
-    return F.interpolate(
-        x,
-        size=options["size"],
-        scale_factor=options["scale_factor"],
-        mode=mode,
-        align_corners=options["align_corners"],
-        recompute_scale_factor=options["recompute_scale_factor"],
-        antialias=options["antialias"],
-    )
 
 
 def _optional_bool(value: Any, fn: str, name: str) -> bool | None:
@@ -168,7 +139,7 @@ class Upsample(U.Parameterless):
         }
 
     def forward(self, x: Tensor) -> Tensor:
-        return interpolate(x, **self.options())
+        return _interpolate(x, **self.options())
 
     def extra_repr(self) -> str:
         shown = [f"{k}={v!r}" for k, v in self.options().items() if v != _UPSAMPLE_DEFAULTS[k]]
