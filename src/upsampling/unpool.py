@@ -102,15 +102,39 @@ def _lowest(dtype: np.dtype):
     return dtype.type(np.iinfo(dtype).min)
 
 
+def _taps(size: int, out: int, k: int, s: int, p: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis, for each window ``o``: the position of its first tap inside the input and
+    how many of its taps are inside. Window ``o``'s taps sit at ``o * s - p + j * d``."""
+    start = np.arange(out, dtype=np.int64) * s - p
+    j0 = np.where(start < 0, (-start + d - 1) // d, 0)
+    j1 = np.minimum(k, (size - 1 - start) // d + 1)
+    return start + j0 * d, np.maximum(j1 - j0, 0)
+
+
+def _live_taps(size: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarray:
+    """Along one axis, a row ``(offset, lo, hi)`` per tap ``j`` that is inside the input for
+    some window: it sits at ``o * s + offset`` and is inside for windows ``lo <= o < hi``. Taps
+    that reach no input are left out (a huge padded kernel costs nothing)."""
+    first = max(0, -((p - (out - 1) * s) // -d))  # ceil((p - (out - 1) * s) / d)
+    offset = np.arange(first, min(k - 1, (size - 1 + p) // d) + 1, dtype=np.int64) * d - p
+    lo = np.maximum(0, -(offset // s))  # ceil(-offset / s)
+    hi = np.minimum(out, (size - 1 - offset) // s + 1)
+    return np.stack([offset, lo, np.maximum(hi, lo)], axis=1)
+
+
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
     n, c, *size = x.shape
     out_size = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
     compute = np.float32 if x.dtype.name in _HALF else x.dtype  # exact: max only selects
     src = _planes(x, compute)
-    pad3 = (3 - len(size)) * (0,)
-    one3 = (3 - len(size)) * (1,)
-    out = np.empty((len(src), *(one3 + out_size)), dtype=compute)
+    lead = 3 - len(size)
+    out = np.empty((len(src), *((1,) * lead + out_size)), dtype=compute)
     idx = np.empty(out.shape, dtype=np.int64)
+    # per axis (depth, height, width; a missing axis is one element with a 1-tap window)
+    axes = [(1, 1, 1, 1, 0, 1)] * lead + list(
+        zip(size, out_size, kernel, stride, padding, dilation, strict=True)
+    )
+    (d_axis, h_axis, w_axis) = axes
     _backend.run_planes(
         _k.max_pool,
         len(src),
@@ -118,10 +142,13 @@ def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
         src,
         out,
         idx,
-        one3 + kernel,
-        one3 + stride,
-        pad3 + padding,
-        one3 + dilation,
+        *_taps(*d_axis),
+        *_taps(*h_axis),
+        _taps(*w_axis)[0],
+        _live_taps(*w_axis),
+        w_axis[3],
+        d_axis[5],
+        h_axis[5],
         _lowest(np.dtype(compute)),
     )
     shape = (n, c, *out_size)
@@ -129,12 +156,14 @@ def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
 
 
 def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.ndarray:
+    """The gradient of max pooling: ``g`` added at ``idx`` in each input plane, in raster order
+    (the kernel zeroes each plane just before adding into it, while it is in cache)."""
     n, c = g.shape[:2]
-    gx = np.zeros((n * c, math.prod(input_size)), dtype=g.dtype)
-    gf = _flat(g)
-    idf = _flat(idx, np.int64)
-    _backend.run_planes(_k.max_pool_backward, len(gf), _work(gf, gx), gf, idf, gx)
-    return gx.reshape(n, c, *input_size)
+    gx = np.empty((n, c, *input_size), dtype=g.dtype)
+    gf, idf, dst = _flat(g), _flat(idx, np.int64), _flat(gx)
+    zero = gx.dtype.type(0)
+    _backend.run_planes(_k.max_pool_backward, len(gf), _work(gf, dst), gf, idf, dst, zero)
+    return gx
 
 
 def max_unpool_array(x: np.ndarray, idx: np.ndarray, out_size, fn: str = "max_unpool"):
@@ -164,10 +193,10 @@ def invalid_index(bad: np.ndarray, idf: np.ndarray, out_size, fn: str) -> None:
 
 
 def max_unpool_backward_array(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    gx = np.zeros(idx.shape, dtype=g.dtype)
-    gf = _flat(g)
-    idf = _flat(idx, np.int64)
-    _backend.run_planes(_k.max_unpool_backward, len(gf), _work(gf, idf), gf, idf, _flat(gx))
+    gx = np.empty(idx.shape, dtype=g.dtype)  # every element is written
+    gf, idf = _flat(g), _flat(idx, np.int64)
+    args = (gf, idf, _flat(gx), gx.dtype.type(0))
+    _backend.run_planes(_k.max_unpool_backward, len(gf), _work(gf, idf), *args)
     return gx
 
 

@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+_U = np.uint64  # an index known to be >= 0: numba then skips the negative-index wraparound
 
 
 # ------------------------------------------------------------------------------------ unpooling
@@ -66,59 +67,94 @@ def unpool_bed_of_nails(start, stop, x, out, sd, sh, sw, od, oh, ow):
 
 # ---------------------------------------------------------------------------------- max pooling
 @_jit
-def max_pool(start, stop, x, out, idx, kernel, stride, padding, dilation, lowest):
-    """PyTorch's max pooling: NaN wins (the last NaN in window order), otherwise the first
-    maximum; ``idx`` is the flat position in the input plane. A window that covers no input
-    element gives ``lowest`` and the index PyTorch gives it."""
-    _, D, H, W = x.shape
-    _, oD, oH, oW = out.shape
-    kd, kh, kw = kernel
-    sd, sh, sw = stride
-    pd, ph, pw = padding
-    dd, dh, dw = dilation
-    for p in range(start, stop):
-        for od in range(oD):
-            d0 = od * sd - pd
-            d1 = min(d0 + (kd - 1) * dd + 1, D)
-            if d0 < 0:  # the first tap at or past 0 (a loop would take padding steps)
-                d0 += (-d0 + dd - 1) // dd * dd
-            for oh in range(oH):
-                h0 = oh * sh - ph
-                h1 = min(h0 + (kh - 1) * dh + 1, H)
-                if h0 < 0:  # the first tap at or past 0 (a loop would take padding steps)
-                    h0 += (-h0 + dh - 1) // dh * dh
-                for ow in range(oW):
-                    w0 = ow * sw - pw
-                    w1 = min(w0 + (kw - 1) * dw + 1, W)
-                    if w0 < 0:  # the first tap at or past 0 (a loop would take padding steps)
-                        w0 += (-w0 + dw - 1) // dw * dw
-                    best = lowest
-                    best_i = (d0 * H + h0) * W + w0
-                    for d in range(d0, d1, dd):
-                        for h in range(h0, h1, dh):
-                            base = (d * H + h) * W
-                            for w in range(w0, w1, dw):
-                                v = x[p, d, h, w]
-                                if v > best or v != v:
-                                    best = v
-                                    best_i = base + w
-                    out[p, od, oh, ow] = best
-                    idx[p, od, oh, ow] = best_i
+def _gather_row(xp, off, sw, lo, hi, tmp):
+    """``tmp[o] = xp[off + o * sw]`` for ``lo <= o < hi`` (unsigned indices: no wraparound
+    code, so LLVM vectorises; the caller keeps them in range)."""
+    if sw == 2:  # the common stride, constant for the vectoriser
+        for o in range(lo, hi):
+            tmp[_U(o)] = xp[_U(off + 2 * o)]
+    else:
+        for o in range(lo, hi):
+            tmp[_U(o)] = xp[_U(off + o * sw)]
 
 
 @_jit
-def max_pool_backward(start, stop, g, idx, gx):
+def _take_max(src, s0, lo, hi, best, best_i, off, sw):
+    """One tap for the windows ``lo <= o < hi`` of an output row: ``src[s0 + o]`` (at input
+    position ``off + o * sw``) replaces the running maximum if greater or NaN. Branch-free
+    selects over contiguous rows, which LLVM vectorises (a branch per tap mispredicts on most
+    data)."""
+    for o in range(lo, hi):
+        v = src[_U(s0 + o)]
+        b = best[_U(o)]
+        take = (v > b) | (v != v)
+        best[_U(o)] = v if take else b
+        best_i[_U(o)] = off + o * sw if take else best_i[_U(o)]
+
+
+@_jit
+def max_pool(
+    start, stop, x, out, idx, first_d, count_d, first_h, count_h, first_w, taps, sw, dd, dh, lowest
+):
+    """PyTorch's max pooling: NaN wins (the last NaN in window order), otherwise the first
+    maximum; ``idx`` is the flat position in the input plane. A window that covers no input
+    element gives ``lowest`` and the index PyTorch gives it (its first tap's position, clamped
+    as below).
+
+    Along depth and height, output ``o``'s window has ``count[o]`` taps inside the input, the
+    first at ``first[o]`` (see :func:`upsampling.unpool._taps`); along width ``first_w[o]`` is
+    that first position and row ``t`` of ``taps`` is ``(offset, lo, hi)``: the ``t``-th live tap
+    sits at ``o * sw + offset`` and is inside the input for outputs ``lo <= o < hi``. A whole
+    output row is computed at once, tap by tap in window (raster) order, in row buffers.
+    """
+    _, D, H, W = x.shape
+    _, oD, oH, oW = out.shape
+    xf = x.reshape(x.shape[0], D * H * W)
+    best = np.empty(oW, x.dtype)
+    best_i = np.empty(oW, np.int64)
+    tmp = np.empty(oW, x.dtype)
+    for p in range(start, stop):
+        xp = xf[p]
+        for od in range(oD):
+            d0 = first_d[od]
+            for oh in range(oH):
+                h0 = first_h[oh]
+                row0 = (d0 * H + h0) * W
+                for o in range(oW):
+                    best[_U(o)] = lowest
+                    best_i[_U(o)] = row0 + first_w[_U(o)]
+                for a in range(count_d[od]):
+                    for b in range(count_h[oh]):
+                        row = ((d0 + a * dd) * H + h0 + b * dh) * W
+                        for t in range(taps.shape[0]):
+                            off, lo, hi = row + taps[t, 0], taps[t, 1], taps[t, 2]
+                            if sw == 1:  # the row itself is contiguous
+                                _take_max(xp, off, lo, hi, best, best_i, off, 1)
+                            else:
+                                _gather_row(xp, off, sw, lo, hi, tmp)
+                                _take_max(tmp, 0, lo, hi, best, best_i, off, sw)
+                values = out[p, od, oh]
+                where = idx[p, od, oh]
+                for o in range(oW):
+                    values[_U(o)] = best[_U(o)]
+                    where[_U(o)] = best_i[_U(o)]
+
+
+@_jit
+def max_pool_backward(start, stop, g, idx, gx, zero):
     """``gx[p, idx[p, o]] += g[p, o]`` over the outputs ``o`` of a plane in raster order (one
-    thread per plane: no race, and PyTorch's CPU order). Out-of-plane indices (windows that saw
-    no input) carry no gradient."""
+    thread per plane: no race, and PyTorch's CPU order), on the plane zeroed here (it stays in
+    cache for the adds). Out-of-plane indices (windows that saw no input) carry no gradient."""
     n = gx.shape[1]
     for p in range(start, stop):
         gp = g[p]
         ip = idx[p]
+        gxp = gx[p]
+        gxp[:] = zero
         for o in range(gp.shape[0]):
             i = ip[o]
             if 0 <= i < n:
-                gx[p, i] += gp[o]
+                gxp[i] += gp[o]
 
 
 # -------------------------------------------------------------------------------- max unpooling
@@ -149,19 +185,23 @@ def max_unpool(start, stop, x, idx, out, bad):
 
 
 @_jit
-def max_unpool_backward(start, stop, g, idx, gx):
+def max_unpool_backward(start, stop, g, idx, gx, zero):
     """``gx[p, i] = g[p, idx[p, i]]`` where input ``i`` is the one whose value the forward kept
-    (the last to name that output element); ``gx`` is zero-filled by the caller and the indices
-    were validated by the forward."""
-    owner = np.full(g.shape[1], -1, np.int64)
+    (the last to name that output element), ``zero`` elsewhere; every element of ``gx`` is
+    written. One pass over the indices from the last: the first visit of an output element is
+    its owner's, and ``seen[j] == p`` marks element ``j`` of plane ``p`` as visited (no reset
+    between planes). The forward validated the indices; one named directly outside the plane
+    gets ``zero`` here rather than a read or write out of bounds."""
+    n = g.shape[1]
+    seen = np.full(n, -1, np.int64)
     for p in range(start, stop):
         ip = idx[p]
         gp = g[p]
-        for i in range(ip.shape[0]):
-            owner[ip[i]] = i
-        for i in range(ip.shape[0]):
+        gxp = gx[p]
+        for i in range(ip.shape[0] - 1, -1, -1):
             j = ip[i]
-            if owner[j] == i:
-                gx[p, i] = gp[j]
-        for i in range(ip.shape[0]):
-            owner[ip[i]] = -1
+            if 0 <= j < n and seen[j] != p:
+                seen[j] = p
+                gxp[i] = gp[j]
+            else:
+                gxp[i] = zero

@@ -215,9 +215,13 @@ def _max_pool_setup(ctx, inputs, output):
     ctx.input_size = list(x.shape[2:])
     ctx.save_for_backward(output[1])
     ctx.mark_non_differentiable(output[1])
+    # the indices get no gradient: do not let autograd fill an int64 tensor of zeros for it
+    ctx.set_materialize_grads(False)
 
 
 def _max_pool_backward(ctx, g, _g_indices):
+    if g is None:  # only reachable without materialized gradients: nothing flows back
+        return None, None, None, None, None, None
     (indices,) = ctx.saved_tensors
     gx = _max_pool_backward_op(
         g.contiguous(),
