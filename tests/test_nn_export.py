@@ -78,14 +78,41 @@ def test_torch_compile():
 
 
 def test_torch_compile_parameterless_layers_in_one_graph():
-    """Upsample and PixelShuffle (the library's custom ops underneath) compile without breaks."""
+    """Upsample and PixelShuffle (the library's custom ops underneath) compile without breaks,
+    and stay one graph when the input size changes (dynamic shapes)."""
     model = torch.nn.Sequential(
         Upsample(scale_factor=2, mode="bicubic"), PixelShuffle(2), Upsample(size=(5, 7))
     )
-    x = torch.randn(1, 8, 3, 4, dtype=torch.float64, requires_grad=True)
+    torch._dynamo.reset()
     compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
-    y = compiled(x)
-    torch.testing.assert_close(y, model(x))
-    (gx,) = torch.autograd.grad(y.sum(), x)
-    (ex,) = torch.autograd.grad(model(x).sum(), x)
-    torch.testing.assert_close(gx, ex)
+    for shape in [(1, 8, 3, 4), (2, 8, 5, 3), (1, 8, 6, 6)]:
+        x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        y = compiled(x)
+        torch.testing.assert_close(y, model(x))
+        (gx,) = torch.autograd.grad(y.sum(), x)
+        (ex,) = torch.autograd.grad(model(x).sum(), x)
+        torch.testing.assert_close(gx, ex)
+
+
+def test_torch_compile_interpolate_over_sizes():
+    """One compiled function over several input sizes, ONNX keywords included: the numbers of
+    the eager call, and a call that is bad at one size still fails with the eager message
+    (Dynamo wraps an error raised while it traces in its own RuntimeError)."""
+    import upsampling as up
+
+    def resize(x):
+        return up.interpolate(
+            x,
+            scale_factor=0.75,
+            mode="cubic",
+            coordinate_transformation_mode="asymmetric",
+            cubic_coeff_a=-0.5,
+        )
+
+    torch._dynamo.reset()
+    compiled = torch.compile(resize, backend="aot_eager", fullgraph=True)
+    for n in (4, 7, 9, 12):
+        x = torch.randn(1, 2, n, n + 1, dtype=torch.float64)
+        torch.testing.assert_close(compiled(x), resize(x), rtol=0, atol=0)
+    with pytest.raises((ValueError, RuntimeError), match=r"scale_factor .* empty output"):
+        compiled(torch.randn(1, 2, 1, 3, dtype=torch.float64))

@@ -87,10 +87,8 @@ def make_plan(
         )
     extrapolation_value = float(extrapolation_value)
     ctm = coordinate_transformation_mode
-    onnx = (
-        any(v is not None for v in (ctm, nearest_mode, cubic_coeff_a, roi))
-        or exclude_outside
-        or extrapolation_value != 0.0
+    onnx = _onnx_keywords(
+        ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation_value, roi
     )
     mode = _checks.choice(mode, ONNX_MODES if onnx else TORCH_MODES, fn, "mode")
     if mode in _RANK and _RANK[mode] != n:
@@ -112,6 +110,38 @@ def make_plan(
             roi,
         )
     return _torch_plan(*common, antialias, double)
+
+
+def _onnx_keywords(ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation, roi) -> bool:
+    """Whether a call uses ONNX ``Resize``'s conventions (any of its keywords set)."""
+    return (
+        any(v is not None for v in (ctm, nearest_mode, cubic_coeff_a, roi))
+        or bool(exclude_outside)
+        or extrapolation != 0.0
+    )
+
+
+def output_size(fn: str, in_size, size, scale_factor, onnx: bool) -> tuple:
+    """The output's spatial size: ``size``, or ``floor(in_size * scale)`` with ONNX's scales
+    rounded to float32 first. Plain arithmetic, so the sizes may be symbolic (``torch.compile``
+    with dynamic shapes)."""
+    if onnx and size is None and scale_factor is not None:
+        return shapes._interpolate(in_size, None, _onnx_scales(scale_factor, len(in_size), fn), fn)
+    return shapes._interpolate(in_size, size, scale_factor, fn)
+
+
+def _onnx_scales(scale_factor, n: int, fn: str) -> tuple[float, ...]:
+    """ONNX's scales are float32."""
+    return tuple(float(np.float32(s)) for s in shapes.interpolate_scales(scale_factor, n, fn))
+
+
+def call_output_size(fn: str, in_size, args: tuple) -> tuple:
+    """:func:`output_size` of an ``interpolate`` call given as the arguments after ``x`` (in
+    order: size, scale_factor, mode, align_corners, recompute_scale_factor, antialias, then the
+    ONNX keywords)."""
+    size, scale_factor, *_, ctm, nearest_mode, a, exclude, extrapolation, roi = args
+    onnx = _onnx_keywords(ctm, nearest_mode, a, exclude, extrapolation, roi)
+    return output_size(fn, in_size, size, scale_factor, onnx)
 
 
 def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute, antialias, double):
@@ -136,7 +166,7 @@ def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute,
         )
     if mode == "lanczos" and (align_corners or not antialias):
         raise _checks.fail(fn, "mode 'lanczos' needs antialias=True and align_corners False")
-    out = shapes._interpolate(in_size, size, scale_factor, fn)
+    out = output_size(fn, in_size, size, scale_factor, onnx=False)
     given = scale_factor is not None and not recompute and mode != "area"
     scales = shapes.interpolate_scales(scale_factor, n, fn) if given else None
     axes = []
@@ -221,12 +251,10 @@ def _onnx_plan(
             )
         values = [_checks.finite_float(v, fn, "roi") for v in values]
         region = list(zip(values[:n], values[n:], strict=True))
-    if size is None and scale_factor is not None:  # ONNX's scales are float32
-        scales = shapes.interpolate_scales(scale_factor, n, fn)
-        scales = tuple(float(np.float32(s)) for s in scales)
-        out = shapes._interpolate(in_size, None, scales, fn)
+    out = output_size(fn, in_size, size, scale_factor, onnx=True)
+    if size is None and scale_factor is not None:
+        scales = _onnx_scales(scale_factor, n, fn)
     else:
-        out = shapes._interpolate(in_size, size, scale_factor, fn)
         scales = tuple(o / i for o, i in zip(out, in_size, strict=True))
     base = "cubic" if mode in ("cubic", "bicubic") else mode
     base = "linear" if base in ("bilinear", "trilinear") else base

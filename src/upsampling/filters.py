@@ -19,9 +19,7 @@ weights ``f(t / stretch)``), as Pillow, PyTorch (``antialias=True``) and ONNX do
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
 import math
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -298,40 +296,6 @@ class Plan:
     @property
     def out_size(self) -> tuple[int, ...]:
         return tuple(a.axis.out_size for a in self.axes)
-
-    def key(self) -> str:
-        """A string that :func:`decode` turns back into this plan (the torch ops carry it)."""
-        axes = [
-            [
-                [
-                    a.axis.in_size,
-                    a.axis.out_size,
-                    a.axis.scale,
-                    a.axis.given,
-                    a.axis.length,
-                    list(a.axis.roi),
-                    a.axis.double,
-                ],
-                a.rule,
-                [a.filter.name, *(getattr(a.filter, f.name) for f in dataclasses.fields(a.filter))],
-                a.stretch,
-                a.edge,
-                a.normalize,
-            ]
-            for a in self.axes
-        ]
-        return json.dumps([axes, self.extrapolation, self.integer_rounding])
-
-
-@functools.lru_cache(maxsize=256)
-def decode(key: str) -> Plan:
-    axes, extrapolation, rounding = json.loads(key)
-    plans = []
-    for (i, o, scale, given, length, roi, double), rule, filt, stretch, edge, norm in axes:
-        axis = Axis(i, o, scale, given, length, tuple(roi), double)
-        name, *params = filt
-        plans.append(AxisPlan(axis, rule, FILTERS[name](*params), stretch, edge, norm))
-    return Plan(tuple(plans), extrapolation, rounding)
 
 
 @functools.lru_cache(maxsize=512)

@@ -1,7 +1,9 @@
 """Torch custom ops for interpolation (see :mod:`upsampling.nn._dispatch`).
 
-The op carries the normalised plan as a string (:meth:`upsampling.interpolate.Plan.key`), so
-``torch.compile`` sees one opaque call whose output shape the fake implementation knows. CPU
+The op carries the call's arguments after ``x`` as a string, a constant whatever the input's
+shape: ``torch.compile`` sees one opaque call whose output shape the fake implementation
+computes from the arguments (symbolic sizes included), and the plan is made, checked and cached
+from the real shape when the op runs. CPU
 tensors of a numba dtype run :func:`upsampling.interpolate.interpolate_array` on zero-copy
 views; anything else (CUDA, float16, bfloat16) applies the same per-axis tables with
 ``index_select`` and weighted sums in the same order. The backward applies the transposed tables
@@ -11,13 +13,15 @@ views; anything else (CUDA, float16, bfloat16) applies the same per-axis tables 
 
 from __future__ import annotations
 
+import ast
 import functools
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ..filters import Plan, decode, is_identity, outside_rows, table
+from ..conventions import call_output_size
+from ..filters import Plan, is_identity, outside_rows, table
 from ..interpolate import interpolate_array, interpolate_backward_array, plan_of
 from ._dispatch import as_numpy, define, from_numpy, numba_ok
 
@@ -87,52 +91,71 @@ def _fill_outside(out: Tensor, plan: Plan) -> Tensor:
     return out
 
 
-def _interpolate_impl(x: Tensor, plan: str) -> Tensor:
-    p = decode(plan)
+@functools.lru_cache(maxsize=256)
+def _plan(shape: tuple[int, ...], itemsize: int, double: bool, key: str) -> Plan:
+    """The checked plan of a call whose arguments after ``x`` are ``key`` (see :func:`_key`)."""
+    return plan_of((shape, itemsize, double, *ast.literal_eval(key)))
+
+
+def _plan_for(t: Tensor, shape, key: str) -> Plan:
+    return _plan(tuple(shape), t.element_size(), t.dtype == torch.float64, key)
+
+
+def _interpolate_impl(x: Tensor, key: str) -> Tensor:
+    p = _plan_for(x, x.shape, key)
     if numba_ok(x):
         return from_numpy(interpolate_array(as_numpy(x), p))
     out = _forward_torch(x, p)
     return _fill_outside(out, p) if p.extrapolation is not None else out
 
 
-def _interpolate_fake(x, plan):
-    return x.new_empty((*x.shape[:2], *decode(plan).out_size))
+def _interpolate_fake(x, key):
+    """The output shape from the arguments alone, so the sizes may be symbolic."""
+    out = call_output_size("interpolate", tuple(x.shape[2:]), ast.literal_eval(key))
+    return x.new_empty((*x.shape[:2], *out))
 
 
-def _backward_impl(g: Tensor, plan: str) -> Tensor:
-    p = decode(plan)
+def _backward_impl(g: Tensor, key: str, input_shape: list[int]) -> Tensor:
+    p = _plan_for(g, input_shape, key)
     if numba_ok(g):
         return from_numpy(interpolate_backward_array(as_numpy(g), p))
     return interpolate_backward_torch(g, p)
 
 
-def _backward_fake(g, plan):
-    return g.new_empty((*g.shape[:2], *(a.axis.in_size for a in decode(plan).axes)))
+def _backward_fake(g, key, input_shape):
+    return g.new_empty((*g.shape[:2], *input_shape[2:]))
 
 
 _backward_op = define("interpolate_backward", _backward_impl, _backward_fake)
 
 
 def _setup(ctx, inputs, output):
-    ctx.plan = inputs[1]
+    ctx.key = inputs[1]
+    ctx.input_shape = list(inputs[0].shape)
 
 
 def _backward(ctx, g):
-    return _backward_op(g.contiguous(), ctx.plan), None
+    return _backward_op(g.contiguous(), ctx.key, ctx.input_shape), None
 
 
 _interpolate_op = define("interpolate", _interpolate_impl, _interpolate_fake, _backward, _setup)
 
 
 @torch.compiler.assume_constant_result
-def _plan_key(spec: tuple) -> str:
-    """The plan of a call as a string; a constant for ``torch.compile`` (the arguments and the
-    shape are), so the compiled graph holds one op and nothing of the normalisation."""
-    return plan_of(spec).key()
+def _key(arguments: tuple) -> str:
+    """The arguments after ``x`` as the string the op carries: a constant for
+    ``torch.compile`` whatever the input's shape, so one graph can serve every size."""
+    return repr(arguments)
 
 
 def interpolate(x: Tensor, spec: tuple) -> Tensor:
-    return _interpolate_op(x, _plan_key(spec))
+    """The op on ``x``; ``spec`` as :func:`upsampling.interpolate` builds it. Eager calls are
+    checked here (a bad argument fails at the call, not inside the op); in a compiled graph the
+    op checks them when it runs."""
+    key = _key(spec[3:])
+    if not torch.compiler.is_compiling():
+        _plan(*spec[:3], key)
+    return _interpolate_op(x, key)
 
 
 def interpolate_torch(x: Tensor, plan: Plan) -> Tensor:
