@@ -65,6 +65,12 @@ def _assert_same(values, indices, ref_values, ref_indices):
     assert torch.equal(indices, ref_indices)
 
 
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """A float tensor as its integer bit patterns (``torch.equal`` says ``-0.0 == 0.0``)."""
+    bits = {torch.float32: torch.int32, torch.float64: torch.int64}
+    return t.view(bits[t.dtype]) if t.dtype in bits else t
+
+
 # ------------------------------------------------------------------------------- seed example
 @pytest.mark.parametrize("kind", ["numpy", "torch"])
 def test_seed_example(kind):
@@ -141,6 +147,47 @@ def test_random_sweep_matches_torch():
         _assert_same(*up.max_pool(x, k, s, p, d, ceil, return_indices=True), *ref)
         checked += 1
     assert checked > 250
+
+
+# Long rows for the row-at-a-time kernel: stride 1 (the input row read in place), 2 (its own
+# gather loop) and 3 (the general gather), with padding, dilation and ceil_mode at the edges.
+ROWS = [
+    ((3, 70), (2, 3), (1, 1), (1, 1), 1, False),
+    ((4, 131), 2, 2, 0, 1, False),
+    ((5, 129), 3, 2, 1, 1, True),
+    ((4, 100), (2, 5), (2, 3), (1, 2), (1, 2), True),
+    ((3, 5, 67), (2, 2, 3), (1, 2, 2), (0, 1, 1), (2, 1, 1), False),
+    ((257,), 4, 3, 2, 1, True),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8"])
+@pytest.mark.parametrize("case", ROWS, ids=_id)
+def test_long_rows_match_torch(case, dtype, rng):
+    """Values, indices and gradients on rows long enough for the vectorised loops and their
+    remainders; gradients bit for bit, so a -0.0 gradient must land as PyTorch's +0.0."""
+    x = _ties_and_specials(rng, (2, 3, *case[0]), dtype)
+    ref = _torch_reference(torch.from_numpy(x), case)
+    _, k, s, p, d, ceil = case
+    _assert_same(*up.max_pool(x, k, s, p, d, ceil, return_indices=True), *ref)
+    _assert_same(*up.max_pool(torch.from_numpy(x), k, s, p, d, ceil, return_indices=True), *ref)
+    if dtype.startswith("float"):
+        a, b = (torch.from_numpy(x).requires_grad_() for _ in range(2))
+        g = torch.from_numpy(rng.standard_normal(ref[0].shape).astype(dtype))
+        g[g < -0.5] = -0.0
+        _torch_reference(a, case)[0].backward(g)
+        up.max_pool(b, k, s, p, d, ceil).backward(g)
+        assert torch.equal(_bits(a.grad), _bits(b.grad))
+
+
+def test_huge_padded_kernel_visits_only_live_taps():
+    """Taps that reach no input are never listed (a 2**29 kernel on one element is instant)."""
+    x = np.array([[[3.0]]], dtype=np.float32)
+    values, indices = up.max_pool(x, 2**29, padding=2**28, return_indices=True)
+    assert values.tolist() == [[[3.0]]] and indices.tolist() == [[[0]]]
+    y = np.arange(12.0).reshape(1, 1, 3, 4)
+    kw = dict(kernel_size=(2**20, 3), stride=(2**20, 2), padding=(2**19, 1), return_indices=True)
+    _assert_same(*up.max_pool(torch.from_numpy(y), **kw), *F.max_pool2d(torch.from_numpy(y), **kw))
 
 
 # ---------------------------------------------------------------------- NaN, ties, -inf
@@ -350,23 +397,27 @@ def test_torch_backward_path_skips_dead_taps():
     assert x.grad.item() == 1.0
 
 
-def test_deterministic_and_thread_count_independent(rng):
+@pytest.mark.parametrize(
+    "k,s,p", [(3, 1, 0), (2, 2, 0), (3, 2, 1)], ids=["overlap-s1", "disjoint-s2", "overlap-s2-p1"]
+)
+def test_deterministic_and_thread_count_independent(k, s, p, rng):
     x = torch.from_numpy(rng.integers(0, 5, size=(2, 8, 64, 64)).astype(np.float32))
-    g = torch.from_numpy(rng.standard_normal((2, 8, 62, 62)).astype(np.float32))
+    out = (64 + 2 * p - k) // s + 1
+    g = torch.from_numpy(rng.standard_normal((2, 8, out, out)).astype(np.float32))
     results = []
     threads = up.get_num_threads()
     try:
-        for n in (2, 2, 1):
+        for n in (2, 2, 1, 3):
             up.set_num_threads(n)
             leaf = x.clone().requires_grad_()
-            values, indices = up.max_pool(leaf, 3, 1, return_indices=True)
+            values, indices = up.max_pool(leaf, k, s, p, return_indices=True)
             values.backward(g)
             results.append((values.detach(), indices, leaf.grad))
     finally:
         up.set_num_threads(threads)
     for other in results[1:]:
         for a, b in zip(results[0], other, strict=True):
-            assert torch.equal(a, b)
+            assert torch.equal(_bits(a), _bits(b))  # bit for bit, signed zeros included
 
 
 def test_indices_are_not_differentiable(rng):

@@ -288,6 +288,34 @@ def test_torch_backward_branch_equals_numba(rng):
     assert torch.equal(half.double(), numba.half().double())
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gradient_bits_equal_torch_on_long_planes(dtype, rng):
+    """Pooled indices (disjoint windows: no duplicates) on planes long enough for the kernel's
+    loops: the gradient gathers ``g[indices]`` bit for bit, a -0.0 staying -0.0 as in
+    PyTorch's gather."""
+    x = torch.from_numpy(rng.standard_normal((2, 3, 33, 70))).to(dtype)
+    values, idx = F.max_pool2d(x, 2, (2, 3), return_indices=True)
+    a, b = values.clone().requires_grad_(), values.clone().requires_grad_()
+    size = x.shape[2:]
+    ref = F.max_unpool2d(a, idx, 2, (2, 3), output_size=size)
+    ours = up.max_unpool(b, idx, 2, (2, 3), output_size=size)
+    g = torch.from_numpy(rng.standard_normal(ref.shape)).to(dtype)
+    g[g < -0.5] = -0.0
+    ref.backward(g)
+    ours.backward(g)
+    bits = torch.int32 if dtype == torch.float32 else torch.int64
+    assert torch.equal(a.grad.view(bits), b.grad.view(bits))
+
+
+def test_backward_op_never_reads_or_writes_outside_the_plane():
+    """The backward op called directly with an index the forward would have refused: that
+    input gets a zero gradient, nothing outside the arrays is touched."""
+    g = torch.arange(1.0, 9.0).reshape(1, 2, 4)
+    idx = torch.tensor([[[3, -1, 4, 0], [2, 2, 99, 1]]])
+    gx = ops._max_unpool_backward_impl(g, idx)
+    assert gx.tolist() == [[[4.0, 0.0, 0.0, 1.0], [0.0, 7.0, 0.0, 6.0]]]
+
+
 def test_deterministic_and_thread_count_independent(rng):
     x = torch.from_numpy(rng.standard_normal((4, 8, 64, 64)).astype(np.float32))
     idx = torch.from_numpy(rng.integers(0, 128 * 128, size=x.shape))
@@ -295,7 +323,7 @@ def test_deterministic_and_thread_count_independent(rng):
     results = []
     threads = up.get_num_threads()
     try:
-        for n in (2, 2, 1):
+        for n in (2, 2, 1, 3):
             up.set_num_threads(n)
             leaf = x.clone().requires_grad_()
             out = up.max_unpool(leaf, idx, 2)
