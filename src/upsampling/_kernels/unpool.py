@@ -152,9 +152,9 @@ def max_pool_backward(start, stop, g, idx, gx, zero):
         gxp = gx[p]
         gxp[:] = zero
         for o in range(gp.shape[0]):
-            i = ip[o]
+            i = ip[_U(o)]
             if 0 <= i < n:
-                gxp[i] += gp[o]
+                gxp[_U(i)] += gp[_U(o)]
 
 
 # -------------------------------------------------------------------------------- max unpooling
@@ -165,23 +165,31 @@ def max_unpool(start, stop, x, idx, out, bad):
 
     A plane's indices are all checked before any of them is written: a plane holding an index
     outside ``[0, out.shape[1])`` gets no scatter and ``bad[p]`` receives the position of its
-    first offending index (else -1), for the caller to raise on.
+    first offending index (else -1), for the caller to raise on. (The check is a branch-free
+    pass that LLVM vectorises; only a plane that fails it is searched for the position.)
     """
     n = out.shape[1]
     for p in range(start, stop):
         ip = idx[p]
-        bad[p] = -1
-        for i in range(ip.shape[0]):
-            if not 0 <= ip[i] < n:
-                bad[p] = i
-                break
+        m = ip.shape[0]
+        inside = True
+        for i in range(m):
+            j = ip[_U(i)]
+            inside &= (j >= 0) & (j < n)
+        first_bad = -1
+        if not inside:
+            for i in range(m):
+                if not 0 <= ip[_U(i)] < n:
+                    first_bad = i
+                    break
+        bad[p] = first_bad
         op = out[p]
         op[:] = 0
-        if bad[p] >= 0:
+        if first_bad >= 0:
             continue
         xp = x[p]
-        for i in range(ip.shape[0]):
-            op[ip[i]] = xp[i]
+        for i in range(m):
+            op[_U(ip[_U(i)])] = xp[_U(i)]
 
 
 @_jit
@@ -198,10 +206,12 @@ def max_unpool_backward(start, stop, g, idx, gx, zero):
         ip = idx[p]
         gp = g[p]
         gxp = gx[p]
-        for i in range(ip.shape[0] - 1, -1, -1):
+        m = ip.shape[0]
+        for k in range(m):
+            i = _U(m - 1 - k)
             j = ip[i]
-            if 0 <= j < n and seen[j] != p:
-                seen[j] = p
-                gxp[i] = gp[j]
+            if 0 <= j < n and seen[_U(j)] != p:
+                seen[_U(j)] = p
+                gxp[i] = gp[_U(j)]
             else:
                 gxp[i] = zero
