@@ -282,8 +282,9 @@ def test_torch_backward_branch_equals_numba(rng):
     directly with duplicates."""
     g = torch.from_numpy(rng.standard_normal((2, 3, 8, 8)))
     idx = torch.from_numpy(rng.integers(0, 64, size=(2, 3, 4, 4)))
-    numba = ops._max_unpool_backward_impl(g, idx)
-    half = ops._max_unpool_backward_impl(g.half(), idx)
+    repeats = torch.tensor(True)
+    numba = ops._max_unpool_backward_impl(g, idx, repeats)
+    half = ops._max_unpool_backward_impl(g.half(), idx, repeats)
     assert torch.equal(half, numba.half())
     assert torch.equal(half.double(), numba.half().double())
 
@@ -312,7 +313,7 @@ def test_backward_op_never_reads_or_writes_outside_the_plane():
     input gets a zero gradient, nothing outside the arrays is touched."""
     g = torch.arange(1.0, 9.0).reshape(1, 2, 4)
     idx = torch.tensor([[[3, -1, 4, 0], [2, 2, 99, 1]]])
-    gx = ops._max_unpool_backward_impl(g, idx)
+    gx = ops._max_unpool_backward_impl(g, idx, torch.tensor(True))
     assert gx.tolist() == [[[4.0, 0.0, 0.0, 1.0], [0.0, 7.0, 0.0, 6.0]]]
 
 
@@ -406,15 +407,36 @@ def test_out_of_range_index_is_refused(bad, kind, request):
     assert float(up.max_unpool(x, idx * 0, 2).sum()) == 4.0  # a 1 per plane
 
 
-def test_kernel_writes_nothing_in_a_plane_with_a_bad_index():
+@pytest.mark.parametrize("repeats", [False, True], ids=["plain", "with-repeat-flags"])
+def test_kernel_writes_nothing_in_a_plane_with_a_bad_index(repeats):
     x = np.arange(1.0, 9.0).reshape(2, 4)
     idx = np.array([[0, 1, 2, 3], [0, 1, 99, 2]], dtype=np.int64)
     out = np.zeros((2, 4))
     bad = np.empty(2, dtype=np.int64)
-    kernels.max_unpool(0, 2, x, idx, out, bad)
+    twice = np.zeros(2 if repeats else 0, dtype=np.bool_)
+    kernels.max_unpool(0, 2, x, idx, out, bad, twice)
     assert bad.tolist() == [-1, 2]
     assert out[0].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert out[1].tolist() == [0.0, 0.0, 0.0, 0.0]  # checked before any write
+    assert twice.tolist() == ([False, False] if repeats else [])
+
+
+def test_repeat_flag_picks_the_gather_gradient(rng):
+    """The forward op tells the backward whether any output element was named twice: pooled
+    indices of disjoint windows are not (the gradient is then a plain gather), random ones
+    are, the pure-PyTorch path always says it may be. Both gradient paths agree bit for bit
+    where there is no repeat."""
+    x = torch.from_numpy(rng.standard_normal((2, 3, 8, 10)))
+    values, pooled = F.max_pool2d(x, 2, return_indices=True)
+    dup = torch.from_numpy(rng.integers(0, 12, size=values.shape))
+    assert not ops._max_unpool_impl(values, pooled, [8, 10])[1]
+    assert ops._max_unpool_impl(values, dup, [8, 10])[1]
+    assert ops._max_unpool_impl(values.half(), pooled, [8, 10])[1]  # the torch path
+    g = torch.from_numpy(rng.standard_normal((2, 3, 8, 10)))
+    g[g < -0.5] = -0.0
+    gather = ops._max_unpool_backward_impl(g, pooled, torch.tensor(False))
+    kernel = ops._max_unpool_backward_impl(g, pooled, torch.tensor(True))
+    assert torch.equal(gather.view(torch.int64), kernel.view(torch.int64))
 
 
 x22 = np.zeros((1, 1, 2, 2), dtype=np.float32)

@@ -166,16 +166,21 @@ def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.nd
     return gx
 
 
-def max_unpool_array(x: np.ndarray, idx: np.ndarray, out_size, fn: str = "max_unpool"):
+def max_unpool_array(
+    x: np.ndarray, idx: np.ndarray, out_size, fn: str = "max_unpool", *, repeats: bool = False
+):
+    """Max unpooling of NumPy arrays; with ``repeats``, also whether two inputs of a plane named
+    one output element (without, the gradient is a plain gather of ``grad[indices]``)."""
     n, c = x.shape[:2]
     out = np.empty((n, c, *out_size), dtype=x.dtype)  # the kernel zeroes it plane by plane
     xf = _flat(_bits(x))
     idf = _flat(idx, np.int64)
     dst = _flat(_bits(out))
     bad = np.empty(n * c, dtype=np.int64)
-    _backend.run_planes(_k.max_unpool, len(xf), _work(xf, dst), xf, idf, dst, bad)
+    twice = np.zeros(n * c if repeats else 0, dtype=np.bool_)
+    _backend.run_planes(_k.max_unpool, len(xf), _work(xf, dst), xf, idf, dst, bad, twice)
     invalid_index(bad, idf, out_size, fn)
-    return out
+    return (out, bool(twice.any())) if repeats else out
 
 
 def invalid_index(bad: np.ndarray, idf: np.ndarray, out_size, fn: str) -> None:

@@ -159,7 +159,7 @@ def max_pool_backward(start, stop, g, idx, gx, zero):
 
 # -------------------------------------------------------------------------------- max unpooling
 @_jit
-def max_unpool(start, stop, x, idx, out, bad):
+def max_unpool(start, stop, x, idx, out, bad, twice):
     """Zero each plane of ``out``, then write ``x[p, i]`` at ``out[p, idx[p, i]]``, later inputs
     winning (zeroing plane by plane keeps the plane in cache for the scatter).
 
@@ -167,8 +167,13 @@ def max_unpool(start, stop, x, idx, out, bad):
     outside ``[0, out.shape[1])`` gets no scatter and ``bad[p]`` receives the position of its
     first offending index (else -1), for the caller to raise on. (The check is a branch-free
     pass that LLVM vectorises; only a plane that fails it is searched for the position.)
+
+    ``twice``, if not empty, receives per plane whether two inputs named one output element
+    (``seen[j] == p``: element ``j`` of plane ``p`` already written), for the gradient: without
+    such repeats it is a plain gather.
     """
     n = out.shape[1]
+    seen = np.full(n if twice.shape[0] else 0, -1, np.int64)
     for p in range(start, stop):
         ip = idx[p]
         m = ip.shape[0]
@@ -188,8 +193,17 @@ def max_unpool(start, stop, x, idx, out, bad):
         if first_bad >= 0:
             continue
         xp = x[p]
-        for i in range(m):
-            op[_U(ip[_U(i)])] = xp[_U(i)]
+        if twice.shape[0]:
+            repeated = False
+            for i in range(m):
+                j = _U(ip[_U(i)])
+                repeated |= seen[j] == p
+                seen[j] = p
+                op[j] = xp[_U(i)]
+            twice[p] = repeated
+        else:
+            for i in range(m):
+                op[_U(ip[_U(i)])] = xp[_U(i)]
 
 
 @_jit

@@ -267,26 +267,35 @@ def _check_indices_torch(idf: Tensor, out_size) -> None:
         invalid_index(marks.numpy(), idf.cpu().numpy(), out_size, "max_unpool")
 
 
-def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> Tensor:
+def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> tuple[Tensor, Tensor]:
+    """The unpooled ``x`` and a 0-d bool: may an output element have been named twice (in some
+    plane)? False only where the numba kernel saw no such repeat; the gradient is then a plain
+    gather."""
     if numba_ok(x) and indices.device.type == "cpu":
-        return from_numpy(max_unpool_array(as_numpy(x), as_numpy(indices), tuple(out_size)))
+        args = (as_numpy(x), as_numpy(indices), tuple(out_size))
+        out, repeats = max_unpool_array(*args, repeats=True)
+        return from_numpy(out), torch.tensor(repeats)
     n, c, *size = x.shape
     idf = indices.reshape(n * c, math.prod(size)).long()
     _check_indices_torch(idf, out_size)
     winner = _winners(idf, math.prod(out_size))
     values = x.reshape(n * c, math.prod(size)).gather(1, winner.clamp(min=0))
     out = torch.where(winner >= 0, values, x.new_zeros(()))
-    return out.reshape(n, c, *out_size)
+    return out.reshape(n, c, *out_size), torch.ones((), dtype=torch.bool, device=x.device)
 
 
 def _max_unpool_fake(x, indices, out_size):
-    return x.new_empty((*x.shape[:2], *out_size))
+    return x.new_empty((*x.shape[:2], *out_size)), x.new_empty((), dtype=torch.bool)
 
 
-def _max_unpool_backward_impl(g: Tensor, indices: Tensor) -> Tensor:
-    if numba_ok(g) and indices.device.type == "cpu":
-        return from_numpy(max_unpool_backward_array(as_numpy(g), as_numpy(indices)))
+def _max_unpool_backward_impl(g: Tensor, indices: Tensor, repeats: Tensor) -> Tensor:
     n, c, *size = indices.shape
+    if numba_ok(g) and indices.device.type == "cpu":
+        if not bool(repeats):  # one input per output element at most: gather, in parallel
+            gf = g.reshape(n * c, math.prod(g.shape[2:]))
+            idf = indices.reshape(n * c, math.prod(size)).long()
+            return gf.gather(1, idf).reshape(indices.shape)
+        return from_numpy(max_unpool_backward_array(as_numpy(g), as_numpy(indices)))
     idf = indices.reshape(n * c, math.prod(size)).long()
     gf = g.reshape(n * c, math.prod(g.shape[2:]))
     owner = _winners(idf, gf.shape[1]).gather(1, idf)
@@ -294,12 +303,12 @@ def _max_unpool_backward_impl(g: Tensor, indices: Tensor) -> Tensor:
     return torch.where(mine, gf.gather(1, idf), g.new_zeros(())).reshape(indices.shape)
 
 
-def _max_unpool_backward_fake(g, indices):
+def _max_unpool_backward_fake(g, indices, repeats):
     return g.new_empty(indices.shape)
 
 
 def _max_unpool_backward_setup(ctx, inputs, output):
-    g, indices = inputs
+    g, indices, _ = inputs
     ctx.out_size = list(g.shape[2:])
     ctx.save_for_backward(indices)
 
@@ -308,7 +317,7 @@ def _max_unpool_double_backward(ctx, ggx):
     """The owner's gather is linear in ``g``; its adjoint puts each owner's ``ggx`` back at its
     index, which is max unpooling itself (the later input wins, as the owner is the later)."""
     (indices,) = ctx.saved_tensors
-    return _max_unpool_op(ggx.contiguous(), indices, ctx.out_size), None
+    return _max_unpool_op(ggx.contiguous(), indices, ctx.out_size)[0], None, None
 
 
 _max_unpool_backward_op = define(
@@ -321,12 +330,16 @@ _max_unpool_backward_op = define(
 
 
 def _max_unpool_setup(ctx, inputs, output):
-    ctx.save_for_backward(inputs[1])
+    ctx.save_for_backward(inputs[1], output[1])
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)  # the flag gets no gradient: no zeros made for it
 
 
-def _max_unpool_backward(ctx, g):
-    (indices,) = ctx.saved_tensors
-    return _max_unpool_backward_op(g.contiguous(), indices), None, None
+def _max_unpool_backward(ctx, g, _g_repeats):
+    if g is None:  # only reachable without materialized gradients: nothing flows back
+        return None, None, None
+    indices, repeats = ctx.saved_tensors
+    return _max_unpool_backward_op(g.contiguous(), indices, repeats), None, None
 
 
 _max_unpool_op = define(
@@ -335,4 +348,4 @@ _max_unpool_op = define(
 
 
 def max_unpool(x: Tensor, indices: Tensor, out_size) -> Tensor:
-    return _max_unpool_op(x, indices, list(out_size))
+    return _max_unpool_op(x, indices, list(out_size))[0]
