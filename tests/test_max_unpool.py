@@ -424,14 +424,16 @@ def test_kernel_writes_nothing_in_a_plane_with_a_bad_index(repeats):
 def test_repeat_flag_picks_the_gather_gradient(rng):
     """The forward op tells the backward whether any output element was named twice: pooled
     indices of disjoint windows are not (the gradient is then a plain gather), random ones
-    are, the pure-PyTorch path always says it may be. Both gradient paths agree bit for bit
-    where there is no repeat."""
+    are; without a gradient to come, or on the pure-PyTorch path, it always says they may be.
+    Both gradient paths agree bit for bit where there is no repeat."""
     x = torch.from_numpy(rng.standard_normal((2, 3, 8, 10)))
     values, pooled = F.max_pool2d(x, 2, return_indices=True)
     dup = torch.from_numpy(rng.integers(0, 12, size=values.shape))
-    assert not ops._max_unpool_impl(values, pooled, [8, 10])[1]
-    assert ops._max_unpool_impl(values, dup, [8, 10])[1]
-    assert ops._max_unpool_impl(values.half(), pooled, [8, 10])[1]  # the torch path
+    leaf = values.clone().requires_grad_()
+    assert not ops._max_unpool_impl(leaf, pooled, [8, 10])[1]
+    assert ops._max_unpool_impl(leaf, dup, [8, 10])[1]
+    assert ops._max_unpool_impl(values, pooled, [8, 10])[1]  # no gradient to come: not looked
+    assert ops._max_unpool_impl(leaf.half(), pooled, [8, 10])[1]  # the torch path
     g = torch.from_numpy(rng.standard_normal((2, 3, 8, 10)))
     g[g < -0.5] = -0.0
     gather = ops._max_unpool_backward_impl(g, pooled, torch.tensor(False))

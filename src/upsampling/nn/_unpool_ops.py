@@ -269,10 +269,13 @@ def _check_indices_torch(idf: Tensor, out_size) -> None:
 
 def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> tuple[Tensor, Tensor]:
     """The unpooled ``x`` and a 0-d bool: may an output element have been named twice (in some
-    plane)? False only where the numba kernel saw no such repeat; the gradient is then a plain
+    plane)? False only where the numba kernel looked and saw no such repeat (for an ``x`` that
+    requires grad: otherwise no gradient comes to use it); the gradient is then a plain
     gather."""
     if numba_ok(x) and indices.device.type == "cpu":
         args = (as_numpy(x), as_numpy(indices), tuple(out_size))
+        if not x.requires_grad:
+            return from_numpy(max_unpool_array(*args)), torch.ones((), dtype=torch.bool)
         out, repeats = max_unpool_array(*args, repeats=True)
         return from_numpy(out), torch.tensor(repeats)
     n, c, *size = x.shape
