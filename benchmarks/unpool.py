@@ -1,11 +1,14 @@
 """Unpooling, max pooling and max unpooling against PyTorch, in one process.
 
-    python benchmarks/unpool.py [--repeat 7] [--threads 2]
+    python benchmarks/unpool.py [--repeat 15] [--warmup 3] [--threads 2]
 
 float32 ``(8, 64, 128, 128)``: ``unpool(x, 2)`` against ``F.interpolate(scale_factor=2,
 mode="nearest")``, ``max_pool(x, 2, return_indices=True)`` against ``F.max_pool2d``, and
 ``max_unpool`` against ``F.max_unpool2d`` (on the pooled ``(8, 64, 64, 64)`` values), each with
 NumPy and with torch input, forward and (torch) forward+backward.
+
+Three untimed warm-up rounds: on a virtual machine the first few calls that touch fresh memory
+(new huge pages for NumPy's large arrays) run several times slower, whichever library makes them.
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def cases(x: torch.Tensor):
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     set_threads(args.threads)
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> str:
     rows = []
     for name, ref, ours_np, ours_t in cases(x):
         fns = {"torch": ref, "tensor": ours_t, **({"numpy": ours_np} if ours_np else {})}
-        times = rounds(fns, args.repeat)
+        times = rounds(fns, args.repeat, args.warmup)
         rows.append(
             [
                 name,
