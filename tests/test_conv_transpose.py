@@ -391,22 +391,25 @@ def test_auto_uses_torch_kernel_and_keeps_tensor_properties(rng):
     assert x.grad is not None and x.grad.shape == x.shape
 
 
-def test_auto_takes_subpixel_only_for_single_threaded_2d_cpu_inference(rng, monkeypatch):
+def test_auto_takes_subpixel_only_for_2d_cpu_inference_on_few_threads(rng, monkeypatch):
     x = torch.ones(1, 2, 32, 32)
     w = torch.ones(2, 3, 4, 4, requires_grad=True)
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
     with torch.no_grad():
         assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
-    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
-    assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
-    with torch.no_grad():
-        assert _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
-        assert not _conv_ops.subpixel_is_faster(x, w, None, (1, 1))
-        assert not _conv_ops.subpixel_is_faster(x[..., :16], w, None, (2, 2))
-        assert not _conv_ops.subpixel_is_faster(x.half(), w.half(), None, (2, 2))
-        assert not _conv_ops.subpixel_is_faster(x[..., 0], w[..., 0], None, (2,))
-        y = conv_transpose(x, w, stride=2, padding=1)
-    torch.testing.assert_close(y, F.conv_transpose2d(x, w.detach(), stride=2, padding=1))
+    for threads in (1, 2):
+        monkeypatch.setattr(torch, "get_num_threads", lambda threads=threads: threads)
+        assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))  # a gradient is wanted
+        with torch.no_grad():
+            assert _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
+            assert _conv_ops.subpixel_is_faster(x, w[..., :3, :2], None, (2, 2))
+            assert not _conv_ops.subpixel_is_faster(x, w[..., :2, :2], None, (2, 2))  # 1x1
+            assert not _conv_ops.subpixel_is_faster(x, w, None, (1, 1))
+            assert not _conv_ops.subpixel_is_faster(x[..., :16], w, None, (2, 2))
+            assert not _conv_ops.subpixel_is_faster(x.half(), w.half(), None, (2, 2))
+            assert not _conv_ops.subpixel_is_faster(x[..., 0], w[..., 0], None, (2,))
+            y = conv_transpose(x, w, stride=2, padding=1)
+        torch.testing.assert_close(y, F.conv_transpose2d(x, w.detach(), stride=2, padding=1))
 
 
 def test_torch_kernel_crops_and_extends_windows(rng):

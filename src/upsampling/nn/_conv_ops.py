@@ -49,14 +49,14 @@ def conv(x: Tensor, w: Tensor, bias, stride, padding, dilation, groups: int) -> 
 
 # --------------------------------------------------------------------- transposed convolution
 def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> bool:
-    """Where ``"auto"`` takes the sub-pixel method on tensors: single-threaded (``torch.
-    get_num_threads() == 1``) 2-D inference (no gradient wanted) on CPU in float32/float64 with
-    a stride above 1 and at least 32x32 input pixels. There one ``conv2d`` per group of phases
-    takes 0.55-0.85x the time of oneDNN's transposed convolution on the decoder shapes of
-    ``benchmarks/conv_transpose.py``. With more threads oneDNN's single parallel kernel was as
-    fast or faster on a shared 2-core machine (the sub-pixel method waits on threads once per
-    small operation); with autograd, small images, 1-D or 3-D, or on other devices PyTorch's
-    own kernel wins too."""
+    """Where ``"auto"`` takes the sub-pixel method on tensors: 2-D inference (no gradient
+    wanted) on CPU in float32/float64 with one or two threads, a stride above 1, a kernel longer
+    than the stride along some axis (so each phase is a real convolution) and at least 32x32
+    input pixels. There one ``conv2d`` per group of phases took 0.62-0.86x the time of oneDNN's
+    transposed convolution on the decoder shapes of ``benchmarks/conv_transpose.py`` (2
+    threads, quiet machine). Where kernel equals stride (1x1 phases), with more threads (not
+    measured), with autograd, small images, 1-D or 3-D, or on other devices, PyTorch's own
+    kernel."""
     wants_grad = torch.is_grad_enabled() and any(
         t is not None and t.requires_grad for t in (x, w, bias)
     )
@@ -66,8 +66,9 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
         and x.dtype in (torch.float32, torch.float64)
         and x.ndim == 4
         and max(stride) > 1
+        and any(k > s for k, s in zip(w.shape[2:], stride, strict=True))
         and x.shape[2] * x.shape[3] >= 1024
-        and torch.get_num_threads() == 1
+        and torch.get_num_threads() <= 2
     )
 
 
