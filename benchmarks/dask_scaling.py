@@ -147,7 +147,9 @@ def scaling(x: np.ndarray, chunk_sizes, repeat: int, distributed: bool) -> str:
                 ) as cluster,
                 Client(cluster) as client,
             ):
-                d = client.persist(da.from_array(x, chunks=(1, 3, c, c)))
+                # made on the workers (from_array would ship the whole array inside the graph)
+                rng = da.random.default_rng(0)
+                d = client.persist(rng.random(x.shape, dtype=x.dtype, chunks=(1, 3, c, c)))
                 y = op(d).sum()
                 rows.append(
                     [
