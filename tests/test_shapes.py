@@ -3,6 +3,7 @@ PyTorch, the allowed range of max_unpool's output_size, and the argument checks.
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
@@ -136,3 +137,24 @@ def test_bad_input(fn, args, exc, words):
     with pytest.raises(exc, match=f"^{fn.__name__}: ") as info:
         fn(*args)
     assert words in str(info.value)
+
+
+def test_pool_windows_nonempty_equals_looking_at_every_window():
+    """The check looks at the left-padding windows only; brute force over every window of
+    small 1-D poolings agrees (a dilation can step over a short input from either side)."""
+    checked = refused = 0
+    for n, k, s, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(1, 4)):
+        for p, ceil in itertools.product(range(k // 2 + 1), (False, True)):
+            try:
+                (o_n,) = shapes._pool((n,), (k,), (s,), (p,), (d,), ceil, "t")
+            except ValueError:
+                continue
+            empty = any(all(not 0 <= o * s - p + j * d < n for j in range(k)) for o in range(o_n))
+            checked += 1
+            if empty:
+                refused += 1
+                with pytest.raises(ValueError, match="covers no input element"):
+                    shapes.pool_windows_nonempty((n,), (k,), (s,), (p,), (d,), ceil, "t")
+            else:
+                shapes.pool_windows_nonempty((n,), (k,), (s,), (p,), (d,), ceil, "t")
+    assert checked > 500 and refused > 10, (checked, refused)  # both outcomes are exercised

@@ -84,14 +84,19 @@ def pool_padding(kernel: tuple[int, ...], padding: tuple[int, ...], fn: str) -> 
 
 def pool_windows_nonempty(size, kernel, stride, padding, dilation, ceil_mode, fn) -> None:
     """Refuse a pooling whose some window covers no input element (PyTorch returns ``-inf`` and
-    an index outside the window there). Only windows at either edge can be empty."""
+    an index outside the window there). Every window starts before the input's end (the output
+    size drops one that would start in the right padding), so a window that starts at or after
+    position 0 holds its first tap; only those that start in the left padding, the first
+    ``p // s + 1`` at most, can be empty (a dilation can step over the whole input). The loop
+    compares with the output size but never iterates over it, so a symbolic size (torch.compile
+    with dynamic shapes) is not specialised."""
     out = _pool(size, kernel, stride, padding, dilation, ceil_mode, fn)
     for axis, (n, k, s, p, d, o_n) in enumerate(
         zip(size, kernel, stride, padding, dilation, out, strict=True)
     ):
-        edge = p // s + 1
-        tail = (k - 1) * d // s + 1
-        for o in sorted(set(range(min(o_n, edge))) | set(range(max(0, o_n - tail), o_n))):
+        for o in range(p // s + 1):
+            if o >= o_n:
+                break
             first = o * s - p
             j = max(0, -(first // d))  # the first tap at or past position 0
             if not (j < k and first + j * d < n):
