@@ -4,6 +4,7 @@ onnxruntime gives the eager numbers (the modules are checked in test_nn_export*.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 
 import numpy as np
@@ -85,3 +86,25 @@ def test_eager_calls_keep_the_custom_ops():
 
     assert not _export_ops.exporting()
     assert _backend.torch_ops("unpool") is _unpool_ops
+
+
+RANKED = {
+    "extrapolation_value-only-1d": (
+        (1, 2, 6),
+        lambda x: up.interpolate(x, size=4, mode="nearest", extrapolation_value=1.0),
+    ),
+    "cubic-1d": ((1, 2, 5), lambda x: up.interpolate(x, scale_factor=2, mode="cubic")),
+    "cubic-3d": ((1, 1, 3, 4, 5), lambda x: up.interpolate(x, size=(4, 6, 7), mode="cubic")),
+    "linear-3d": ((1, 1, 3, 4, 5), lambda x: up.interpolate(x, scale_factor=1.5, mode="linear")),
+}
+
+
+@pytest.mark.parametrize("name", list(RANKED))
+def test_interpolate_exports_in_every_rank(name):
+    """1-D and 3-D: cubic (bicubic is 2-D only in F.interpolate) and an ONNX keyword alone."""
+    shape, fn = RANKED[name]
+    x = torch.arange(math.prod(shape), dtype=torch.float32).reshape(shape).sin()
+    model = _Call(fn).eval()
+    session = ort.InferenceSession(_export(model, x, False), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)

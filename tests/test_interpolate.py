@@ -589,3 +589,37 @@ def test_bad_array_is_refused():
         interpolate(np.zeros((1, 1, 2), bool), size=2)
     with pytest.raises(ValueError, match="bilinear"):
         interpolate(torch.zeros(1, 1, 4), size=2, mode="bilinear")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(scale_factor=np.float64(2.0), mode="bilinear"),
+        dict(size=np.int64(8)),
+        dict(size=(np.int64(8), np.int32(7))),
+        dict(size=np.array([8, 7])),
+        dict(scale_factor=2, mode="cubic", exclude_outside=np.bool_(True), cubic_coeff_a=-0.5),
+        dict(
+            size=8,
+            mode="linear",
+            coordinate_transformation_mode="tf_crop_and_resize",
+            roi=np.array([0.1, 0.1, 0.9, 1.2]),
+            extrapolation_value=float("inf"),
+        ),
+        dict(
+            size=8,
+            mode="nearest",
+            coordinate_transformation_mode="tf_crop_and_resize",
+            roi=(0.1, 0.1, 0.9, 1.2),
+            extrapolation_value=float("nan"),
+        ),
+    ],
+    ids=["np-scale", "np-size", "np-size-tuple", "np-array-size", "np-bool", "inf", "nan"],
+)
+def test_tensor_arguments_of_numpy_types_and_non_finite_values(rng, kwargs):
+    """Arguments as NumPy scalars or arrays, and non-finite extrapolation values, give on a
+    tensor what they give on an array."""
+    x = rng.random((1, 2, 4, 4))
+    expected = interpolate(x, **kwargs)
+    got = interpolate(torch.from_numpy(x), **kwargs).numpy()
+    np.testing.assert_array_equal(got, expected)

@@ -116,3 +116,27 @@ def test_torch_compile_interpolate_over_sizes():
         torch.testing.assert_close(compiled(x), resize(x), rtol=0, atol=0)
     with pytest.raises((ValueError, RuntimeError), match=r"scale_factor .* empty output"):
         compiled(torch.randn(1, 2, 1, 3, dtype=torch.float64))
+
+
+def test_torch_compile_size_from_another_tensor():
+    """The U-Net pattern, ``size=skip.shape[2:]``: one graph over changing sizes (the size is
+    symbolic there), gradients included."""
+    from torch._dynamo.utils import counters
+
+    import upsampling as up
+
+    def merge(x, skip):
+        return up.interpolate(x, size=skip.shape[2:], mode="bilinear") + skip
+
+    torch._dynamo.reset()
+    counters.clear()
+    compiled = torch.compile(merge, backend="aot_eager", fullgraph=True)
+    for n in (4, 6, 9, 13):
+        x = torch.randn(1, 2, n, n, dtype=torch.float64, requires_grad=True)
+        skip = torch.randn(1, 2, 2 * n + 1, 2 * n, dtype=torch.float64)
+        y = compiled(x, skip)
+        (gx,) = torch.autograd.grad(y.sum(), x)
+        expected = merge(x, skip)
+        (ex,) = torch.autograd.grad(expected.sum(), x)
+        assert torch.equal(y, expected) and torch.equal(gx, ex)
+    assert counters["stats"]["unique_graphs"] <= 2  # the first size, then all others

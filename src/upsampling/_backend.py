@@ -39,6 +39,12 @@ def is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
+def is_symint(x: Any) -> bool:
+    """A symbolic size of ``torch.compile`` (recognised without importing torch)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.SymInt)
+
+
 def is_array(x: Any) -> bool:
     return isinstance(x, np.ndarray) or is_tensor(x)
 

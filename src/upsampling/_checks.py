@@ -36,7 +36,10 @@ def _show(value: Any) -> str:
 
 
 def integer(value: Any, fn: str, name: str) -> int:
-    """``value`` as a Python int; bools, floats and strings are refused even when integral."""
+    """``value`` as a Python int; bools, floats and strings are refused even when integral. A
+    ``torch.SymInt`` (a size in a graph over dynamic shapes) stays as it is."""
+    if _backend.is_symint(value):
+        return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise fail(fn, f"{name} {_show(value)} must be an int", TypeError)
     return operator.index(value)

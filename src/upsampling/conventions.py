@@ -87,7 +87,7 @@ def make_plan(
         )
     extrapolation_value = float(extrapolation_value)
     ctm = coordinate_transformation_mode
-    onnx = _onnx_keywords(
+    onnx = onnx_keywords(
         ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation_value, roi
     )
     mode = _checks.choice(mode, ONNX_MODES if onnx else TORCH_MODES, fn, "mode")
@@ -112,7 +112,7 @@ def make_plan(
     return _torch_plan(*common, antialias, double)
 
 
-def _onnx_keywords(ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation, roi) -> bool:
+def onnx_keywords(ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation, roi) -> bool:
     """Whether a call uses ONNX ``Resize``'s conventions (any of its keywords set)."""
     return (
         any(v is not None for v in (ctm, nearest_mode, cubic_coeff_a, roi))
@@ -140,7 +140,7 @@ def call_output_size(fn: str, in_size, args: tuple) -> tuple:
     order: size, scale_factor, mode, align_corners, recompute_scale_factor, antialias, then the
     ONNX keywords)."""
     size, scale_factor, *_, ctm, nearest_mode, a, exclude, extrapolation, roi = args
-    onnx = _onnx_keywords(ctm, nearest_mode, a, exclude, extrapolation, roi)
+    onnx = onnx_keywords(ctm, nearest_mode, a, exclude, extrapolation, roi)
     return output_size(fn, in_size, size, scale_factor, onnx)
 
 

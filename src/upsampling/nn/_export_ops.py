@@ -9,9 +9,10 @@ names, so a model that calls ``up.unpool``, ``up.max_pool``, ``up.max_unpool``,
 :mod:`upsampling.nn`) exports. The arguments arrive normalised and checked by the public
 function. Pooling and unpooling export as Reshape, Expand, Pad, Slice, Greater, IsNaN, Where,
 TopK, GatherElements and ScatterElements (opset 11 or later); interpolation with PyTorch's
-options as ``Resize``, with the ONNX-only options (and for integer inputs, ``antialias`` or
-``"area"``) as the per-axis weight tables of the eager operator (Gather, Mul, Add), constants
-for the traced size.
+options as ``Resize``, with the ONNX-only options (and for integer inputs, ``antialias``,
+``"area"`` or cubic outside 2-D) as the per-axis weight tables of the eager operator (Gather,
+Mul, Add), constants for the traced size. Through ``Resize`` float16 and bfloat16 results may
+differ from the eager ones in the last bit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import shapes
+from .. import _backend, shapes
+from ..conventions import onnx_keywords
 from ..interpolate import plan_of
 from . import _conv_ops, _interpolate_ops
 
@@ -42,12 +44,6 @@ def _fixed_shapes():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         yield
-
-
-def _size(t: Tensor) -> tuple[int, ...]:
-    """The shape as Python ints: the exported pooling graphs are built for the traced shape (the
-    tracer would otherwise hand out sizes as tensors)."""
-    return tuple(int(a) for a in t.shape)
 
 
 # ------------------------------------------------------------------------------------- unpool
@@ -73,7 +69,7 @@ def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[T
     exactly the rule of the eager kernel (first maximum, last NaN). Padding never wins, so the
     index starts at the window's first real element, as PyTorch's does."""
     with _fixed_shapes():
-        n, c, *size = _size(x)
+        n, c, *size = _backend.shape(x)
         out = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
         floating = x.is_floating_point()
         low = -math.inf if floating else torch.iinfo(x.dtype).min
@@ -112,7 +108,7 @@ def max_unpool(x: Tensor, indices: Tensor, out_size) -> Tensor:
     """Scatter each plane's inputs to their indices through :func:`_unpool_plan`, into a plane
     with one spare element past the end that is cut off afterwards."""
     with _fixed_shapes():
-        n, c, *size = _size(x)
+        n, c, *size = _backend.shape(x)
         length, plane = math.prod(size), math.prod(out_size)
         order, target = _unpool_plan(indices.reshape(n * c, length).long(), plane)
         values = x.reshape(n * c, length).gather(1, order)
@@ -146,9 +142,10 @@ def interpolate(x: Tensor, spec: tuple) -> Tensor:
     """``F.interpolate`` (ONNX ``Resize``) where PyTorch's options say it all, else the eager
     operator's tables in plain PyTorch."""
     plan = plan_of(spec)  # the checks, and the tables if they are needed
-    *_, size, scale, mode, corners, recompute, antialias, ctm, nearest, a, exclude, _, roi = spec
-    onnx_only = ctm is not None or nearest is not None or a is not None or roi is not None
-    if onnx_only or exclude or antialias or mode == "area" or not x.is_floating_point():
+    _, _, _, size, scale, mode, corners, recompute, antialias, *onnx = spec
+    cubic_2d = mode not in ("cubic", "bicubic") or x.ndim == 4  # F.interpolate's bicubic is 2-D
+    resize = not (onnx_keywords(*onnx) or antialias or mode == "area") and cubic_2d
+    if not resize or not x.is_floating_point():
         return _interpolate_ops.interpolate_torch(x, plan)
     if mode in ("linear", "cubic"):
         mode = _TORCH_MODE[x.ndim - 2] if mode == "linear" else "bicubic"

@@ -13,8 +13,9 @@ views; anything else (CUDA, float16, bfloat16) applies the same per-axis tables 
 
 from __future__ import annotations
 
-import ast
 import functools
+import json
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,38 +92,69 @@ def _fill_outside(out: Tensor, plan: Plan) -> Tensor:
     return out
 
 
+# The op carries the call's arguments after ``x`` as a JSON string (``key``, plain Python values:
+# a constant for torch.compile) plus ``size`` as a list of ints, which may be symbolic (a size
+# read from another tensor's shape in a graph over dynamic shapes). ``key`` starts with how
+# ``size`` was given: "none", "int" (broadcast) or "tuple".
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays and every sequence as Python values and tuples."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+@torch.compiler.assume_constant_result
+def _key(form: str, arguments: tuple) -> str:
+    return json.dumps([form, *(_plain(a) for a in arguments)])
+
+
+def _arguments(key: str, size: list) -> tuple:
+    """The arguments after ``x``, back from ``key`` and ``size``."""
+    form, *rest = _tuples(json.loads(key))
+    given = None if form == "none" else size[0] if form == "int" else tuple(size)
+    return (given, *rest)
+
+
 @functools.lru_cache(maxsize=256)
-def _plan(shape: tuple[int, ...], itemsize: int, double: bool, key: str) -> Plan:
-    """The checked plan of a call whose arguments after ``x`` are ``key`` (see :func:`_key`)."""
-    return plan_of((shape, itemsize, double, *ast.literal_eval(key)))
+def _plan(shape: tuple[int, ...], itemsize: int, double: bool, key: str, size: tuple) -> Plan:
+    """The checked plan of a call whose arguments after ``x`` are ``key`` and ``size``."""
+    return plan_of((shape, itemsize, double, *_arguments(key, list(size))))
 
 
-def _plan_for(t: Tensor, shape, key: str) -> Plan:
-    return _plan(tuple(shape), t.element_size(), t.dtype == torch.float64, key)
+def _plan_for(t: Tensor, shape, key: str, size: list[int]) -> Plan:
+    return _plan(tuple(shape), t.element_size(), t.dtype == torch.float64, key, tuple(size))
 
 
-def _interpolate_impl(x: Tensor, key: str) -> Tensor:
-    p = _plan_for(x, x.shape, key)
+def _interpolate_impl(x: Tensor, key: str, size: list[int]) -> Tensor:
+    p = _plan_for(x, x.shape, key, size)
     if numba_ok(x):
         return from_numpy(interpolate_array(as_numpy(x), p))
     out = _forward_torch(x, p)
     return _fill_outside(out, p) if p.extrapolation is not None else out
 
 
-def _interpolate_fake(x, key):
+def _interpolate_fake(x, key, size):
     """The output shape from the arguments alone, so the sizes may be symbolic."""
-    out = call_output_size("interpolate", tuple(x.shape[2:]), ast.literal_eval(key))
+    out = call_output_size("interpolate", tuple(x.shape[2:]), _arguments(key, size))
     return x.new_empty((*x.shape[:2], *out))
 
 
-def _backward_impl(g: Tensor, key: str, input_shape: list[int]) -> Tensor:
-    p = _plan_for(g, input_shape, key)
+def _backward_impl(g: Tensor, key: str, size: list[int], input_shape: list[int]) -> Tensor:
+    p = _plan_for(g, input_shape, key, size)
     if numba_ok(g):
         return from_numpy(interpolate_backward_array(as_numpy(g), p))
     return interpolate_backward_torch(g, p)
 
 
-def _backward_fake(g, key, input_shape):
+def _backward_fake(g, key, size, input_shape):
     return g.new_empty((*g.shape[:2], *input_shape[2:]))
 
 
@@ -130,32 +162,32 @@ _backward_op = define("interpolate_backward", _backward_impl, _backward_fake)
 
 
 def _setup(ctx, inputs, output):
-    ctx.key = inputs[1]
+    ctx.key, ctx.size = inputs[1], inputs[2]
     ctx.input_shape = list(inputs[0].shape)
 
 
 def _backward(ctx, g):
-    return _backward_op(g.contiguous(), ctx.key, ctx.input_shape), None
+    return _backward_op(g.contiguous(), ctx.key, ctx.size, ctx.input_shape), None, None
 
 
 _interpolate_op = define("interpolate", _interpolate_impl, _interpolate_fake, _backward, _setup)
-
-
-@torch.compiler.assume_constant_result
-def _key(arguments: tuple) -> str:
-    """The arguments after ``x`` as the string the op carries: a constant for
-    ``torch.compile`` whatever the input's shape, so one graph can serve every size."""
-    return repr(arguments)
 
 
 def interpolate(x: Tensor, spec: tuple) -> Tensor:
     """The op on ``x``; ``spec`` as :func:`upsampling.interpolate` builds it. Eager calls are
     checked here (a bad argument fails at the call, not inside the op); in a compiled graph the
     op checks them when it runs."""
-    key = _key(spec[3:])
+    size = _plain(spec[3])
+    form = "none" if size is None else "tuple" if isinstance(size, tuple) else "int"
+    sizes = [] if size is None else list(size) if form == "tuple" else [size]
+    try:
+        key = _key(form, spec[4:])
+    except TypeError:  # not a plain value: the checks say which argument and why
+        plan_of(spec)
+        raise
     if not torch.compiler.is_compiling():
-        _plan(*spec[:3], key)
-    return _interpolate_op(x, key)
+        _plan(*spec[:3], key, tuple(sizes))
+    return _interpolate_op(x, key, sizes)
 
 
 def interpolate_torch(x: Tensor, plan: Plan) -> Tensor:
