@@ -604,5 +604,5 @@ def test_every_module_takes_device_and_dtype(name):
     with pytest.raises(TypeError, match=rf"{name}.*dtype 'float32'"):
         make(dtype="float32")
     if list(layer.parameters()):
-        with pytest.raises(ValueError, match=rf"{name}.*dtype torch.int64 must be a floating"):
+        with pytest.raises(TypeError, match=rf"{name}.*dtype torch.int64 must be a floating"):
             make(dtype=torch.int64)

@@ -29,6 +29,7 @@ from torch import Tensor
 from .. import _backend, shapes
 from ..conventions import onnx_keywords
 from ..interpolate import plan_of
+from ..unpool import _taps
 from . import _conv_ops, _interpolate_ops
 
 
@@ -82,9 +83,9 @@ def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[T
             shape[axis] = o
             step = math.prod(size[axis + 1 :])  # of the flat index in the input plane
             starts = [i * s - p for i in range(o)]  # each window's tap 0
-            lead = [b % d if b < 0 else b for b in starts]  # its first real tap
+            lead = torch.from_numpy(_taps(a, o, k, s, p, d)[0]).to(x.device)  # its first real tap
             grids.append((torch.tensor(starts, device=x.device).reshape(shape) * step, step))
-            first = first + torch.tensor(lead, device=x.device).reshape(shape) * step
+            first = first + lead.reshape(shape) * step
         xp = F.pad(x, pads, value=low)
         best = torch.full((n, c, *out), low, dtype=x.dtype, device=x.device)
         index = first.expand(n, c, *out)

@@ -49,7 +49,9 @@ def factory(fn: str, device: Any, dtype: Any) -> dict[str, Any]:
     """The ``device``/``dtype`` keywords for a module's parameters, checked: a floating dtype."""
     check_factory(fn, device, dtype)
     if dtype is not None and not dtype.is_floating_point:
-        raise _checks.fail(fn, f"dtype {dtype} must be a floating dtype for the parameters")
+        raise _checks.fail(
+            fn, f"dtype {dtype} must be a floating dtype for the parameters", TypeError
+        )
     return {"device": device, "dtype": dtype}
 
 

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from .. import shapes
 from ..unpool import (
+    _live_taps,
     invalid_index,
     max_pool_array,
     max_pool_backward_array,
@@ -159,8 +160,7 @@ def _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, di
     for a, o, k, s, p, d in zip(
         input_size, out_size, kernel, stride, padding, dilation, strict=True
     ):
-        first = max(0, -((p - (o - 1) * s) // -d))  # ceil((p - (o - 1) * s) / d)
-        live.append(range(first, min(k - 1, (a - 1 + p) // d) + 1))
+        live.append([int(j) for j in (_live_taps(a, o, k, s, p, d)[:, 0] + p) // d])
     zero = g.new_zeros(())
     for tap in reversed(list(itertools.product(*live))):
         flat = torch.zeros((), dtype=torch.int64, device=g.device)
