@@ -140,3 +140,24 @@ def test_torch_compile_size_from_another_tensor():
         (ex,) = torch.autograd.grad(expected.sum(), x)
         assert torch.equal(y, expected) and torch.equal(gx, ex)
     assert counters["stats"]["unique_graphs"] <= 2  # the first size, then all others
+
+
+def test_torch_compile_scale_factor_passed_in():
+    """A scale_factor argument that changes between calls compiles (Dynamo specialises each
+    value) and gives the eager numbers and gradients; a bool factor is still refused."""
+    import upsampling as up
+
+    def resize(x, scale):
+        return up.interpolate(x, scale_factor=scale, mode="bilinear")
+
+    torch._dynamo.reset()
+    compiled = torch.compile(resize, backend="aot_eager", fullgraph=True)
+    for scale in (2.0, 3.0, 0.75, (1.5, 2.5)):
+        x = torch.randn(1, 2, 4, 5, dtype=torch.float64, requires_grad=True)
+        y = compiled(x, scale)
+        (gx,) = torch.autograd.grad(y.sum(), x)
+        expected = resize(x, scale)
+        (ex,) = torch.autograd.grad(expected.sum(), x)
+        assert torch.equal(y, expected) and torch.equal(gx, ex)
+    with pytest.raises(TypeError, match="scale_factor True must be a real number"):
+        resize(torch.randn(1, 1, 3, 3), True)

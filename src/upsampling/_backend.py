@@ -39,10 +39,11 @@ def is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def is_symint(x: Any) -> bool:
-    """A symbolic size of ``torch.compile`` (recognised without importing torch)."""
+def is_symbolic(x: Any, kind: str = "SymInt") -> bool:
+    """A symbolic value of ``torch.compile`` (``kind`` "SymInt" or "SymFloat": a size or a
+    factor in a graph over dynamic values), recognised without importing torch."""
     torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.SymInt)
+    return torch is not None and isinstance(x, getattr(torch, kind))
 
 
 def is_array(x: Any) -> bool:

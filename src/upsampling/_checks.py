@@ -38,7 +38,7 @@ def _show(value: Any) -> str:
 def integer(value: Any, fn: str, name: str) -> int:
     """``value`` as a Python int; bools, floats and strings are refused even when integral. A
     ``torch.SymInt`` (a size in a graph over dynamic shapes) stays as it is."""
-    if _backend.is_symint(value):
+    if _backend.is_symbolic(value):
         return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise fail(fn, f"{name} {_show(value)} must be an int", TypeError)
@@ -109,6 +109,9 @@ def choice(value: Any, allowed: Sequence[str], fn: str, name: str) -> str:
 
 
 def finite_float(value: Any, fn: str, name: str) -> float:
+    """``value`` as a Python float, finite; a ``torch.SymFloat`` stays as it is."""
+    if _backend.is_symbolic(value, "SymFloat"):
+        return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise fail(fn, f"{name} {value!r} must be a real number", TypeError)
     if not math.isfinite(float(value)):

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import shapes
 from ..conventions import call_output_size
 from ..filters import Plan, is_identity, outside_rows, table
 from ..interpolate import interpolate_array, interpolate_backward_array, plan_of
@@ -93,9 +94,10 @@ def _fill_outside(out: Tensor, plan: Plan) -> Tensor:
 
 
 # The op carries the call's arguments after ``x`` as a JSON string (``key``, plain Python values:
-# a constant for torch.compile) plus ``size`` as a list of ints, which may be symbolic (a size
-# read from another tensor's shape in a graph over dynamic shapes). ``key`` starts with how
-# ``size`` was given: "none", "int" (broadcast) or "tuple".
+# a constant for torch.compile), except ``size`` and ``scale_factor``, which travel as lists of
+# ints and floats that may be symbolic (a size read from another tensor's shape, a factor passed
+# in, in a graph over dynamic values). ``key`` starts with how each was given: size "none",
+# "int" (broadcast) or "tuple"; scale_factor "none", "number" or "tuple".
 def _plain(value: Any) -> Any:
     """NumPy scalars and arrays and every sequence as Python values and tuples."""
     if isinstance(value, np.generic):
@@ -111,50 +113,68 @@ def _tuples(value: Any) -> Any:
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
+def _split(value: Any, single: str) -> tuple[str, list]:
+    """``value`` (size or scale_factor) as its form and its list of entries."""
+    value = _plain(value)
+    if value is None:
+        return "none", []
+    if isinstance(value, tuple):
+        return "tuple", list(value)
+    return single, [value]
+
+
+def _join(form: str, values: list) -> Any:
+    return None if form == "none" else tuple(values) if form == "tuple" else values[0]
+
+
 @torch.compiler.assume_constant_result
-def _key(form: str, arguments: tuple) -> str:
-    return json.dumps([form, *(_plain(a) for a in arguments)])
+def _key(forms: tuple[str, str], arguments: tuple) -> str:
+    return json.dumps([*forms, *(_plain(a) for a in arguments)])
 
 
-def _arguments(key: str, size: list) -> tuple:
-    """The arguments after ``x``, back from ``key`` and ``size``."""
-    form, *rest = _tuples(json.loads(key))
-    given = None if form == "none" else size[0] if form == "int" else tuple(size)
-    return (given, *rest)
+def _arguments(key: str, size: list, scale: list) -> tuple:
+    """The arguments after ``x``, back from ``key``, ``size`` and ``scale``."""
+    size_form, scale_form, *rest = _tuples(json.loads(key))
+    return (_join(size_form, size), _join(scale_form, scale), *rest)
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(shape: tuple[int, ...], itemsize: int, double: bool, key: str, size: tuple) -> Plan:
-    """The checked plan of a call whose arguments after ``x`` are ``key`` and ``size``."""
-    return plan_of((shape, itemsize, double, *_arguments(key, list(size))))
+def _plan(
+    shape: tuple[int, ...], itemsize: int, double: bool, key: str, size: tuple, scale: tuple
+) -> Plan:
+    """The checked plan of a call whose arguments after ``x`` are ``key``, ``size``, ``scale``."""
+    return plan_of((shape, itemsize, double, *_arguments(key, list(size), list(scale))))
 
 
-def _plan_for(t: Tensor, shape, key: str, size: list[int]) -> Plan:
-    return _plan(tuple(shape), t.element_size(), t.dtype == torch.float64, key, tuple(size))
+def _plan_for(t: Tensor, shape, key: str, size, scale) -> Plan:
+    double = t.dtype == torch.float64
+    return _plan(tuple(shape), t.element_size(), double, key, tuple(size), tuple(scale))
 
 
-def _interpolate_impl(x: Tensor, key: str, size: list[int]) -> Tensor:
-    p = _plan_for(x, x.shape, key, size)
+def _interpolate_impl(x: Tensor, key: str, size: list[int], scale: list[float]) -> Tensor:
+    p = _plan_for(x, x.shape, key, size, scale)
     if numba_ok(x):
         return from_numpy(interpolate_array(as_numpy(x), p))
     out = _forward_torch(x, p)
     return _fill_outside(out, p) if p.extrapolation is not None else out
 
 
-def _interpolate_fake(x, key, size):
+def _interpolate_fake(x, key, size, scale):
     """The output shape from the arguments alone, so the sizes may be symbolic."""
-    out = call_output_size("interpolate", tuple(x.shape[2:]), _arguments(key, size))
+    out = call_output_size("interpolate", tuple(x.shape[2:]), _arguments(key, size, scale))
     return x.new_empty((*x.shape[:2], *out))
 
 
-def _backward_impl(g: Tensor, key: str, size: list[int], input_shape: list[int]) -> Tensor:
-    p = _plan_for(g, input_shape, key, size)
+def _backward_impl(
+    g: Tensor, key: str, size: list[int], scale: list[float], input_shape: list[int]
+) -> Tensor:
+    p = _plan_for(g, input_shape, key, size, scale)
     if numba_ok(g):
         return from_numpy(interpolate_backward_array(as_numpy(g), p))
     return interpolate_backward_torch(g, p)
 
 
-def _backward_fake(g, key, size, input_shape):
+def _backward_fake(g, key, size, scale, input_shape):
     return g.new_empty((*g.shape[:2], *input_shape[2:]))
 
 
@@ -162,12 +182,12 @@ _backward_op = define("interpolate_backward", _backward_impl, _backward_fake)
 
 
 def _setup(ctx, inputs, output):
-    ctx.key, ctx.size = inputs[1], inputs[2]
+    ctx.arguments = inputs[1:]
     ctx.input_shape = list(inputs[0].shape)
 
 
 def _backward(ctx, g):
-    return _backward_op(g.contiguous(), ctx.key, ctx.size, ctx.input_shape), None, None
+    return _backward_op(g.contiguous(), *ctx.arguments, ctx.input_shape), None, None, None
 
 
 _interpolate_op = define("interpolate", _interpolate_impl, _interpolate_fake, _backward, _setup)
@@ -177,17 +197,20 @@ def interpolate(x: Tensor, spec: tuple) -> Tensor:
     """The op on ``x``; ``spec`` as :func:`upsampling.interpolate` builds it. Eager calls are
     checked here (a bad argument fails at the call, not inside the op); in a compiled graph the
     op checks them when it runs."""
-    size = _plain(spec[3])
-    form = "none" if size is None else "tuple" if isinstance(size, tuple) else "int"
-    sizes = [] if size is None else list(size) if form == "tuple" else [size]
+    eager = not torch.compiler.is_compiling()
+    if eager and spec[4] is not None:  # the factor's type, before it travels as floats
+        shapes.interpolate_scales(spec[4], len(spec[0]) - 2, "interpolate")
+    size_form, size = _split(spec[3], "int")
+    scale_form, scale = _split(spec[4], "number")
     try:
-        key = _key(form, spec[4:])
+        key = _key((size_form, scale_form), spec[5:])
     except TypeError:  # not a plain value: the checks say which argument and why
         plan_of(spec)
         raise
-    if not torch.compiler.is_compiling():
-        _plan(*spec[:3], key, tuple(sizes))
-    return _interpolate_op(x, key, sizes)
+    scale = [float(s) for s in scale]
+    if eager:
+        _plan(*spec[:3], key, tuple(size), tuple(scale))
+    return _interpolate_op(x, key, size, scale)
 
 
 def interpolate_torch(x: Tensor, plan: Plan) -> Tensor:
