@@ -148,13 +148,22 @@ class Table:
         return len(self.count)
 
     @property
+    def mean_taps(self) -> float:
+        """Taps per output sample on average (computed once; the pass order weighs it)."""
+        if "mean_taps" not in self._cache:
+            self._cache["mean_taps"] = float(self.count.mean()) if self.out_size else 0.0
+        return self._cache["mean_taps"]
+
+    @property
     def is_gather(self) -> bool:
-        """One tap of weight one per output: a pure copy (nearest)."""
-        return (
-            self.index.shape[1] == 1
-            and bool(np.all(self.count == 1))
-            and bool(np.all(self.weight == 1.0))
-        )
+        """One tap of weight one per output: a pure copy (nearest); computed once."""
+        if "is_gather" not in self._cache:
+            self._cache["is_gather"] = (
+                self.index.shape[1] == 1
+                and bool(np.all(self.count == 1))
+                and bool(np.all(self.weight == 1.0))
+            )
+        return self._cache["is_gather"]
 
     def dense(self) -> np.ndarray:
         """The ``(out_size, in_size)`` matrix of the table."""

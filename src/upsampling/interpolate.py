@@ -76,8 +76,7 @@ def _order(sizes: list[int], tables: list[Table | None]) -> tuple[int, ...]:
         for axis in order:
             t = tables[axis]
             cur[axis] = t.out_size
-            taps_per_row = float(t.count.mean()) if t.out_size else 0.0
-            cost += math.prod(cur) * max(taps_per_row, 0.5) * (1.5 if axis == 2 else 1.0)
+            cost += math.prod(cur) * max(t.mean_taps, 0.5) * (1.5 if axis == 2 else 1.0)
         if cost < best_cost:
             best, best_cost = order, cost
     return best
