@@ -194,7 +194,9 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     import torch
 
     set_threads(threads)
-    repeat, warmup = (3, 1) if quick else (7, 2)
+    # fresh memory is slow to fault in on some VMs (huge pages returned to the host): the
+    # warm-up rounds let both libraries reach their steady state first
+    repeat, warmup = (3, 1) if quick else (7, 5)
     all_cases = cases(quick)
     libraries = sorted({lib for c in all_cases for lib in c.others}, key=_order)
     rows = []
