@@ -108,3 +108,31 @@ def test_interpolate_exports_in_every_rank(name):
     session = ort.InferenceSession(_export(model, x, False), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
     np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+DYNAMIC = {
+    "interpolate-bilinear": lambda x: up.interpolate(x, scale_factor=2, mode="bilinear"),
+    "unpool": lambda x: up.unpool(x, 2),
+    "conv_transpose": lambda x: up.conv_transpose(x, W_T, stride=2, padding=1),
+}
+
+
+@pytest.mark.parametrize("name", list(DYNAMIC))
+def test_dynamic_shapes_export_with_the_default_exporter(name):
+    """Exported for one size with every dim dynamic, the model runs at another size."""
+    pytest.importorskip("onnxscript")
+    from torch.export import Dim
+
+    model = _Call(DYNAMIC[name]).eval()
+    dims = {0: Dim("batch"), 2: Dim("height"), 3: Dim("width")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (torch.randn(2, 4, 6, 8),), dynamo=True, dynamic_shapes=(dims,)
+        )
+    session = ort.InferenceSession(
+        program.model_proto.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    x = torch.randn(3, 4, 9, 5)
+    (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-5)

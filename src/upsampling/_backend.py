@@ -76,8 +76,9 @@ def itemsize(x: Any) -> int:
 
 
 def shape(x: Any) -> tuple[int, ...]:
-    """The shape as Python ints (``torch.onnx.export``'s tracer hands out sizes as tensors)."""
-    return tuple(int(a) for a in x.shape)
+    """The shape as Python ints (``torch.onnx.export``'s tracer hands out sizes as tensors);
+    symbolic sizes (``torch.export`` or ``torch.compile`` over dynamic shapes) stay symbolic."""
+    return tuple(a if is_symbolic(a) else int(a) for a in x.shape)
 
 
 def torch_ops(family: str):

@@ -309,7 +309,7 @@ def interpolate(
     fn = "interpolate"
     _checks.array(x, fn)
     spec = (
-        tuple(int(s) for s in x.shape),
+        _backend.shape(x),
         _backend.itemsize(x),
         _backend.dtype_name(x) == "float64",
         _frozen(size),

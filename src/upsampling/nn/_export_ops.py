@@ -142,12 +142,15 @@ _TORCH_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
 def interpolate(x: Tensor, spec: tuple) -> Tensor:
     """``F.interpolate`` (ONNX ``Resize``) where PyTorch's options say it all, else the eager
     operator's tables in plain PyTorch."""
-    plan = plan_of(spec)  # the checks, and the tables if they are needed
-    _, _, _, size, scale, mode, corners, recompute, antialias, *onnx = spec
+    shape, _, _, size, scale, mode, corners, recompute, antialias, *onnx = spec
     cubic_2d = mode not in ("cubic", "bicubic") or x.ndim == 4  # F.interpolate's bicubic is 2-D
     resize = not (onnx_keywords(*onnx) or antialias or mode == "area") and cubic_2d
-    if not resize or not x.is_floating_point():
-        return _interpolate_ops.interpolate_torch(x, plan)
+    if not resize or not x.is_floating_point() or not any(map(_backend.is_symbolic, shape)):
+        # the checks, and the tables if they are needed (for the traced size: a symbolic
+        # size is made concrete here)
+        plan = plan_of((tuple(int(a) for a in shape), *spec[1:]))
+        if not resize or not x.is_floating_point():
+            return _interpolate_ops.interpolate_torch(x, plan)
     if mode in ("linear", "cubic"):
         mode = _TORCH_MODE[x.ndim - 2] if mode == "linear" else "bicubic"
     return F.interpolate(x, size, scale, mode, corners, recompute)
