@@ -114,6 +114,7 @@ DYNAMIC = {
     "interpolate-bilinear": lambda x: up.interpolate(x, scale_factor=2, mode="bilinear"),
     "unpool": lambda x: up.unpool(x, 2),
     "conv_transpose": lambda x: up.conv_transpose(x, W_T, stride=2, padding=1),
+    "conv_transpose-same": lambda x: up.conv_transpose(x, W_T, stride=2, padding="same"),
 }
 
 
