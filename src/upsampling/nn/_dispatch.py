@@ -58,7 +58,3 @@ def define(name: str, impl, fake, backward=None, setup_context=None):
 
     _Function.__name__ = name
     return _Function.apply
-
-
-def sizes(shape: list[int] | tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(int(s) if not isinstance(s, torch.SymInt) else s for s in shape)

@@ -145,11 +145,12 @@ def interpolate(x: Tensor, spec: tuple) -> Tensor:
     shape, _, _, size, scale, mode, corners, recompute, antialias, *onnx = spec
     cubic_2d = mode not in ("cubic", "bicubic") or x.ndim == 4  # F.interpolate's bicubic is 2-D
     resize = not (onnx_keywords(*onnx) or antialias or mode == "area") and cubic_2d
-    if not resize or not x.is_floating_point() or not any(map(_backend.is_symbolic, shape)):
+    tables = not resize or not x.is_floating_point()
+    if tables or not any(map(_backend.is_symbolic, shape)):
         # the checks, and the tables if they are needed (for the traced size: a symbolic
         # size is made concrete here)
         plan = plan_of((tuple(int(a) for a in shape), *spec[1:]))
-        if not resize or not x.is_floating_point():
+        if tables:
             return _interpolate_ops.interpolate_torch(x, plan)
     if mode in ("linear", "cubic"):
         mode = _TORCH_MODE[x.ndim - 2] if mode == "linear" else "bicubic"

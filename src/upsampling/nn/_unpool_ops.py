@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import shapes
+from .. import _backend, shapes
 from ..unpool import (
     _live_taps,
     invalid_index,
@@ -20,7 +20,7 @@ from ..unpool import (
     unpool_array,
     unpool_nearest_backward_array,
 )
-from ._dispatch import as_numpy, define, from_numpy, numba_ok, sizes
+from ._dispatch import as_numpy, define, from_numpy, numba_ok
 
 
 # ------------------------------------------------------------------------------------- unpool
@@ -119,9 +119,9 @@ def _max_pool_impl(
 
 
 def _max_pool_fake(x, kernel, stride, padding, dilation, ceil_mode):
-    n, c, *size = x.shape
+    n, c, *size = _backend.shape(x)
     out = shapes._pool(
-        sizes(size),
+        tuple(size),
         tuple(kernel),
         tuple(stride),
         tuple(padding),
