@@ -340,15 +340,24 @@ def _frozen(value: Any) -> Any:
 def plan_of(spec: tuple) -> Plan:
     """The plan of an ``interpolate`` call (``spec`` as :func:`interpolate` builds it),
     checked against the memory it would take."""
+    shape, itemsize, double, *args = spec
+    plan = shape_plan(shape, double, tuple(args))
+    _checks.fits_in_memory((*shape[:2], *plan.out_size), itemsize, "interpolate")
+    return plan
+
+
+def shape_plan(shape: tuple[int, ...], double: bool, args: tuple) -> Plan:
+    """The checked plan for an input of ``shape`` (float64 if ``double``) and the arguments
+    after ``x`` in order; no memory check (a Dask array's whole output need not fit)."""
     fn = "interpolate"
-    shape, itemsize, double, *args, ctm, nearest_mode, a, exclude, extrapolation, roi = spec
+    *positional, ctm, nearest_mode, a, exclude, extrapolation, roi = args
     in_size = shape[2:]
     if any(s < 1 for s in in_size):
         raise _checks.fail(fn, f"x has shape {shape}; its spatial sizes must be positive")
-    plan = make_plan(
+    return make_plan(
         fn,
         in_size,
-        *args,
+        *positional,
         coordinate_transformation_mode=ctm,
         nearest_mode=nearest_mode,
         cubic_coeff_a=a,
@@ -357,5 +366,3 @@ def plan_of(spec: tuple) -> Plan:
         roi=roi,
         double=double,
     )
-    _checks.fits_in_memory((*shape[:2], *plan.out_size), itemsize, fn)
-    return plan

@@ -13,9 +13,15 @@ from .. import _checks, shapes
 from ..conv import METHODS
 from ..conv import conv as _conv
 from ..conv import conv_transpose as _conv_transpose
-from ..conventions import make_plan
 from ..filters import AxisPlan, Plan, Table, is_identity, outside_rows, table
-from ..interpolate import _compute_dtype, _gather, _order, _round_integer, apply_tables
+from ..interpolate import (
+    _compute_dtype,
+    _gather,
+    _order,
+    _round_integer,
+    apply_tables,
+    shape_plan,
+)
 from ..unpool import unpool as _unpool
 from ..unpool import unpool_arguments
 from .graph import Spans, blockwise, clip, place, stand_in
@@ -173,26 +179,23 @@ def interpolate(
     fn = "interpolate"
     meta = stand_in(x, fn)
     _checks.array(meta, fn)
-    in_size = tuple(int(s) for s in x.shape[2:])
-    if any(s < 1 for s in in_size):
-        raise _checks.fail(fn, f"x has shape {tuple(x.shape)}; its spatial sizes must be positive")
-    plan = make_plan(
-        fn,
-        in_size,
+    shape = tuple(int(s) for s in x.shape)
+    in_size = shape[2:]
+    args = (
         size,
         scale_factor,
         mode,
         align_corners,
         recompute_scale_factor,
         antialias,
-        coordinate_transformation_mode=coordinate_transformation_mode,
-        nearest_mode=nearest_mode,
-        cubic_coeff_a=cubic_coeff_a,
-        exclude_outside=exclude_outside,
-        extrapolation_value=extrapolation_value,
-        roi=roi,
-        double=x.dtype == np.float64,
+        coordinate_transformation_mode,
+        nearest_mode,
+        cubic_coeff_a,
+        exclude_outside,
+        extrapolation_value,
+        roi,
     )
+    plan = shape_plan(shape, x.dtype == np.float64, args)
     tables = [table(a) for a in plan.axes]
     pad = 3 - len(tables)
     full = [None] * pad + [None if is_identity(t) else t for t in tables]
