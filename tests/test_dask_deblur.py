@@ -13,7 +13,7 @@ from scipy.ndimage import convolve  # noqa: E402
 
 import upsampling as up  # noqa: E402
 from upsampling import shapes  # noqa: E402
-from upsampling.deblur import _noise, deblur  # noqa: E402
+from upsampling.deblur import deblur, estimate_noise  # noqa: E402
 
 deblurring = pytest.importorskip("upsampling._dask.deblurring")
 
@@ -83,7 +83,7 @@ def test_noise_estimate_is_the_in_memory_median(shape, chunks, ties):
     if ties:
         y = np.round(y)
     got = deblurring._noise_estimate(da.from_array(y, chunks=chunks)[:, None]).compute()
-    np.testing.assert_array_equal(got, _noise(y, y.ndim - 1))
+    np.testing.assert_array_equal(got, estimate_noise(y, y.ndim - 1))
 
 
 # Measured on this image with chunks of 32, 40x24 and 7x9 pixels (fractions of the input's

@@ -290,20 +290,21 @@ def _converged(old: np.ndarray, new: np.ndarray, tol: float) -> bool:
     return bool(np.all(change <= tol**2 * spread))
 
 
-def richardson_lucy(y, psf, boundary, lam, iterations, sigma, method):
+def richardson_lucy(y, psf, boundary, lam, iterations, sigma, low, method):
     r"""Richardson-Lucy, with Dey et al.'s total-variation term when ``lam`` is given.
 
     On the extended grid the data enter only on the frame (Bertero and Boccacci):
     :math:`x \leftarrow x \, k^T(M y / (k * x)) / (k^T M 1 - \lambda \operatorname{div}
-    (\nabla x / |\nabla x|))`. Values must be positive: a plane with negative values is shifted
-    up for the iteration and back afterwards.
+    (\nabla x / |\nabla x|))`. Values must be positive: a plane whose minimum ``low`` (of the
+    whole plane, which ``y`` may be a chunk of) is negative is shifted up by ``sigma - low``
+    for the iteration and back afterwards.
     """
     d = psf.ndim
     dt = y.dtype
     axes = tuple(range(-d, 0))
     dom = Domain.build(psf, y.shape[-d:], extend=boundary == "reflect", dtype=dt)
     tiny = np.finfo(dt).tiny
-    low = y.min(axis=axes, keepdims=True)
+    low = _per_plane(low, d, np.float64)
     shift = np.where(low < 0, sigma.reshape(low.shape) - low, 0).astype(dt)
     yp = y + shift
     mask = np.zeros(dom.ext, dtype=dt)

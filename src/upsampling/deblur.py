@@ -1,32 +1,25 @@
 """Deblurring: deconvolution of an image blurred by a known point-spread function.
 
-:func:`deblur` normalises its arguments, estimates the noise, and hands ``(planes, *spatial)``
-float arrays to the solvers of :mod:`upsampling._deblur_solvers`. Tensors are solved through
-NumPy on the CPU and returned on their device in their dtype.
+:func:`deblur` checks its arguments (:func:`check_arguments`, :func:`check_finite`: shared with
+the Dask path), measures each plane and solves it with :mod:`upsampling._deblur_plan` (noise
+estimate, parameter rules, method dispatch to :mod:`upsampling._deblur_solvers`, output dtype).
+Tensors are solved through NumPy on the CPU and returned on their device in their dtype.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
 import numpy as np
 
 from . import _backend, _checks
+from . import _deblur_plan as _plan
 
 __all__ = ["deblur", "estimate_noise"]
 
 METHODS = ("auto", "tv", "wiener", "tikhonov", "richardson_lucy", "richardson_lucy_tv")
 BOUNDARIES = ("reflect", "periodic")
-_MAD = 0.6744897501960817  # the median of |N(0, 1)|
-
-# Regularisation rules (fitted on scikit-image's camera, astronaut, rocket, clock, brick and
-# coins; never on the benchmark images coffee, chelsea and moon). See deblur's Notes.
-_TV_GAIN = 0.4  # tv: lambda = 0.4 sigma^1.5 / std(y)^0.5
-_RLTV_GAIN = 0.4  # richardson_lucy_tv: the tv rule divided by mean(y)
-_LINEAR_RULE = {"wiener": (2.0, 1.5), "tikhonov": (0.5, 1.0)}  # balance = a (sigma / std(y))^p
-_NOISE_FLOOR = 1e-2  # sigma >= 1e-2 std(y): a noise-free image still gets some regularisation
 
 
 # ------------------------------------------------------------------------------- estimation
@@ -62,24 +55,12 @@ def estimate_noise(image: Any, ndim: int | None = None) -> np.ndarray:
     ndim = y.ndim if ndim is None else _checks.integer(ndim, fn, "ndim")
     if not 1 <= ndim <= y.ndim:
         raise _checks.fail(fn, f"ndim {ndim} must lie between 1 and image.ndim ({y.ndim})")
-    _finite(y, fn, "image")
-    return _noise(y, ndim)
+    check_finite(y, fn, "image")
+    return _plan.noise(y, ndim)
 
 
-def _noise(y: np.ndarray, d: int) -> np.ndarray:
-    c = y
-    for axis in range(y.ndim - d, y.ndim):
-        m = c.shape[axis] // 2 * 2
-        if m == 0:
-            return np.zeros(y.shape[: y.ndim - d])
-        even = c.take(np.arange(0, m, 2), axis=axis)
-        odd = c.take(np.arange(1, m, 2), axis=axis)
-        c = (even - odd) * math.sqrt(0.5)
-    flat = np.abs(c).reshape(*y.shape[: y.ndim - d], -1)
-    return np.median(flat, axis=-1) / _MAD
-
-
-def _as_float64(x: Any, fn: str, name: str) -> np.ndarray:
+def _check_real(x: Any, fn: str, name: str) -> str:
+    """``x``'s dtype name, after checking that ``x`` is an array of a real dtype."""
     if not _backend.is_array(x):
         raise _checks.fail(
             fn,
@@ -90,6 +71,11 @@ def _as_float64(x: Any, fn: str, name: str) -> np.ndarray:
     if dtype not in _checks.REAL_DTYPES:
         allowed = ", ".join(_checks.REAL_DTYPES)
         raise _checks.fail(fn, f"{name} has dtype {dtype}; allowed dtypes: {allowed}", TypeError)
+    return dtype
+
+
+def _as_float64(x: Any, fn: str, name: str) -> np.ndarray:
+    dtype = _check_real(x, fn, name)
     if _backend.is_tensor(x):
         x = x.detach().cpu()
         if dtype in ("float16", "bfloat16"):
@@ -98,7 +84,8 @@ def _as_float64(x: Any, fn: str, name: str) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def _finite(a: np.ndarray, fn: str, name: str) -> None:
+def check_finite(a: np.ndarray, fn: str, name: str) -> None:
+    """Raise ``fn``'s ValueError naming ``name`` if ``a`` holds a NaN or an inf."""
     if not np.isfinite(a).all():
         bad = "NaN" if np.isnan(a).any() else "inf"
         raise _checks.fail(fn, f"{name} contains {bad}; all values must be finite")
@@ -234,21 +221,54 @@ def deblur(
     """
     if _backend.is_dask(image):
         return _backend.dask_ops().deblur(**locals())
+    plan = check_arguments(image, psf, method, boundary, balance, iterations, clip)
+    y64 = _as_float64(image, "deblur", "image")
+    check_finite(y64, "deblur", "image")
+    psf = plan.psf
+    planes = y64.reshape(-1, *y64.shape[y64.ndim - psf.ndim :])
+    y = planes.astype(psf.dtype)
+    out = _plan.solve(y, plan, _plan.plane_statistics(planes, y)).reshape(y64.shape)
+    clip_range = (y64.min(), y64.max()) if plan.clip else None
+    out = _plan.finish(out, _backend.dtype_name(image), clip_range)
+    if not _backend.is_tensor(image):
+        return out
+    torch = sys.modules["torch"]
+    return torch.from_numpy(np.ascontiguousarray(out)).to(device=image.device, dtype=image.dtype)
+
+
+def check_arguments(
+    image, psf, method, boundary, balance, iterations, clip, *, stand_in=None
+) -> _plan.Plan:
+    """Every check of :func:`deblur` that needs no image values, in its order, as a plan.
+
+    Parameters
+    ----------
+    image : numpy.ndarray or torch.Tensor
+        The image (or anything ``stand_in`` takes).
+    psf, method, boundary, balance, iterations, clip
+        As :func:`deblur` takes them.
+    stand_in : callable, optional
+        Called on ``image`` once the options are checked, for an array of the image's shape
+        and dtype to check instead (the Dask path's ``graph.stand_in``, which raises on
+        unknown chunk sizes).
+
+    Returns
+    -------
+    upsampling._deblur_plan.Plan
+        The normalised options and the PSF normalised to sum to one in the compute dtype
+        (float64 for a float64 image, else float32).
+    """
     fn = "deblur"
     method = _checks.choice(method, METHODS, fn, "method")
     method = "tv" if method == "auto" else method
     boundary = _checks.choice(boundary, BOUNDARIES, fn, "boundary")
     clip = _checks.boolean(clip, fn, "clip")
-    y = _as_float64(image, fn, "image")
+    image = image if stand_in is None else stand_in(image)
+    dtype = np.float64 if _check_real(image, fn, "image") == "float64" else np.float32
     k = _as_float64(psf, fn, "psf")
-    _check_shapes(y, k, fn)
+    _check_shapes(tuple(image.shape), k, fn)
     balance, iterations, total = _check_options(method, balance, iterations, k, fn)
-    _finite(y, fn, "image")
-    dtype = np.float64 if _backend.dtype_name(image) == "float64" else np.float32
-    out = _solve(y, (k / total).astype(dtype), method, boundary, balance, iterations, dtype)
-    if clip:
-        out = np.clip(out, y.min(), y.max())
-    return _output(out, image)
+    return _plan.Plan(method, boundary, balance, iterations, bool(clip), (k / total).astype(dtype))
 
 
 def _check_options(method: str, balance, iterations, k: np.ndarray, fn: str):
@@ -266,7 +286,7 @@ def _check_options(method: str, balance, iterations, k: np.ndarray, fn: str):
         (iterations,) = _checks.positive(
             (_checks.integer(iterations, fn, "iterations"),), fn, "iterations"
         )
-    _finite(k, fn, "psf")
+    check_finite(k, fn, "psf")
     total = k.sum()
     if not total > 0:
         what = "is all zero" if not k.any() else f"sums to {total:g}"
@@ -276,77 +296,17 @@ def _check_options(method: str, balance, iterations, k: np.ndarray, fn: str):
     return balance, iterations, total
 
 
-def _check_shapes(y: np.ndarray, k: np.ndarray, fn: str) -> None:
-    if k.ndim < 1 or k.ndim > y.ndim:
+def _check_shapes(shape: tuple[int, ...], k: np.ndarray, fn: str) -> None:
+    if k.ndim < 1 or k.ndim > len(shape):
         raise _checks.fail(
             fn,
             f"psf has shape {k.shape} ({k.ndim} dims); it must have between 1 and image.ndim "
-            f"({y.ndim}) dims",
+            f"({len(shape)}) dims",
         )
-    spatial = y.shape[y.ndim - k.ndim :]
-    if any(a > n for a, n in zip(k.shape, spatial, strict=True)) or 0 in k.shape or 0 in y.shape:
+    spatial = shape[len(shape) - k.ndim :]
+    if any(a > n for a, n in zip(k.shape, spatial, strict=True)) or 0 in k.shape or 0 in shape:
         raise _checks.fail(
             fn,
             f"psf of shape {k.shape} must be non-empty and no larger than the image's trailing "
-            f"axes {spatial} (image shape {y.shape})",
+            f"axes {spatial} (image shape {shape})",
         )
-
-
-def _solve(y64, psf, method, boundary, balance, iterations, dtype):
-    from . import _deblur_solvers as _solvers  # SciPy's FFT, imported on first use
-
-    d = psf.ndim
-    planes = y64.reshape(-1, *y64.shape[y64.ndim - d :])
-    axes = tuple(range(1, d + 1))
-    spread = planes.std(axis=axes)
-    spread = np.where(spread > 0, spread, np.maximum(np.abs(planes.mean(axis=axes)), 1.0))
-    sigma = np.maximum(_noise(planes, d), _NOISE_FLOOR * spread)
-    y = planes.astype(dtype)
-    if balance is not None:
-        balance = np.full(len(planes), balance)
-    if method in ("wiener", "tikhonov"):
-        if balance is None:
-            balance = _linear_rule(method, sigma, spread)
-        out = _solvers.linear(y, psf, boundary, balance, method == "tikhonov")
-    elif method == "tv":
-        lam = balance if balance is not None else _TV_GAIN * sigma**1.5 / np.sqrt(spread)
-        start = _linear_rule("wiener", sigma, spread)
-        out = _each_plane(_solvers.tv, y, psf, boundary, lam, sigma, start, iterations)
-    else:
-        lam = None
-        if method == "richardson_lucy_tv":
-            level = np.maximum(np.abs(planes.mean(axis=axes)), spread)
-            lam = balance if balance is not None else _RLTV_GAIN * sigma**1.5 / np.sqrt(spread)
-            lam = lam / level if balance is None else lam
-        out = _each_plane(
-            _solvers.richardson_lucy, y, psf, boundary, lam, iterations, sigma, method
-        )
-    return out.reshape(y64.shape)
-
-
-def _each_plane(solver, y, psf, *args):
-    """An iterative solver run plane by plane: each plane stops by its own rule, so a plane's
-    result does not depend on the others in the batch."""
-    out = np.empty_like(y)
-    for p in range(len(y)):
-        plane_args = [a[p : p + 1] if isinstance(a, np.ndarray) else a for a in args]
-        out[p : p + 1] = solver(y[p : p + 1], psf, *plane_args)
-    return out
-
-
-def _linear_rule(method: str, sigma: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    gain, power = _LINEAR_RULE[method]
-    return gain * (sigma / spread) ** power
-
-
-def _output(out: np.ndarray, like: Any):
-    name = _backend.dtype_name(like)
-    if name in _checks.INT_DTYPES:
-        info = np.iinfo(np.dtype(name))
-        out = np.clip(np.rint(out), info.min, info.max).astype(name)
-    elif name in ("float32", "float64", "float16"):
-        out = out.astype(name)
-    if not _backend.is_tensor(like):
-        return out
-    torch = sys.modules["torch"]
-    return torch.from_numpy(np.ascontiguousarray(out)).to(device=like.device, dtype=like.dtype)

@@ -6,9 +6,11 @@ So here (see the Notes of :func:`deblur`):
 
 * The parameters come from the whole image, lazily (one reduction pass feeds every chunk): the
   standard deviation, mean and minimum of each plane, the global range for ``clip``, and the
-  noise: the MAD of the finest Haar coefficients, as in memory, but its median taken per chunk
-  (chunks rounded to even boundaries, so the coefficients are the in-memory ones) and then the
-  median of those (exact when a plane is one chunk).
+  noise: the MAD of the finest Haar coefficients (:func:`upsampling._deblur_plan.haar_detail`
+  of each chunk, rounded to even boundaries so that they are the in-memory coefficients), their
+  median over the whole plane found exactly in two passes over the chunks.
+* Each chunk is then solved by the in-memory steps (:func:`upsampling._deblur_plan.solve` and
+  :func:`~upsampling._deblur_plan.finish`) with these statistics in place of its own.
 * Each output chunk is the core of a solve on the chunk plus a halo
   (:func:`upsampling.shapes.deblur_halo`), clipped at the image's edges, where the solver's own
   boundary handling applies as in memory. For ``richardson_lucy`` with a fixed number of
@@ -26,6 +28,7 @@ So here (see the Notes of :func:`deblur`):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 
@@ -33,23 +36,8 @@ import dask.array as da
 import numpy as np
 from dask import delayed
 
-from .. import _checks, shapes
-from .. import _deblur_solvers as _solvers
-from ..deblur import (
-    _MAD,
-    _NOISE_FLOOR,
-    _RLTV_GAIN,
-    _TV_GAIN,
-    BOUNDARIES,
-    METHODS,
-    _as_float64,
-    _check_options,
-    _check_shapes,
-    _each_plane,
-    _finite,
-    _linear_rule,
-    _output,
-)
+from .. import _deblur_plan, shapes
+from ..deblur import check_arguments, check_finite
 from . import graph
 
 
@@ -65,15 +53,8 @@ def _even_chunks(chunks: tuple[int, ...], n: int) -> tuple[int, ...]:
 
 
 def _coefficients(block: np.ndarray, d: int) -> np.ndarray:
-    """``|c|`` per plane, ``(planes, m)``: the finest Haar coefficients that
-    ``upsampling.deblur._noise`` takes the median of (here of one chunk, even-aligned)."""
-    c = np.asarray(block[:, 0], dtype=np.float64)
-    for axis in range(1, d + 1):
-        m = c.shape[axis] // 2 * 2
-        c = (c.take(np.arange(0, m, 2), axis=axis) - c.take(np.arange(1, m, 2), axis=axis)) * (
-            math.sqrt(0.5)
-        )
-    return np.sort(np.abs(c).reshape(len(c), -1), axis=1)
+    """The sorted Haar coefficients of one even-aligned chunk, ``(planes, m)``."""
+    return np.sort(_deblur_plan.haar_detail(np.asarray(block[:, 0], dtype=np.float64), d), axis=1)
 
 
 _GRID = 1024  # order statistics per chunk in the first pass of the exact median
@@ -132,7 +113,7 @@ def _median(selections, bracket, total) -> np.ndarray:
 
 
 def _noise_estimate(y64) -> da.Array:
-    """Per plane, ``upsampling.deblur._noise`` exactly: the median of the finest Haar
+    """Per plane, :func:`upsampling._deblur_plan.noise` exactly: the median of the finest Haar
     coefficients of the whole plane, found in two passes over the chunks (each sends a small
     grid of order statistics, then the few values near the median)."""
     d = y64.ndim - 2
@@ -158,72 +139,47 @@ def _noise_estimate(y64) -> da.Array:
         total = math.prod(s // 2 for s in even.shape[2:])
         median = delayed(_median)(picked, bracket, total)
         parts.append(da.from_delayed(median, (planes,), np.float64))
-    return da.concatenate(parts) / _MAD
+    return _deblur_plan.sigma_from_median(da.concatenate(parts))
 
 
 def _statistics(x, dtype) -> da.Array:
-    """``(P, 6)``: per plane the noise estimate, spread, mean and minimum (in ``dtype``, as the
-    in-memory solver sees it), then the whole image's minimum and maximum."""
+    """``(P, 6)``: per plane the fields of :class:`upsampling._deblur_plan.PlaneStats` (the
+    minimum in ``dtype``, as the in-memory solver sees it), then the whole image's minimum and
+    maximum."""
     axes = tuple(range(2, x.ndim))
     y64 = x.astype(np.float64)
     noise = _noise_estimate(y64)
     std = y64.std(axis=axes).reshape(-1)
     mean = y64.mean(axis=axes).reshape(-1)
-    spread = da.where(std > 0, std, da.maximum(abs(mean), 1.0))
     low = x.astype(dtype).min(axis=axes).reshape(-1).astype(np.float64)
     ones = da.ones_like(mean)
-    return da.stack([noise, spread, mean, low, ones * y64.min(), ones * y64.max()], axis=1)
+    return da.stack([noise, std, mean, low, ones * y64.min(), ones * y64.max()], axis=1)
 
 
 # ----------------------------------------------------------------------------------- solving
 @dataclasses.dataclass(frozen=True, eq=False)
 class _Deblur:
-    psf: np.ndarray  # normalised, in the compute dtype
-    method: str
-    boundary: str
-    balance: float | None
-    iterations: int | None
-    clip: bool
+    """One output chunk: the in-memory solve of the chunk plus its halo, with the whole image's
+    statistics, cut to the chunk."""
+
+    plan: _deblur_plan.Plan
     out_dtype: np.dtype
     bounds: tuple[tuple[int, ...], ...]
     spans: tuple[tuple[tuple[int, int], ...], ...]
 
     def __call__(self, block: np.ndarray, where, stats: np.ndarray) -> np.ndarray:
         y64 = np.asarray(block[:, 0], dtype=np.float64)
-        _finite(y64, "deblur", "image")
-        noise, spread, mean, low, lowest, highest = stats[where.first : where.first + len(y64)].T
-        sigma = np.maximum(noise, _NOISE_FLOOR * spread)
-        out = self._solve(y64.astype(self.psf.dtype), sigma, spread, mean, low)
+        check_finite(y64, "deblur", "image")
+        *planes, lowest, highest = stats[where.first : where.first + len(y64)].T
+        y = y64.astype(self.plan.psf.dtype)
+        out = _deblur_plan.solve(y, self.plan, _deblur_plan.PlaneStats(*planes))
         core = tuple(
             slice(b[j] - s[j][0], b[j + 1] - s[j][0])
             for b, s, j in zip(self.bounds, self.spans, where.index, strict=True)
         )
         out = out[(slice(None), *core)]
-        if self.clip:
-            out = np.clip(out, lowest[0], highest[0])
-        return _output(out, np.empty(0, self.out_dtype))[:, None]
-
-    def _solve(self, y, sigma, spread, mean, low):
-        """``upsampling.deblur._solve`` with the parameters of the whole image."""
-        method, psf, boundary, iterations = self.method, self.psf, self.boundary, self.iterations
-        given = None if self.balance is None else np.full(len(y), self.balance)
-        if method in ("wiener", "tikhonov"):
-            balance = _linear_rule(method, sigma, spread) if given is None else given
-            return _solvers.linear(y, psf, boundary, balance, method == "tikhonov")
-        if method == "tv":
-            lam = _TV_GAIN * sigma**1.5 / np.sqrt(spread) if given is None else given
-            start = _linear_rule("wiener", sigma, spread)
-            return _each_plane(_solvers.tv, y, psf, boundary, lam, sigma, start, iterations)
-        lam = None
-        if method == "richardson_lucy_tv":
-            level = np.maximum(np.abs(mean), spread)
-            lam = given if given is not None else _RLTV_GAIN * sigma**1.5 / np.sqrt(spread) / level
-        # the in-memory shift of a plane with negative values, from the whole plane's minimum
-        shift = np.where(low < 0, sigma - low, 0).astype(y.dtype).reshape(-1, *[1] * psf.ndim)
-        out = _each_plane(
-            _solvers.richardson_lucy, y + shift, psf, boundary, lam, iterations, sigma, method
-        )
-        return out - shift
+        clip_range = (lowest[0], highest[0]) if self.plan.clip else None
+        return _deblur_plan.finish(out, self.out_dtype.name, clip_range)[:, None]
 
 
 def deblur(
@@ -231,32 +187,21 @@ def deblur(
 ):
     """:func:`upsampling.deblur` of a Dask array (lazy; see this module's notes on exactness)."""
     fn = "deblur"
-    method = _checks.choice(method, METHODS, fn, "method")
-    method = "tv" if method == "auto" else method
-    boundary = _checks.choice(boundary, BOUNDARIES, fn, "boundary")
-    clip = _checks.boolean(clip, fn, "clip")
-    meta = graph.stand_in(image, fn)
-    if meta.dtype.name not in _checks.REAL_DTYPES:
-        allowed = ", ".join(_checks.REAL_DTYPES)
-        raise _checks.fail(
-            fn, f"image has dtype {meta.dtype.name}; allowed dtypes: {allowed}", TypeError
-        )
-    k = _as_float64(psf, fn, "psf")
-    _check_shapes(meta, k, fn)
-    balance, iterations, total = _check_options(method, balance, iterations, k, fn)
-    dtype = np.float64 if meta.dtype == np.float64 else np.float32
-
+    stand_in = functools.partial(graph.stand_in, fn=fn)
+    plan = check_arguments(
+        image, psf, method, boundary, balance, iterations, clip, stand_in=stand_in
+    )
+    k = plan.psf
     d = k.ndim
     spatial = image.shape[image.ndim - d :]
     x = image.reshape((-1, *spatial))[:, None]  # (planes, 1, *spatial)
-    stats = _statistics(x, dtype)
-    halo = shapes.deblur_halo(k.shape, method, iterations)
-    solve_boundary = boundary
-    if boundary == "periodic" and any(len(c) > 1 for c in x.chunks[2:]):
+    stats = _statistics(x, k.dtype)
+    halo = shapes.deblur_halo(k.shape, plan.method, plan.iterations)
+    if plan.boundary == "periodic" and any(len(c) > 1 for c in x.chunks[2:]):
         # a chunk of a periodic image: its halo wraps around, and the chunk plus halo is no
         # longer periodic, so it is solved with the boundary-free model
         x = da.pad(x, [(0, 0), (0, 0), *((h, h) for h in halo)], mode="wrap")
-        solve_boundary = "reflect"
+        plan = dataclasses.replace(plan, boundary="reflect")
     bounds, spans = [], []
     for i, chunks in enumerate(x.chunks[2:]):
         edges = np.cumsum((0, *chunks)).tolist()
@@ -268,16 +213,6 @@ def deblur(
         spans.append(
             tuple(graph.clip((a - halo[i], b + halo[i]), n) for a, b in itertools.pairwise(edges))
         )
-    op = _Deblur(
-        (k / total).astype(dtype),
-        method,
-        solve_boundary,
-        balance,
-        iterations,
-        bool(clip),
-        meta.dtype,
-        tuple(bounds),
-        tuple(spans),
-    )
-    out = graph.blockwise(x, op, bounds, spans, (1,), meta.dtype, fn, extras=[stats])
+    op = _Deblur(plan, image.dtype, tuple(bounds), tuple(spans))
+    out = graph.blockwise(x, op, bounds, spans, (1,), image.dtype, fn, extras=[stats])
     return out[:, 0].reshape(image.shape).rechunk(image.chunks)
