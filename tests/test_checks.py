@@ -154,3 +154,118 @@ def test_dtype_tables():
     assert set(_checks.REAL_DTYPES) == set(_checks.FLOAT_DTYPES) | set(_checks.INT_DTYPES)
     assert "bool" not in _checks.REAL_DTYPES and "bool" not in _checks.INDEX_DTYPES
     assert not set(_checks.INDEX_DTYPES) & set(_checks.FLOAT_DTYPES)
+
+
+def test_half_dtypes_are_the_16_bit_floats():
+    assert _checks.HALF_DTYPES == ("float16", "bfloat16")
+    assert _checks.FLOAT_DTYPES[: len(_checks.HALF_DTYPES)] == _checks.HALF_DTYPES
+
+
+def test_array_or_tensor_dtype_in_and_same_dtype():
+    _checks.array_or_tensor(np.zeros(1), "f", "w")
+    _checks.array_or_tensor(torch.zeros(1), "f", "w")
+    with pytest.raises(
+        TypeError, match=r"^f: w must be a numpy.ndarray or a torch.Tensor, got int$"
+    ):
+        _checks.array_or_tensor(3, "f", "w")
+    _checks.dtype_in(np.zeros(1, np.float32), _checks.FLOAT_DTYPES, "f", "w")
+    with pytest.raises(TypeError, match=r"^f: w has dtype int64; allowed dtypes: float16, bf"):
+        _checks.dtype_in(np.zeros(1, np.int64), _checks.FLOAT_DTYPES, "f", "w")
+    _checks.same_dtype(np.zeros(1), torch.zeros(1, dtype=torch.float64), "f", "a", "b")
+    with pytest.raises(
+        TypeError, match=r"^f: a has dtype float32 but b has dtype float64; they must match$"
+    ):
+        _checks.same_dtype(np.zeros(1, np.float32), np.zeros(1), "f", "a", "b")
+
+
+def test_length():
+    assert _checks.length((1, 2), "f", "s") == 2
+    for value in (3, None, 2.5):
+        with pytest.raises(TypeError, match=rf"^f: s {value!r} must be a tuple of ints$"):
+            _checks.length(value, "f", "s")
+
+
+# ------------------------------------------------------------------------------- convolutions
+def _conv_weight_error(*args, **kwargs) -> str:
+    with pytest.raises((TypeError, ValueError)) as info:
+        _checks.conv_weight("f", *args, **kwargs)
+    return str(info.value)
+
+
+def test_conv_weight_returns_groups_and_shape():
+    x, w = np.zeros((1, 4, 5, 5)), np.zeros((6, 2, 3, 3))
+    assert _checks.conv_weight("f", w, 2, x) == (2, (6, 2, 3, 3))
+    assert _checks.conv_weight("f", w, 3) == (3, (6, 2, 3, 3))  # no x: only the weight's own
+    assert _checks.conv_weight("f", w, 2, np.zeros((1, 6, 5, 5)), transposed=True)[0] == 2
+    y = np.zeros((1, 6, 3, 3), np.float32)  # a convolution's output: any float weight
+    assert _checks.conv_weight("f", w, 2, y, name="y", output=True) == (2, (6, 2, 3, 3))
+
+
+def test_conv_weight_messages():
+    x, w = np.zeros((1, 4, 5, 5)), np.zeros((6, 2, 3, 3))
+    assert _conv_weight_error([1.0], 1, x) == (
+        "f: weight must be a numpy.ndarray or a torch.Tensor, got list"
+    )
+    assert "pass both" in _conv_weight_error(torch.zeros(6, 2, 3, 3, dtype=torch.float64), 1, x)
+    assert _conv_weight_error(np.zeros((6, 2, 3)), 1, x) == (
+        "f: weight has shape (6, 2, 3) (3 dims); for x of shape (1, 4, 5, 5) it must have 4 "
+        "dims, (C_out, C_in / groups, *kernel_size)"
+    )
+    assert _conv_weight_error(np.zeros((3, 3)), 1) == (
+        "f: weight has shape (3, 3); expected (C_out, C_in / groups, *kernel_size) with 1 to 3 "
+        "kernel dims"
+    )
+    assert _conv_weight_error(w.astype(np.float32), 2, x) == (
+        "f: weight has dtype float32 but x has dtype float64; they must match"
+    )
+    assert "weight has dtype int64; allowed dtypes" in _conv_weight_error(w.astype(int), 1)
+    assert _conv_weight_error(w, 3, x) == "f: groups 3 must divide the input channels 4"
+    assert _conv_weight_error(w, 4, np.zeros((1, 8, 5, 5))) == (
+        "f: groups 4 must divide the output channels 6 (weight shape (6, 2, 3, 3))"
+    )
+    assert _conv_weight_error(w, 1, x) == (
+        "f: weight has shape (6, 2, 3, 3), (C_out, C_in / groups, *kernel_size): for x's 4 "
+        "channels and groups 1 its axis 1 must be 4"
+    )
+    assert _conv_weight_error(w, 1, x, transposed=True) == (
+        "f: weight has shape (6, 2, 3, 3), (C_in, C_out / groups, *kernel_size): its C_in 6 must "
+        "equal x's 4 channels"
+    )
+    assert _conv_weight_error(w, 4, np.zeros((1, 6, 5, 5)), transposed=True) == (
+        "f: groups 4 must divide the input channels 6 (weight shape (6, 2, 3, 3))"
+    )
+    assert "its C_out 6 must equal y's 4 channels" in _conv_weight_error(
+        w, 1, x, name="y", output=True
+    )
+    assert _conv_weight_error(np.zeros((6, 2, 0, 3)), 1) == (
+        "f: weight has shape (6, 2, 0, 3): the kernel size must be positive"
+    )
+    assert _conv_weight_error(w, 0) == "f: groups 0 must be positive"
+
+
+def test_conv_operands_checks_the_bias_too():
+    x, w = np.zeros((1, 4, 5, 5)), np.zeros((6, 4, 3, 3))
+    assert _checks.conv_operands("f", x, w, np.zeros(6), 1, False) == (2, 1, 6)
+    assert _checks.conv_operands("f", x, np.zeros((4, 3, 3, 3)), None, 2, True) == (2, 2, 6)
+    with pytest.raises(ValueError, match=r"^f: bias has shape \(5,\); it must be \(6,\)$"):
+        _checks.conv_operands("f", x, w, np.zeros(5), 1, False)
+    with pytest.raises(TypeError, match=r"^f: bias has dtype float32 but x has dtype float64"):
+        _checks.conv_operands("f", x, w, np.zeros(6, np.float32), 1, False)
+    with pytest.raises(TypeError, match=r"^f: bias must be None or an array, got list$"):
+        _checks.conv_operands("f", x, w, [0.0] * 6, 1, False)
+
+
+def test_transpose_output_padding():
+    _checks.transpose_output_padding((1, 0), (0, 0), (2, 1), (1, 1), "f")
+    _checks.transpose_output_padding((1,), (0,), (1,), (2,), "f")  # smaller than the dilation
+    _checks.transpose_output_padding((0, 0), "same", (2, 2), (1, 1), "f")
+    with pytest.raises(
+        ValueError,
+        match=r"^f: output_padding \(2, 0\) must be smaller than stride \(2, 1\) or dilation "
+        r"\(1, 1\)$",
+    ):
+        _checks.transpose_output_padding((2, 0), (0, 0), (2, 1), (1, 1), "f")
+    with pytest.raises(
+        ValueError, match=r"^f: output_padding \(1, 0\) cannot be combined with padding 'same'$"
+    ):
+        _checks.transpose_output_padding((1, 0), "same", (2, 2), (1, 1), "f")

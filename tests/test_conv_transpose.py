@@ -545,3 +545,37 @@ def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match) as info:
         call()
     assert str(info.value).startswith("conv_transpose: ")
+
+
+# ------------------------------------------------------------------------- the list of methods
+def test_methods_are_one_list():
+    """conv.METHODS names every method once: the torch implementations cover exactly them, the
+    layer takes exactly them, and both refuse another name with the same list."""
+    from upsampling.nn.conv_transpose import ConvTranspose
+
+    assert len(set(METHODS)) == len(METHODS) and METHODS[0] == "auto"
+    assert set(_conv_ops._METHODS) == set(METHODS)
+    for method in METHODS:
+        assert ConvTranspose(2, 2, 3, method=method).method == method
+    allowed = ", ".join(repr(m) for m in METHODS)
+    with pytest.raises(
+        ValueError, match=rf"^conv_transpose: method 'fft' must be one of {allowed}$"
+    ):
+        conv_transpose(_x(), _w(), method="fft")
+    with pytest.raises(
+        ValueError, match=rf"^ConvTranspose: method 'fft' must be one of {allowed}$"
+    ):
+        ConvTranspose(2, 2, 3, method="fft")
+
+
+def test_layer_and_function_refuse_output_padding_alike():
+    from upsampling.nn.conv_transpose import ConvTranspose
+
+    for kwargs in ({"stride": 2, "output_padding": 2}, {"padding": "same", "output_padding": 1}):
+        with pytest.raises(ValueError) as function:
+            conv_transpose(_x(), _w(), **kwargs)
+        with pytest.raises(ValueError) as layer:
+            ConvTranspose(4, 2, 3, **kwargs)
+        assert str(function.value).removeprefix("conv_transpose: ") == str(
+            layer.value
+        ).removeprefix("ConvTranspose: ")

@@ -77,6 +77,32 @@ def test_default_input_size_is_the_smallest(rng):
     np.testing.assert_array_equal(out[..., :, -1], 0)
 
 
+@pytest.mark.parametrize(
+    "stride,padding,dilation", [(1, 0, 1), (2, 0, 1), (3, 1, 1), (2, "same", 1), (2, 1, 2)], ids=str
+)
+def test_input_sizes_accepted_are_the_stated_range(rng, stride, padding, dilation):
+    """Every input_size that conv maps to y's size is accepted, and the message of any other
+    states exactly those sizes (shapes.size_range, the range conv_transpose also states)."""
+    if padding == "same":
+        stride = 1
+    w = rng.standard_normal((1, 1, 3))
+    y = conv(rng.standard_normal((1, 1, 11)), w, None, stride, padding, dilation)
+    kwargs = {"stride": stride, "padding": padding, "dilation": dilation, "method": "direct"}
+    accepted = []
+    for n in range(1, 20):
+        try:
+            conv(np.zeros((1, 1, n)), w, None, stride, padding, dilation)
+        except ValueError:
+            continue
+        if conv(np.zeros((1, 1, n)), w, None, stride, padding, dilation).shape == y.shape:
+            assert deconvolve(y, w, (n,), **kwargs).shape == (1, 1, n)
+            accepted.append(n)
+    assert deconvolve(y, w, **kwargs).shape == (1, 1, accepted[0])
+    with pytest.raises(ValueError) as info:
+        deconvolve(y, w, (accepted[-1] + 1,), **kwargs)
+    assert str(info.value).endswith(f"between ({accepted[0]},) and ({accepted[-1]},)")
+
+
 # ------------------------------------------------------------------------- not injective
 NOT_INJECTIVE = {
     "valid-2d": ((2, 3, 6, 6), (2, 3, 3, 3), 1, 0, 1),

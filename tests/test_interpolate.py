@@ -17,6 +17,7 @@ from upsampling.conventions import make_plan
 from upsampling.filters import table
 from upsampling.interpolate import _layout_args, interpolate
 from upsampling.nn import _interpolate_ops as ops
+from upsampling.spec import ResizeSpec
 from upsampling.unpool import unpool
 
 MODES_BY_RANK = {
@@ -41,7 +42,7 @@ CASES = list(_case_list())
 
 
 def _plan(in_size, **kw):
-    return make_plan("t", in_size, **kw)
+    return make_plan(ResizeSpec.of("t", **kw), in_size, fn="t")
 
 
 def _compare(x: np.ndarray, **kw) -> None:
@@ -444,7 +445,7 @@ def test_backward_is_deterministic_and_thread_independent(rng):
 )
 def test_pure_torch_path_matches_numba_path(kw, rng):
     x = torch.from_numpy(rng.standard_normal((2, 3, 5, 6)))
-    plan = make_plan("t", (5, 6), double=True, **kw)
+    plan = make_plan(ResizeSpec.of("t", **kw), (5, 6), double=True, fn="t")
     y = interpolate(x, **kw)
     torch.testing.assert_close(ops.interpolate_torch(x, plan), y, rtol=1e-12, atol=1e-12)
     g = torch.from_numpy(rng.standard_normal(tuple(y.shape)))

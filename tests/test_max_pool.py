@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import upsampling as up
+from upsampling.nn import _dispatch
 from upsampling.nn import _unpool_ops as ops
 from upsampling.unpool import max_pool_backward_array
 
@@ -351,7 +352,7 @@ def test_half_precision_gradients_equal_torch(dtype, rng):
 @pytest.mark.parametrize("path", ["numba", "torch-pure"])
 def test_gradcheck_and_gradgradcheck(shape, kw, path, rng, monkeypatch):
     if path == "torch-pure":  # the code CUDA, float16 and bfloat16 run
-        monkeypatch.setattr(ops, "numba_ok", lambda *tensors: False)
+        monkeypatch.setattr(_dispatch, "numba_ok", lambda *tensors: False)
     x = torch.from_numpy(rng.permutation(np.prod(shape)).reshape(shape) / 7.0)  # no ties
     x.requires_grad_()
     assert torch.autograd.gradcheck(lambda t: up.max_pool(t, **kw), (x,))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import upsampling as up
 from upsampling._kernels import unpool as kernels
+from upsampling.nn import _dispatch
 from upsampling.nn import _unpool_ops as ops
 
 TORCH_UNPOOL = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}
@@ -40,7 +41,7 @@ SEED_5X5 = [
 @pytest.fixture
 def torch_path(monkeypatch):
     """Send CPU float32/float64/int tensors down the pure-PyTorch path (the CUDA code)."""
-    monkeypatch.setattr(ops, "numba_ok", lambda *tensors: False)
+    monkeypatch.setattr(_dispatch, "numba_ok", lambda *tensors: False)
 
 
 def _distinct_indices(rng, shape, plane):
@@ -231,7 +232,7 @@ def test_duplicates_random_numba_and_torch_paths_agree(rng, monkeypatch):
     results = []
     for pure in (False, True):
         if pure:
-            monkeypatch.setattr(ops, "numba_ok", lambda *t: False)
+            monkeypatch.setattr(_dispatch, "numba_ok", lambda *t: False)
         leaf = x.clone().requires_grad_()
         out = up.max_unpool(leaf, idx, 2)
         out.backward(g)
@@ -283,8 +284,8 @@ def test_torch_backward_branch_equals_numba(rng):
     g = torch.from_numpy(rng.standard_normal((2, 3, 8, 8)))
     idx = torch.from_numpy(rng.integers(0, 64, size=(2, 3, 4, 4)))
     repeats = torch.tensor(True)
-    numba = ops._max_unpool_backward_impl(g, idx, repeats)
-    half = ops._max_unpool_backward_impl(g.half(), idx, repeats)
+    numba = ops._max_unpool_backward_op(g, idx, repeats)
+    half = ops._max_unpool_backward_op(g.half(), idx, repeats)
     assert torch.equal(half, numba.half())
     assert torch.equal(half.double(), numba.half().double())
 
@@ -313,7 +314,7 @@ def test_backward_op_never_reads_or_writes_outside_the_plane():
     input gets a zero gradient, nothing outside the arrays is touched."""
     g = torch.arange(1.0, 9.0).reshape(1, 2, 4)
     idx = torch.tensor([[[3, -1, 4, 0], [2, 2, 99, 1]]])
-    gx = ops._max_unpool_backward_impl(g, idx, torch.tensor(True))
+    gx = ops._max_unpool_backward_op(g, idx, torch.tensor(True))
     assert gx.tolist() == [[[4.0, 0.0, 0.0, 1.0], [0.0, 7.0, 0.0, 6.0]]]
 
 
@@ -430,14 +431,20 @@ def test_repeat_flag_picks_the_gather_gradient(rng):
     values, pooled = F.max_pool2d(x, 2, return_indices=True)
     dup = torch.from_numpy(rng.integers(0, 12, size=values.shape))
     leaf = values.clone().requires_grad_()
-    assert not ops._max_unpool_impl(leaf, pooled, [8, 10])[1]
-    assert ops._max_unpool_impl(leaf, dup, [8, 10])[1]
-    assert ops._max_unpool_impl(values, pooled, [8, 10])[1]  # no gradient to come: not looked
-    assert ops._max_unpool_impl(leaf.half(), pooled, [8, 10])[1]  # the torch path
+
+    def repeats(t, indices):  # the flag as ops.max_unpool asks for it
+        return ops._max_unpool_op(t, indices, [8, 10], ops._wants_grad(t))[1]
+
+    assert not repeats(leaf, pooled)
+    assert repeats(leaf, dup)
+    assert repeats(values, pooled)  # no gradient to come: not looked
+    with torch.no_grad():
+        assert repeats(leaf, pooled)  # no gradient to come either
+    assert repeats(leaf.half(), pooled)  # the torch path
     g = torch.from_numpy(rng.standard_normal((2, 3, 8, 10)))
     g[g < -0.5] = -0.0
-    gather = ops._max_unpool_backward_impl(g, pooled, torch.tensor(False))
-    kernel = ops._max_unpool_backward_impl(g, pooled, torch.tensor(True))
+    gather = ops._max_unpool_backward_op(g, pooled, torch.tensor(False))
+    kernel = ops._max_unpool_backward_op(g, pooled, torch.tensor(True))
     assert torch.equal(gather.view(torch.int64), kernel.view(torch.int64))
 
 

@@ -15,6 +15,7 @@ import torch
 import upsampling as up
 from upsampling import shapes
 from upsampling.nn import _export_ops as export_ops
+from upsampling.nn import _unpool_ops as unpool_ops
 from upsampling.nn.modules import MaxPool, MaxUnpool, Unpool
 
 ort = pytest.importorskip("onnxruntime")
@@ -329,7 +330,7 @@ def test_export_plan_of_max_unpool_writes_each_output_once():
     g = torch.Generator().manual_seed(0)
     plane = 7
     idf = torch.randint(0, plane, (4, 30), generator=g)
-    order, target = export_ops._unpool_plan(idf, plane)
+    order, target = unpool_ops.last_writes(idf, plane)
     for row in range(len(idf)):
         inside = target[row] < plane
         assert torch.equal(target[row][inside].unique(), idf[row].unique())
@@ -337,5 +338,5 @@ def test_export_plan_of_max_unpool_writes_each_output_once():
             assert pos == (idf[row] == out).nonzero().max().item()
         assert bool((target[row][~inside] == plane).all())
     idf[2, 5] = plane
-    _, target = export_ops._unpool_plan(idf, plane)
+    _, target = unpool_ops.last_writes(idf, plane)
     assert (target == plane + 1).sum() == 1  # refused by the runtime's bounds check

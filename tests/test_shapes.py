@@ -146,7 +146,7 @@ def test_pool_windows_nonempty_equals_looking_at_every_window():
     for n, k, s, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(1, 4)):
         for p, ceil in itertools.product(range(k // 2 + 1), (False, True)):
             try:
-                (o_n,) = shapes._pool((n,), (k,), (s,), (p,), (d,), ceil, "t")
+                (o_n,) = shapes.pool_sizes((n,), (k,), (s,), (p,), (d,), ceil, "t")
             except ValueError:
                 continue
             empty = any(all(not 0 <= o * s - p + j * d < n for j in range(k)) for o in range(o_n))

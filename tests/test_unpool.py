@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import upsampling as up
-from upsampling.nn import _unpool_ops as ops
+from upsampling.nn import _dispatch
 
 
 @pytest.fixture
 def torch_path(monkeypatch):
     """Send CPU float32/float64/int tensors down the pure-PyTorch path (the CUDA code)."""
-    monkeypatch.setattr(ops, "numba_ok", lambda *tensors: False)
+    monkeypatch.setattr(_dispatch, "numba_ok", lambda *tensors: False)
 
 
 def _nearest_reference(x: np.ndarray, scale) -> np.ndarray:
@@ -122,7 +122,7 @@ def test_pure_torch_path_equals_numba(case, mode, rng, monkeypatch):
     results = []
     for pure in (False, True):
         if pure:
-            monkeypatch.setattr(ops, "numba_ok", lambda *t: False)
+            monkeypatch.setattr(_dispatch, "numba_ok", lambda *t: False)
         leaf = x.clone().requires_grad_()
         out = up.unpool(leaf, scale, mode, offset=offset)
         out.backward(g)

@@ -4,9 +4,11 @@
   be a tensor, so ``import upsampling`` never pays for torch.
 * A Dask array is recognised the same way (``dask.array`` in ``sys.modules``) and goes to
   :mod:`upsampling._dask`, which runs the NumPy path chunk by chunk.
-* Tensors go through the custom ops of ``upsampling.nn._<family>_ops``, which run our numba
-  kernels on zero-copy NumPy views of CPU tensors and a pure-PyTorch version of the same
-  algorithm elsewhere (CUDA, float16/bfloat16), with autograd formulas that gather.
+* Tensors go through a torch backend (:class:`TorchBackend`): the custom ops of
+  ``upsampling.nn._<family>_ops``, which run our numba kernels on zero-copy NumPy views of CPU
+  tensors and a pure-PyTorch version of the same algorithm elsewhere (CUDA, float16/bfloat16),
+  with autograd formulas that gather; while ``torch.onnx.export`` traces, plain PyTorch that
+  exports (``upsampling.nn._export_ops``).
 * Kernels work on independent ``(n, c)`` planes; :func:`run_planes` splits the planes over a pool
   of threads (the kernels release the GIL), so one thread owns each plane and every result is the
   same bit for bit whatever the thread count.
@@ -20,10 +22,16 @@ import itertools
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .spec import ResizeSpec
 
 # Below this many elements of work a single thread is faster than handing out chunks.
 _PARALLEL_MIN_WORK = 1 << 16
@@ -81,9 +89,121 @@ def shape(x: Any) -> tuple[int, ...]:
     return tuple(a if is_symbolic(a) else int(a) for a in x.shape)
 
 
+# ---------------------------------------------------------------------------- torch backends
+@runtime_checkable
+class UnpoolBackend(Protocol):
+    """The pooling family of a :class:`TorchBackend` (``upsampling.nn._unpool_ops``)."""
+
+    def unpool(
+        self, x: Tensor, scale: Sequence[int], offset: Sequence[int], bed_of_nails: bool
+    ) -> Tensor:
+        """:func:`upsampling.unpool`: ``scale`` and ``offset`` one int per spatial dim;
+        nearest (every value fills its block) or bed of nails (the value at ``offset`` of its
+        block, zeros elsewhere)."""
+        ...
+
+    def max_pool(
+        self,
+        x: Tensor,
+        kernel: Sequence[int],
+        stride: Sequence[int],
+        padding: Sequence[int],
+        dilation: Sequence[int],
+        ceil_mode: bool,
+    ) -> tuple[Tensor, Tensor]:
+        """:func:`upsampling.max_pool`: the values and the int64 indices (flat positions in
+        each ``(n, c)`` input plane); the windows are checked to be non-empty."""
+        ...
+
+    def max_unpool(self, x: Tensor, indices: Tensor, out_size: Sequence[int]) -> Tensor:
+        """:func:`upsampling.max_unpool` to spatial size ``out_size``: the later input (in
+        row-major order) wins where two name one element; an index outside the output plane
+        is a ``ValueError`` (eager) or a run-time failure (exported graph)."""
+        ...
+
+
+@runtime_checkable
+class InterpolateBackend(Protocol):
+    """The interpolation family of a :class:`TorchBackend`
+    (``upsampling.nn._interpolate_ops``)."""
+
+    def interpolate(self, x: Tensor, spec: ResizeSpec) -> Tensor:
+        """:func:`upsampling.interpolate` with its arguments after ``x`` normalised into
+        ``spec``."""
+        ...
+
+
+@runtime_checkable
+class ConvBackend(Protocol):
+    """The convolution family of a :class:`TorchBackend` (``upsampling.nn._conv_ops``)."""
+
+    def conv(
+        self,
+        x: Tensor,
+        w: Tensor,
+        bias: Tensor | None,
+        stride: Sequence[int],
+        padding: Sequence[int] | str,
+        dilation: Sequence[int],
+        groups: int,
+    ) -> Tensor:
+        """:func:`upsampling.conv`; ``padding`` as PyTorch takes it (one int per spatial dim,
+        or "same" / "valid")."""
+        ...
+
+    def conv_transpose(
+        self,
+        x: Tensor,
+        w: Tensor,
+        bias: Tensor | None,
+        stride: Sequence[int],
+        dilation: Sequence[int],
+        groups: int,
+        offset: Sequence[int],
+        out_size: Sequence[int],
+        method: str,
+    ) -> Tensor:
+        """:func:`upsampling.conv_transpose` as the window of the full transposed convolution
+        that starts at ``offset`` (negative: zeros before it) and has spatial size
+        ``out_size``; ``method`` one of :data:`upsampling.conv.METHODS`."""
+        ...
+
+
+@runtime_checkable
+class TorchBackend(UnpoolBackend, InterpolateBackend, ConvBackend, Protocol):
+    """What a torch backend provides: the tensor paths of the public operators.
+
+    A backend is a module (or any object) with these six functions. The public functions call
+    them with tensors and with arguments already normalised and checked (one tuple of ints per
+    option, sizes from :mod:`upsampling.shapes`), so a backend validates nothing but what only it
+    can see (the values of ``indices``). It returns tensors on the input's device and of its
+    dtype, differentiable where the operator is, the same numbers as the NumPy path; results
+    must not depend on the order of parallel writes. The custom ops (one module per family:
+    :class:`UnpoolBackend`, :class:`InterpolateBackend`, :class:`ConvBackend`) and the export
+    path ``upsampling.nn._export_ops`` (all six) implement it; a Triton module for CUDA tensors
+    implements the same functions under the same names, and :func:`torch_ops` hands it out for
+    the tensors it serves.
+    """
+
+
+# The functions of each family, as :func:`torch_ops` hands them out.
+FAMILIES: dict[str, type] = {
+    "unpool": UnpoolBackend,
+    "interpolate": InterpolateBackend,
+    "conv": ConvBackend,
+}
+
+
+@overload
+def torch_ops(family: Literal["unpool"]) -> UnpoolBackend: ...
+@overload
+def torch_ops(family: Literal["interpolate"]) -> InterpolateBackend: ...
+@overload
+def torch_ops(family: Literal["conv"]) -> ConvBackend: ...
 def torch_ops(family: str):
-    """The torch custom ops of one operator family, ``upsampling.nn._<family>_ops`` (imported on
-    first use: only tensors need them).
+    """The torch backend of one operator family (a :class:`TorchBackend`'s functions for it):
+    the custom ops ``upsampling.nn._<family>_ops`` (imported on first use: only tensors need
+    them).
 
     ``torch.compile`` traces an ``import`` statement and an attribute lookup, but refuses
     ``importlib.import_module``: that is only the last resort, for an ops module that

@@ -18,7 +18,8 @@ import numpy as np
 from . import _backend
 
 # Dtypes our CPU kernels compute in natively (NumPy names; torch dtypes map onto them).
-FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+HALF_DTYPES = ("float16", "bfloat16")  # the 16-bit floats (numba types neither)
+FLOAT_DTYPES = (*HALF_DTYPES, "float32", "float64")
 INT_DTYPES = ("uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64")
 REAL_DTYPES = FLOAT_DTYPES + INT_DTYPES
 INDEX_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "uint16", "uint32")
@@ -129,16 +130,8 @@ def array(
     max_spatial: int = 3,
 ) -> int:
     """Check an ``(N, C, *spatial)`` array or tensor; return its number of spatial dims."""
-    if not _backend.is_array(x):
-        raise fail(
-            fn,
-            f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}",
-            TypeError,
-        )
-    dtype = _backend.dtype_name(x)
-    if dtype not in dtypes:
-        allowed = ", ".join(d for d in REAL_DTYPES if d in dtypes)
-        raise fail(fn, f"{name} has dtype {dtype}; allowed dtypes: {allowed}", TypeError)
+    array_or_tensor(x, fn, name)
+    dtype_in(x, dtypes, fn, name)
     spatial = x.ndim - 2
     if not min_spatial <= spatial <= max_spatial:
         dims = ", ".join(str(d + 2) for d in range(min_spatial, max_spatial + 1))
@@ -148,6 +141,32 @@ def array(
             f"with {dims} dims in all",
         )
     return spatial
+
+
+def dtype_in(x: Any, dtypes: Sequence[str], fn: str, name: str) -> None:
+    """Refuse an array or tensor whose dtype is not one of ``dtypes`` (``TypeError``)."""
+    got = _backend.dtype_name(x)
+    if got not in dtypes:
+        allowed = ", ".join(d for d in REAL_DTYPES if d in dtypes)
+        raise fail(fn, f"{name} has dtype {got}; allowed dtypes: {allowed}", TypeError)
+
+
+def array_or_tensor(value: Any, fn: str, name: str) -> None:
+    """Refuse anything but a NumPy array or a torch tensor (``TypeError``)."""
+    if not _backend.is_array(value):
+        raise fail(
+            fn,
+            f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(value).__name__}",
+            TypeError,
+        )
+
+
+def length(value: Any, fn: str, name: str) -> int:
+    """``len(value)``; a value without one (an int, None) is a ``TypeError``."""
+    try:
+        return len(value)
+    except TypeError:
+        raise fail(fn, f"{name} {value!r} must be a tuple of ints", TypeError) from None
 
 
 def same_device(a: Any, b: Any, fn: str, name_a: str, name_b: str) -> None:
@@ -160,6 +179,13 @@ def same_device(a: Any, b: Any, fn: str, name_a: str, name_b: str) -> None:
         )
     if _backend.is_tensor(a) and a.device != b.device:
         raise fail(fn, f"{name_a} is on {a.device} but {name_b} is on {b.device}")
+
+
+def same_dtype(a: Any, b: Any, fn: str, name_a: str, name_b: str) -> None:
+    dtype_a, dtype_b = _backend.dtype_name(a), _backend.dtype_name(b)
+    if dtype_a != dtype_b:
+        message = f"{name_a} has dtype {dtype_a} but {name_b} has dtype {dtype_b}; they must match"
+        raise fail(fn, message, TypeError)
 
 
 def fits_in_memory(shape: Sequence[int], itemsize: int, fn: str, what: str = "output") -> None:
@@ -201,76 +227,82 @@ def _ram_limit() -> int:
 _RAM_LIMIT = _ram_limit()
 
 
+# ---------------------------------------------------------------------------- convolutions
+CONV_LAYOUT = "(C_out, C_in / groups, *kernel_size)"
+TRANSPOSED_LAYOUT = "(C_in, C_out / groups, *kernel_size)"
+
+
 def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[int, int, int]:
-    """Check ``x``, ``weight`` and ``bias`` together; return (spatial dims, groups, C_out)."""
+    """Check ``x``, ``weight`` and ``bias`` of :func:`upsampling.conv` (``transposed``:
+    :func:`upsampling.conv_transpose`) together; return (spatial dims, groups, C_out)."""
     nd = array(x, fn, dtypes=FLOAT_DTYPES)
-    layout = (
-        "(C_in, C_out / groups, *kernel_size)"
-        if transposed
-        else "(C_out, C_in / groups, *kernel_size)"
-    )
-    if not _backend.is_array(weight):
-        raise fail(
-            fn,
-            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
-            TypeError,
-        )
-    same_device(x, weight, fn, "x", "weight")
-    if weight.ndim != x.ndim:
-        raise fail(
-            fn,
-            f"weight has shape {tuple(weight.shape)} ({weight.ndim} dims); for x of shape "
-            f"{tuple(x.shape)} it must have {x.ndim} dims, {layout}",
-        )
-    if _backend.dtype_name(weight) != _backend.dtype_name(x):
-        raise fail(
-            fn,
-            f"weight has dtype {_backend.dtype_name(weight)} but x has dtype "
-            f"{_backend.dtype_name(x)}; they must match",
-            TypeError,
-        )
-    groups = conv_groups(groups, fn)
-    c_in, shape = x.shape[1], tuple(weight.shape)
-    if c_in % groups:
-        raise fail(fn, f"groups {groups} must divide the input channels {c_in}")
-    if transposed:
-        if shape[0] != c_in:
-            raise fail(
-                fn,
-                f"weight has shape {shape}, {layout}: its C_in {shape[0]} must equal x's "
-                f"{c_in} channels",
-            )
-        c_out = shape[1] * groups
-    else:
-        if shape[0] % groups:
-            raise fail(
-                fn,
-                f"groups {groups} must divide the output channels {shape[0]} "
-                f"(weight shape {shape})",
-            )
-        if shape[1] * groups != c_in:
-            raise fail(
-                fn,
-                f"weight has shape {shape}, {layout}: for x's {c_in} channels and groups "
-                f"{groups} its axis 1 must be {c_in // groups}",
-            )
-        c_out = shape[0]
-    if any(k < 1 for k in shape[2:]):
-        raise fail(fn, f"weight has shape {shape}: the kernel size must be positive")
+    groups, shape = conv_weight(fn, weight, groups, x, transposed=transposed)
+    c_out = shape[1] * groups if transposed else shape[0]
     if bias is not None:
         if not _backend.is_array(bias):
             raise fail(fn, f"bias must be None or an array, got {type(bias).__name__}", TypeError)
         same_device(x, bias, fn, "x", "bias")
         if tuple(bias.shape) != (c_out,):
             raise fail(fn, f"bias has shape {tuple(bias.shape)}; it must be ({c_out},)")
-        if _backend.dtype_name(bias) != _backend.dtype_name(x):
+        same_dtype(bias, x, fn, "bias", "x")
+    return nd, groups, c_out
+
+
+def conv_weight(
+    fn: str, weight, groups, x=None, *, name: str = "x", transposed=False, output=False
+) -> tuple[int, tuple[int, ...]]:
+    """Check a convolution's ``weight`` and ``groups``; return (groups, the weight's shape).
+
+    ``weight`` is :data:`CONV_LAYOUT`, or :data:`TRANSPOSED_LAYOUT` with ``transposed``. Given
+    ``x`` (``name`` in messages), it has ``x``'s kind, device, rank and dtype, and meets ``x``'s
+    channels: ``x`` is the convolution's input (axis 1 times ``groups``), with ``transposed``
+    the transposed convolution's input (axis 0), with ``output`` the convolution's output
+    (:func:`upsampling.deconvolve`'s ``y``, axis 0; any float dtype). Without ``x``: any float
+    dtype and 1 to 3 kernel dims.
+    """
+    layout = TRANSPOSED_LAYOUT if transposed else CONV_LAYOUT
+    array_or_tensor(weight, fn, "weight")
+    shape = tuple(weight.shape)
+    if x is None:
+        if not 1 <= len(shape) - 2 <= 3:
+            raise fail(fn, f"weight has shape {shape}; expected {layout} with 1 to 3 kernel dims")
+    else:
+        same_device(x, weight, fn, name, "weight")
+        if len(shape) != x.ndim:
             raise fail(
                 fn,
-                f"bias has dtype {_backend.dtype_name(bias)} but x has dtype "
-                f"{_backend.dtype_name(x)}; they must match",
-                TypeError,
+                f"weight has shape {shape} ({len(shape)} dims); for {name} of shape "
+                f"{tuple(x.shape)} it must have {x.ndim} dims, {layout}",
             )
-    return nd, groups, c_out
+    if x is None or output:
+        dtype_in(weight, FLOAT_DTYPES, fn, "weight")
+    else:
+        same_dtype(weight, x, fn, "weight", name)
+    groups = conv_groups(groups, fn)
+    at_axis0 = transposed or output  # x's channels are the weight's axis 0
+    channels = None if x is None else x.shape[1]
+    if channels is not None and at_axis0 and shape[0] != channels:
+        raise fail(
+            fn,
+            f"weight has shape {shape}, {layout}: its {'C_in' if transposed else 'C_out'} "
+            f"{shape[0]} must equal {name}'s {channels} channels",
+        )
+    if channels is not None and not at_axis0 and channels % groups:
+        raise fail(fn, f"groups {groups} must divide the input channels {channels}")
+    if shape[0] % groups:
+        side = "input" if transposed else "output"
+        raise fail(
+            fn, f"groups {groups} must divide the {side} channels {shape[0]} (weight shape {shape})"
+        )
+    if channels is not None and not at_axis0 and shape[1] * groups != channels:
+        raise fail(
+            fn,
+            f"weight has shape {shape}, {layout}: for {name}'s {channels} channels and groups "
+            f"{groups} its axis 1 must be {channels // groups}",
+        )
+    if any(k < 1 for k in shape[2:]):
+        raise fail(fn, f"weight has shape {shape}: the kernel size must be positive")
+    return groups, shape
 
 
 def conv_groups(groups: Any, fn: str) -> int:
@@ -278,3 +310,23 @@ def conv_groups(groups: Any, fn: str) -> int:
     if groups < 1:
         raise fail(fn, f"groups {groups} must be positive")
     return groups
+
+
+def transpose_output_padding(
+    output_padding: tuple[int, ...], padding: Any, stride, dilation, fn: str
+) -> None:
+    """A transposed convolution's (normalised) ``output_padding``: 0 with ``padding="same"``,
+    else smaller than the stride or the dilation (PyTorch's rule)."""
+    if isinstance(padding, str):
+        if any(output_padding):
+            raise fail(
+                fn, f"output_padding {output_padding} cannot be combined with padding 'same'"
+            )
+        return
+    for p, s, d in zip(output_padding, stride, dilation, strict=True):
+        if p >= max(s, d):
+            raise fail(
+                fn,
+                f"output_padding {output_padding} must be smaller than stride {stride} or "
+                f"dilation {dilation}",
+            )

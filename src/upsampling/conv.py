@@ -27,15 +27,24 @@ __all__ = [
     "pixel_unshuffle",
 ]
 
-METHODS = ("auto", "scatter", "zero_insertion", "subpixel", "matrix")
-_DTYPES = _checks.FLOAT_DTYPES
+# conv_transpose's methods, each with its NumPy worker (they share one signature; the tensor
+# versions are in upsampling.nn._conv_ops): the one list of the method names.
+_NUMPY_WORKERS = {
+    "auto": _k.transpose_subpixel,
+    "scatter": _k.transpose_scatter,
+    "zero_insertion": _k.transpose_zero_insertion,
+    "subpixel": _k.transpose_subpixel,
+    "matrix": _k.transpose_matrix,
+}
+METHODS = tuple(_NUMPY_WORKERS)
+
+
+def _gemm_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of NumPy's GEMMs for ``dtype``: float32 for float16 (which BLAS lacks)."""
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
 # ------------------------------------------------------------------------------ argument checks
-def _compute_dtype(x: np.ndarray) -> np.dtype:
-    return np.dtype(np.float32) if x.dtype == np.float16 else x.dtype
-
-
 def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> None:
     """The matrix method stores, per output element, its products with every input it reads."""
     n, c_in = x.shape[:2]
@@ -117,14 +126,14 @@ def conv(
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
-    out = shapes._conv_pairs(_backend.shape(x)[2:], kernel, stride, pads, dilation, fn)
+    out = shapes.conv_sizes(_backend.shape(x)[2:], kernel, stride, pads, dilation, fn)
     _checks.fits_in_memory((x.shape[0], c_out, *out), _backend.itemsize(x), fn)
     if _backend.is_tensor(x):
         torch_padding = padding if isinstance(padding, str) else tuple(b for b, _ in pads)
         return _backend.torch_ops("conv").conv(
             x, weight, bias, stride, torch_padding, dilation, groups
         )
-    dtype = _compute_dtype(x)
+    dtype = _gemm_dtype(x.dtype)
     y = _k.correlate(
         _k.pad(x.astype(dtype, copy=False), pads),
         weight.astype(dtype, copy=False),
@@ -153,12 +162,9 @@ def conv_transpose(
 
     Parameters
     ----------
-    x : numpy.ndarray or torch.Tensor, shape ``(N, C_in, *spatial)``
-        One to three spatial dims; float32 or float64 (float16 and bfloat16 on torch; a NumPy
-        float16 array is computed in float32).
-    weight : same kind and dtype, shape ``(C_in, C_out / groups, *kernel_size)``
-    bias : same kind and dtype, shape ``(C_out,)``, optional
-    stride, dilation : int or tuple of int, positive
+    x, bias, stride, dilation
+        As :func:`conv`.
+    weight : same kind and dtype as ``x``, shape ``(C_in, C_out / groups, *kernel_size)``
     padding : int, tuple of int, or "same"
         Entries cut from both ends of the full result. "same" gives ``spatial * stride``,
         the total padding ``dilation * (k - 1) + 1 - stride`` split as ONNX ``SAME_UPPER``
@@ -188,23 +194,22 @@ def conv_transpose(
           problems; refused, naming the bytes, when it would not fit in memory);
         - ``"auto"``: ``"subpixel"`` for NumPy arrays; for tensors PyTorch's own kernel
           (``torch.nn.functional.conv_transpose{1,2,3}d``: oneDNN on CPU, cuDNN on CUDA),
-          except single-threaded 2-D CPU inference (``torch.get_num_threads() == 1``, no
-          gradient wanted, float32/float64, stride above 1, at least 32x32 input pixels),
-          where ``"subpixel"`` is faster.
+          except 2-D CPU inference on one or two threads (``torch.get_num_threads() <= 2``,
+          no gradient wanted, float32/float64, stride above 1, a kernel longer than the stride
+          along some axis, at least 32x32 input pixels), where ``"subpixel"`` is faster.
 
     Returns
     -------
-    Same kind, dtype and device as ``x``, shape ``(N, C_out, *out)`` with ``out`` from
-    :func:`upsampling.shapes.conv_transpose_output_size`.
+    As :func:`conv`, with ``out`` from :func:`upsampling.shapes.conv_transpose_output_size`.
 
     Raises
     ------
     TypeError
-        Not arrays, mixed kinds, mismatched or unsupported dtypes, non-int sizes.
+        As :func:`conv`.
     ValueError
-        Wrong weight rank, ``C_in`` not matching ``x`` or not divisible by ``groups``,
-        non-positive stride or dilation, negative padding, ``output_padding`` not smaller than
-        stride or dilation, ``output_size`` out of range, an unknown method, an empty output.
+        As :func:`conv` (here ``C_in`` must match ``x`` and be divisible by ``groups``); also
+        ``output_padding`` not smaller than stride or dilation, ``output_size`` out of range,
+        an unknown method.
 
     Notes
     -----
@@ -252,21 +257,9 @@ def conv_transpose(
     args = (stride, dilation, groups, offset, out)
     if _backend.is_tensor(x):
         return _backend.torch_ops("conv").conv_transpose(x, weight, bias, *args, method)
-    dtype = _compute_dtype(x)
+    dtype = _gemm_dtype(x.dtype)
     xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
-    if method == "matrix":
-        c = _k.sparse_matrix(wc, out, size, stride, dilation, offset, groups, fn)
-        y = np.ascontiguousarray((c.T @ xc.reshape(x.shape[0], c.shape[0]).T).T)
-        y = _k.add_bias(y.reshape(x.shape[0], weight.shape[1] * groups, *out), bias)
-    else:
-        worker = {
-            "auto": _k.transpose_subpixel,
-            "subpixel": _k.transpose_subpixel,
-            "scatter": _k.transpose_scatter,
-            "zero_insertion": _k.transpose_zero_insertion,
-        }[method]
-        y = worker(xc, wc, bias, *args)
-    return y.astype(x.dtype, copy=False)
+    return _NUMPY_WORKERS[method](xc, wc, bias, *args).astype(x.dtype, copy=False)
 
 
 def conv_matrix(
@@ -325,44 +318,22 @@ def conv_matrix(
     (16, 4)
     """
     fn = "conv_matrix"
-    if not _backend.is_array(weight):
-        raise _checks.fail(
-            fn,
-            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
-            TypeError,
-        )
-    nd = weight.ndim - 2
-    if not 1 <= nd <= 3:
-        raise _checks.fail(
-            fn,
-            f"weight has shape {tuple(weight.shape)}; expected (C_out, C_in / groups, "
-            "*kernel_size) with 1 to 3 kernel dims",
-        )
-    dtype = _backend.dtype_name(weight)
-    if dtype not in _DTYPES:
-        raise _checks.fail(
-            fn, f"weight has dtype {dtype}; allowed: {', '.join(_DTYPES)}", TypeError
-        )
+    groups, shape = _checks.conv_weight(fn, weight, groups)
+    nd, kernel = len(shape) - 2, shape[2:]
     if _backend.is_tensor(weight):
         weight = weight.detach().cpu()
-        if dtype in ("float16", "bfloat16"):
+        if _backend.dtype_name(weight) in _checks.HALF_DTYPES:
             weight = weight.float()
         weight = weight.numpy()
-    weight = weight.astype(_compute_dtype(weight), copy=False)
-    size = shapes._spatial(input_size, fn)
+    weight = weight.astype(_gemm_dtype(weight.dtype), copy=False)
+    size = shapes.spatial_size(input_size, fn)
     if len(size) == 1 and nd > 1:
         size = size * nd
-    groups = _checks.conv_groups(groups, fn)
-    if weight.shape[0] % groups:
-        raise _checks.fail(fn, f"groups {groups} must divide the output channels {weight.shape[0]}")
-    kernel = _backend.shape(weight)[2:]
     if len(size) != nd:
         raise _checks.fail(fn, f"input_size {size} must have {nd} entries, one per kernel dim")
-    if any(k < 1 for k in kernel):
-        raise _checks.fail(fn, f"weight has shape {weight.shape}: the kernel size must be positive")
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
-    out = shapes._conv_pairs(size, kernel, stride, pads, dilation, fn)
+    out = shapes.conv_sizes(size, kernel, stride, pads, dilation, fn)
     return _k.sparse_matrix(
         weight, size, out, stride, dilation, tuple(b for b, _ in pads), groups, fn
     )

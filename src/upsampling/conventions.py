@@ -37,149 +37,52 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
-from . import _checks, shapes
-from .coordinates import COORDINATE_MODES, Axis
-from .filters import EDGES, FILTERS, NEAREST_MODES, AxisPlan, Cubic, Linear, Nearest, Plan
+from . import _checks
+from .coordinates import Axis
+from .filters import EDGES, FILTERS, AxisPlan, Cubic, Nearest, Plan
+from .modes import MODES
+from .spec import ResizeSpec
 
 __all__ = ["conventions", "make_plan"]
-
-TORCH_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "cubic")
-TORCH_MODES += ("area", "lanczos")
-ONNX_MODES = ("nearest", "linear", "cubic", "bilinear", "trilinear", "bicubic")
-_RANK = {"bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
 # ------------------------------------------------------------------------------- normalisation
 def make_plan(
-    fn: str,
-    in_size: tuple[int, ...],
-    size: Any = None,
-    scale_factor: Any = None,
-    mode: str = "nearest",
-    align_corners: bool | None = None,
-    recompute_scale_factor: bool | None = None,
-    antialias: bool = False,
-    *,
-    coordinate_transformation_mode: str | None = None,
-    nearest_mode: str | None = None,
-    cubic_coeff_a: float | None = None,
-    exclude_outside: bool = False,
-    extrapolation_value: float = 0.0,
-    roi: Any = None,
-    double: bool = False,
+    spec: ResizeSpec, in_size: tuple[int, ...], *, double: bool = False, fn: str = "interpolate"
 ) -> Plan:
-    """Normalise ``interpolate``'s arguments (see :func:`upsampling.interpolate`) for an input of
-    spatial size ``in_size`` into a :class:`Plan`; ``double`` says the input is float64 (PyTorch
-    picks nearest pixels in float64 arithmetic then)."""
+    """The :class:`Plan` of a normalised call (:meth:`ResizeSpec.of`) on an input of spatial
+    size ``in_size``, following PyTorch 2.13 or, with the ONNX keywords, ONNX ``Resize``
+    (opset 19); what depends on the input (its rank, the output size) is checked here.
+    ``double`` says the input is float64 (PyTorch picks nearest pixels in float64 arithmetic
+    then)."""
+    mode = MODES[spec.mode]
+    mode.check_rank(len(in_size), fn)
+    out = spec.output_size(in_size, fn)
+    scales = spec.scales(len(in_size), fn)
+    if spec.onnx:
+        return _onnx_plan(spec, mode, in_size, out, scales, fn)
+    return _torch_plan(spec, mode, in_size, out, scales, double)
+
+
+def _torch_plan(spec, mode, in_size, out, scales, double) -> Plan:
     n = len(in_size)
-    antialias = _checks.boolean(antialias, fn, "antialias")
-    exclude_outside = _checks.boolean(exclude_outside, fn, "exclude_outside")
-    if isinstance(extrapolation_value, bool) or not isinstance(extrapolation_value, numbers.Real):
-        raise _checks.fail(
-            fn, f"extrapolation_value {extrapolation_value!r} must be a real number", TypeError
-        )
-    extrapolation_value = float(extrapolation_value)
-    ctm = coordinate_transformation_mode
-    onnx = onnx_keywords(
-        ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation_value, roi
-    )
-    mode = _checks.choice(mode, ONNX_MODES if onnx else TORCH_MODES, fn, "mode")
-    if mode in _RANK and _RANK[mode] != n:
-        raise _checks.fail(
-            fn,
-            f"mode {mode!r} needs {_RANK[mode]} spatial dimensions (a {_RANK[mode] + 2}-D "
-            f"input), got {n} (input of {n + 2} dims); use 'linear' or 'cubic' for any rank",
-        )
-    common = (fn, in_size, size, scale_factor, mode, align_corners, recompute_scale_factor)
-    if onnx:
-        return _onnx_plan(
-            *common,
-            antialias,
-            ctm,
-            nearest_mode,
-            cubic_coeff_a,
-            exclude_outside,
-            extrapolation_value,
-            roi,
-        )
-    return _torch_plan(*common, antialias, double)
-
-
-def onnx_keywords(ctm, nearest_mode, cubic_coeff_a, exclude_outside, extrapolation, roi) -> bool:
-    """Whether a call uses ONNX ``Resize``'s conventions (any of its keywords set)."""
-    return (
-        any(v is not None for v in (ctm, nearest_mode, cubic_coeff_a, roi))
-        or bool(exclude_outside)
-        or extrapolation != 0.0
-    )
-
-
-def output_size(fn: str, in_size, size, scale_factor, onnx: bool) -> tuple:
-    """The output's spatial size: ``size``, or ``floor(in_size * scale)`` with ONNX's scales
-    rounded to float32 first. Plain arithmetic, so the sizes may be symbolic (``torch.compile``
-    with dynamic shapes)."""
-    if onnx and size is None and scale_factor is not None:
-        return shapes._interpolate(in_size, None, _onnx_scales(scale_factor, len(in_size), fn), fn)
-    return shapes._interpolate(in_size, size, scale_factor, fn)
-
-
-def _onnx_scales(scale_factor, n: int, fn: str) -> tuple[float, ...]:
-    """ONNX's scales are float32."""
-    return tuple(float(np.float32(s)) for s in shapes.interpolate_scales(scale_factor, n, fn))
-
-
-def call_output_size(fn: str, in_size, args: tuple) -> tuple:
-    """:func:`output_size` of an ``interpolate`` call given as the arguments after ``x`` (in
-    order: size, scale_factor, mode, align_corners, recompute_scale_factor, antialias, then the
-    ONNX keywords)."""
-    size, scale_factor, *_, ctm, nearest_mode, a, exclude, extrapolation, roi = args
-    onnx = onnx_keywords(ctm, nearest_mode, a, exclude, extrapolation, roi)
-    return output_size(fn, in_size, size, scale_factor, onnx)
-
-
-def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute, antialias, double):
-    n = len(in_size)
-    if align_corners is not None:
-        align_corners = _checks.boolean(align_corners, fn, "align_corners")
-        if mode in ("nearest", "nearest-exact", "area"):
-            raise _checks.fail(
-                fn,
-                f"align_corners {align_corners!r} applies only to the interpolating modes "
-                f"'linear', 'bilinear', 'trilinear', 'bicubic', 'cubic'; leave it None with "
-                f"mode {mode!r}",
-            )
-    align_corners = bool(align_corners)
-    if recompute is not None:
-        recompute = _checks.boolean(recompute, fn, "recompute_scale_factor")
-        if recompute and size is not None:
-            raise _checks.fail(fn, "recompute_scale_factor True is not meaningful with a size")
-    if antialias and mode in ("nearest", "nearest-exact", "area"):
-        raise _checks.fail(
-            fn, f"antialias True applies to the linear, cubic and lanczos modes, not {mode!r}"
-        )
-    if mode == "lanczos" and (align_corners or not antialias):
-        raise _checks.fail(fn, "mode 'lanczos' needs antialias=True and align_corners False")
-    out = output_size(fn, in_size, size, scale_factor, onnx=False)
-    given = scale_factor is not None and not recompute and mode != "area"
-    scales = shapes.interpolate_scales(scale_factor, n, fn) if given else None
+    align_corners, antialias = bool(spec.align_corners), spec.antialias
+    given = scales is not None and not spec.recompute_scale_factor and mode.kind != "area"
     axes = []
     # PyTorch's linear and antialiased kernels leave an axis whose size does not change alone,
     # whatever the scale factor (its cubic and nearest kernels do not)
-    keeps = antialias or mode in ("linear", "bilinear", "trilinear")
+    keeps = antialias or mode.kind == "linear"
     for i, (a, o) in enumerate(zip(in_size, out, strict=True)):
         given_i = given and not (keeps and a == o)
         axis = Axis(a, o, scales[i] if given_i else o / a, given_i)
-        if mode == "area":
+        if mode.kind == "area":
             axes.append(AxisPlan(axis, "half_pixel", FILTERS["area"]()))
-        elif mode in ("nearest", "nearest-exact"):
-            rule = "_torch_nearest_exact" if mode == "nearest-exact" else "_torch_nearest"
+        elif mode.nearest:
+            rule = "_torch_nearest_exact" if mode.name == "nearest-exact" else "_torch_nearest"
             axis = dataclasses.replace(axis, double=double)
             rule += "_2d" if n == 2 else ""
             axes.append(AxisPlan(axis, rule, Nearest("floor")))
@@ -187,88 +90,40 @@ def _torch_plan(fn, in_size, size, scale_factor, mode, align_corners, recompute,
             if align_corners:
                 step = (a - 1) / (o - 1) if o > 1 else 0.0
                 axis = Axis(a, o, 1 / step if step else math.inf, True)
-            filt = {"lanczos": FILTERS["lanczos"](), "bicubic": Cubic(-0.5), "cubic": Cubic(-0.5)}
+            f = Cubic(-0.5) if mode.kind == "cubic" else FILTERS[mode.kind]()
             stretch = max(1.0, 1.0 / axis.scale)
-            f = filt.get(mode, Linear())
             axes.append(AxisPlan(axis, "half_pixel", f, stretch, "exclude", True))
         else:
             rule = "align_corners" if align_corners else "half_pixel"
-            f = Cubic(-0.75) if mode in ("bicubic", "cubic") else Linear()
+            f = Cubic(-0.75) if mode.kind == "cubic" else FILTERS[mode.kind]()
             axes.append(AxisPlan(axis, rule, f))
     return Plan(tuple(axes))
 
 
-def _onnx_plan(
-    fn,
-    in_size,
-    size,
-    scale_factor,
-    mode,
-    align_corners,
-    recompute,
-    antialias,
-    ctm,
-    nearest_mode,
-    cubic_coeff_a,
-    exclude_outside,
-    extrapolation_value,
-    roi,
-):
+def _onnx_plan(spec, mode, in_size, out, scales, fn) -> Plan:
     n = len(in_size)
-    for name, value in (("align_corners", align_corners), ("recompute_scale_factor", recompute)):
-        if value is not None:
-            raise _checks.fail(
-                fn,
-                f"{name} {value!r} is PyTorch's option; with the ONNX keywords set use "
-                "coordinate_transformation_mode (e.g. 'align_corners') and leave it None",
-            )
-    ctm = _checks.choice(
-        "half_pixel" if ctm is None else ctm,
-        tuple(COORDINATE_MODES),
-        fn,
-        "coordinate_transformation_mode",
-    )
-    rounding = _checks.choice(
-        "round_prefer_floor" if nearest_mode is None else nearest_mode,
-        NEAREST_MODES,
-        fn,
-        "nearest_mode",
-    )
-    a = -0.75 if cubic_coeff_a is None else _checks.finite_float(cubic_coeff_a, fn, "cubic_coeff_a")
-    if antialias and mode == "nearest":
-        raise _checks.fail(fn, "antialias True applies to the linear and cubic modes")
-    if roi is not None and ctm != "tf_crop_and_resize":
-        raise _checks.fail(
-            fn,
-            f"roi applies only to coordinate_transformation_mode 'tf_crop_and_resize', not {ctm!r}",
-        )
+    ctm = spec.resolved("coordinate_transformation_mode")
     region = [(0.0, 1.0)] * n
-    if roi is not None:
-        values = tuple(roi) if not isinstance(roi, str) and hasattr(roi, "__len__") else (roi,)
-        if len(values) != 2 * n:
+    if spec.roi is not None:
+        if len(spec.roi) != 2 * n:
             raise _checks.fail(
-                fn, f"roi {roi!r} must hold {2 * n} numbers: {n} starts then {n} ends"
+                fn, f"roi {spec.roi!r} must hold {2 * n} numbers: {n} starts then {n} ends"
             )
-        values = [_checks.finite_float(v, fn, "roi") for v in values]
-        region = list(zip(values[:n], values[n:], strict=True))
-    out = output_size(fn, in_size, size, scale_factor, onnx=True)
-    if size is None and scale_factor is not None:
-        scales = _onnx_scales(scale_factor, n, fn)
-    else:
+        region = list(zip(spec.roi[:n], spec.roi[n:], strict=True))
+    if scales is None:
         scales = tuple(o / i for o, i in zip(out, in_size, strict=True))
-    base = "cubic" if mode in ("cubic", "bicubic") else mode
-    base = "linear" if base in ("bilinear", "trilinear") else base
-    edge = EDGES[1] if exclude_outside else EDGES[0]
+    edge = EDGES[1] if spec.exclude_outside else EDGES[0]
     axes = []
     for i, o, s, r in zip(in_size, out, scales, region, strict=True):
-        axis = Axis(i, o, s, size is None, s * i, r)
-        if base == "nearest":
-            axes.append(AxisPlan(axis, ctm, Nearest(rounding), 1.0, edge))
+        axis = Axis(i, o, s, spec.size is None, s * i, r)
+        if mode.nearest:
+            axes.append(AxisPlan(axis, ctm, Nearest(spec.resolved("nearest_mode")), 1.0, edge))
         else:
-            f = Cubic(a) if base == "cubic" else Linear()
-            stretch = max(1.0, 1.0 / s) if antialias else 1.0
-            axes.append(AxisPlan(axis, ctm, f, stretch, edge, antialias))
-    extrapolation = extrapolation_value if ctm == "tf_crop_and_resize" else None
+            a = spec.resolved("cubic_coeff_a")
+            f = Cubic(a) if mode.kind == "cubic" else FILTERS[mode.kind]()
+            stretch = max(1.0, 1.0 / s) if spec.antialias else 1.0
+            axes.append(AxisPlan(axis, ctm, f, stretch, edge, spec.antialias))
+    extrapolation = spec.extrapolation_value if ctm == "tf_crop_and_resize" else None
     return Plan(tuple(axes), extrapolation, "onnx")
 
 
@@ -281,8 +136,9 @@ def _floor(rule: str) -> Mapping[str, Any]:
     return _preset(coordinate_transformation_mode=rule, nearest_mode="floor")
 
 
-_HALF = "half_pixel"
-_ALIASES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+_HALF_PIXEL = "half_pixel"
+# PyTorch's names of a method (bilinear, trilinear, bicubic) -> the method
+_ALIASES = {m.name: m.method for m in MODES.values() if m.method != m.name}
 
 
 class _Methods(Mapping):
@@ -329,11 +185,11 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         "onnx": _Methods(
             {
                 "nearest": _preset(
-                    coordinate_transformation_mode=_HALF, nearest_mode="round_prefer_floor"
+                    coordinate_transformation_mode=_HALF_PIXEL, nearest_mode="round_prefer_floor"
                 ),
-                "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF),
+                "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF_PIXEL),
                 "cubic": _preset(
-                    mode="cubic", coordinate_transformation_mode=_HALF, cubic_coeff_a=-0.75
+                    mode="cubic", coordinate_transformation_mode=_HALF_PIXEL, cubic_coeff_a=-0.75
                 ),
             }
         ),
@@ -342,10 +198,10 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         "tensorflow": _Methods(
             {
                 "nearest": _floor("_tf_half_pixel_nearest"),
-                "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF),
+                "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF_PIXEL),
                 "cubic": _preset(
                     mode="cubic",
-                    coordinate_transformation_mode=_HALF,
+                    coordinate_transformation_mode=_HALF_PIXEL,
                     cubic_coeff_a=-0.5,
                     exclude_outside=True,
                 ),
@@ -357,9 +213,9 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
             {
                 "nearest": _floor("_opencv_nearest"),
                 "nearest-exact": _floor("_accumulated"),
-                "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF),
+                "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF_PIXEL),
                 "cubic": _preset(
-                    mode="cubic", coordinate_transformation_mode=_HALF, cubic_coeff_a=-0.75
+                    mode="cubic", coordinate_transformation_mode=_HALF_PIXEL, cubic_coeff_a=-0.75
                 ),
             }
         ),
@@ -370,13 +226,13 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                 "nearest": _floor("_accumulated"),
                 "linear": _preset(
                     mode="linear",
-                    coordinate_transformation_mode=_HALF,
+                    coordinate_transformation_mode=_HALF_PIXEL,
                     antialias=True,
                     exclude_outside=True,
                 ),
                 "cubic": _preset(
                     mode="cubic",
-                    coordinate_transformation_mode=_HALF,
+                    coordinate_transformation_mode=_HALF_PIXEL,
                     cubic_coeff_a=-0.5,
                     antialias=True,
                     exclude_outside=True,

@@ -182,8 +182,6 @@ COORDINATE_MODES: dict[str, Rule] = {
     "_opencv_nearest": _opencv_nearest,
 }
 
-PUBLIC_MODES = tuple(name for name in COORDINATE_MODES if not name.startswith("_"))
-
 
 def source_coordinates(rule: str, axis: Axis) -> tuple[np.ndarray, np.ndarray | None]:
     """The source coordinate of every output index, and which of them lie outside the input

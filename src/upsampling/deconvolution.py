@@ -156,48 +156,19 @@ def _direct(matrix, rhs: np.ndarray, damp: float) -> np.ndarray:
 def _arguments(y, weight, input_size, stride, padding, dilation, groups, method, damp, it, tol):
     fn = "deconvolve"
     nd = _checks.array(y, fn, "y", dtypes=_checks.FLOAT_DTYPES)
-    if not _backend.is_array(weight):
-        raise _checks.fail(
-            fn,
-            f"weight must be a numpy.ndarray or a torch.Tensor, got {type(weight).__name__}",
-            TypeError,
-        )
-    _checks.same_device(y, weight, fn, "y", "weight")
-    shape = tuple(weight.shape)
-    if len(shape) != y.ndim:
-        raise _checks.fail(
-            fn,
-            f"weight has shape {shape}; for y of shape {tuple(y.shape)} it must have {y.ndim} "
-            f"dims, (C_out, C_in / groups, *kernel_size)",
-        )
-    if _backend.dtype_name(weight) not in _checks.FLOAT_DTYPES:
-        raise _checks.fail(
-            fn, f"weight has dtype {_backend.dtype_name(weight)}; it must be a float", TypeError
-        )
-    groups = _checks.conv_groups(groups, fn)
-    if shape[0] != y.shape[1]:
-        raise _checks.fail(
-            fn,
-            f"weight has shape {shape}: its C_out {shape[0]} must equal y's {y.shape[1]} channels",
-        )
-    if shape[0] % groups:
-        raise _checks.fail(fn, f"groups {groups} must divide the output channels {shape[0]}")
-    if any(k < 1 for k in shape[2:]):
-        raise _checks.fail(fn, f"weight has shape {shape}: the kernel size must be positive")
+    groups, shape = _checks.conv_weight(fn, weight, groups, y, name="y", output=True)
     kernel = shape[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
     out = tuple(y.shape[2:])
-    low = tuple(
-        max(1, (o - 1) * s - b - a + d * (k - 1) + 1)
-        for o, k, s, (b, a), d in zip(out, kernel, stride, pads, dilation, strict=True)
+    low, high = shapes.size_range(
+        shapes.conv_transpose_sizes(out, kernel, stride, pads, dilation), stride
     )
-    high = tuple(lo + s - 1 for lo, s in zip(low, stride, strict=True))
     if input_size is None:
         size = low
     else:
         size = _checks.positive(_checks.ntuple(input_size, nd, fn, "input_size"), fn, "input_size")
-    if shapes._conv_pairs(size, kernel, stride, pads, dilation, fn) != out:
+    if shapes.conv_sizes(size, kernel, stride, pads, dilation, fn) != out:
         raise _checks.fail(
             fn,
             f"input_size {size} does not give y's spatial size {out} with kernel {kernel}, "

@@ -18,22 +18,24 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _checks
+from . import _backend, _checks, shapes
 from ._kernels import interpolate as _k
 from ._kernels.interpolate import Layout
 from .conventions import make_plan
 from .filters import Plan, Table, is_identity, outside_rows, table
+from .spec import ResizeSpec
 
 __all__ = ["interpolate"]
 
 
 # ------------------------------------------------------------------------- NumPy-level workers
-def _planes(a: np.ndarray) -> np.ndarray:
-    spatial = a.shape[2:]
-    return np.ascontiguousarray(a).reshape(-1, *((1,) * (3 - len(spatial)) + tuple(spatial)))
+def _volumes(a: np.ndarray) -> np.ndarray:
+    """``(N, C, *spatial)`` as contiguous ``(planes, D, H, W)``, the kernels' layout."""
+    return np.ascontiguousarray(a).reshape(shapes.plane_shape(a.shape))
 
 
-def _compute_dtype(dtype: np.dtype) -> np.dtype:
+def _accumulator(dtype: np.dtype) -> np.dtype:
+    """The float dtype the sums of ``dtype`` input run in (PyTorch's choice)."""
     if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize >= 4):
         return np.dtype(np.float64)
     return np.dtype(np.float32)
@@ -82,6 +84,14 @@ def _order(sizes: list[int], tables: list[Table | None]) -> tuple[int, ...]:
     return best
 
 
+def pass_order(in_size: tuple[int, ...], tables: list[Table]) -> tuple[int, ...]:
+    """The spatial axes whose table is not the identity, in the cheapest order to apply them
+    (a chunked evaluation applies the whole array's order to every chunk: the same sums)."""
+    pad = 3 - len(tables)
+    full = [None] * pad + [None if is_identity(t) else t for t in tables]
+    return tuple(a - pad for a in _order([1] * pad + list(in_size), full))
+
+
 def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | None = None):
     """Apply per-axis tables to a float32/float64 array ``(N, C, *spatial)`` (identity tables
     are skipped). ``order`` fixes the axes and their order (default: the cheapest order)."""
@@ -90,7 +100,7 @@ def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | No
     full: list[Table | None] = [None] * pad + [None if is_identity(t) else t for t in tables]
     if order is not None:
         full = [t if i - pad in order else None for i, t in enumerate(full)]
-    src = _planes(x)
+    src = _volumes(x)
     sizes = list(src.shape[1:])
     if all(t is None for t in full):
         return x.copy()
@@ -120,7 +130,7 @@ def _gather(x: np.ndarray, tables: list[Table]) -> np.ndarray:
     n, c, *size = x.shape
     out = np.empty((n, c, *(t.out_size for t in tables)), x.dtype)
     bits = (lambda a: a.view(np.uint16)) if x.dtype == np.float16 else (lambda a: a)
-    src, dst = _planes(bits(x)), _planes(bits(out))
+    src, dst = _volumes(bits(x)), _volumes(bits(out))
     idx = [np.zeros(1, np.int64)] * (3 - len(size)) + [t.index[:, 0] for t in tables]
     _backend.run_planes(
         _k.gather,
@@ -140,30 +150,50 @@ def _round_integer(y: np.ndarray, dtype: np.dtype, half_up: bool) -> np.ndarray:
     return np.clip(y, info.min, info.max)
 
 
-def interpolate_array(x: np.ndarray, plan: Plan) -> np.ndarray:
-    """The interpolation of a NumPy array by a normalised plan (also serves CPU tensors)."""
-    tables = [table(a) for a in plan.axes]
-    if all(t.is_gather for t in tables):
+def interpolate_array(
+    x: np.ndarray,
+    plan: Plan,
+    tables: list[Table] | None = None,
+    order: tuple[int, ...] | None = None,
+    rows: list[tuple[int, int]] | None = None,
+    *,
+    gather: bool | None = None,
+) -> np.ndarray:
+    """The interpolation of a NumPy array by a normalised plan (also serves CPU tensors).
+
+    A chunked evaluation (Dask) computes one output chunk with ``tables``, the rows ``rows``
+    (per axis, ``(start, stop)`` of the output) of the plan's tables shifted onto the chunk's
+    input, in the whole array's pass ``order`` (:func:`pass_order`): the same path and the
+    same sums as the whole; ``gather`` says whether the whole is a copy (a slice of a table
+    may look like one when the whole is not)."""
+    if tables is None:
+        tables = [table(a) for a in plan.axes]
+    if gather is None:
+        gather = all(t.is_gather for t in tables)
+    if order is None and x.dtype.kind in "iu" and plan.integer_rounding == "torch":
+        order = tuple(i for i, t in enumerate(tables) if not is_identity(t))
+    if gather:
         out = _gather(x, tables)
     elif x.dtype.kind in "iu":
-        compute = _compute_dtype(x.dtype)
-        y = x.astype(compute)
+        y = x.astype(_accumulator(x.dtype))
         if plan.integer_rounding == "torch":  # PyTorch rounds after each axis, the last first
-            for axis in reversed(range(len(tables))):
-                if not is_identity(tables[axis]):
-                    y = apply_tables(y, tables, order=(axis,))
-                    y = _round_integer(y, x.dtype, half_up=True)
+            for axis in sorted(order, reverse=True):
+                y = apply_tables(y, tables, order=(axis,))
+                y = _round_integer(y, x.dtype, half_up=True)
         else:
-            y = _round_integer(apply_tables(y, tables), x.dtype, half_up=False)
+            y = _round_integer(apply_tables(y, tables, order), x.dtype, half_up=False)
         out = y.astype(x.dtype)
     else:
-        compute = _compute_dtype(x.dtype)
-        out = apply_tables(x.astype(compute, copy=False), tables).astype(x.dtype, copy=False)
+        compute = _accumulator(x.dtype)
+        out = apply_tables(x.astype(compute, copy=False), tables, order)
+        out = out.astype(x.dtype, copy=False)
     if plan.extrapolation is not None:
         for i, a in enumerate(plan.axes):
-            rows = outside_rows(a)
-            if rows is not None and rows.any():
-                out[(slice(None), slice(None), *([slice(None)] * i), rows)] = plan.extrapolation
+            outside = outside_rows(a)
+            if outside is not None and rows is not None:
+                outside = outside[slice(*rows[i])]
+            if outside is not None and outside.any():
+                out[(slice(None), slice(None), *([slice(None)] * i), outside)] = plan.extrapolation
     return out
 
 
@@ -304,65 +334,45 @@ def interpolate(
     ...             coordinate_transformation_mode="asymmetric", nearest_mode="ceil")
     array([[[0., 2., 3.]]])
     """
-    if _backend.is_dask(x):
-        return _backend.dask_ops().interpolate(**locals())
-    fn = "interpolate"
-    _checks.array(x, fn)
-    spec = (
-        _backend.shape(x),
-        _backend.itemsize(x),
-        _backend.dtype_name(x) == "float64",
-        _frozen(size),
-        _frozen(scale_factor),
+    spec = ResizeSpec.of(
+        "interpolate",
+        size,
+        scale_factor,
         mode,
         align_corners,
         recompute_scale_factor,
         antialias,
-        coordinate_transformation_mode,
-        nearest_mode,
-        cubic_coeff_a,
-        exclude_outside,
-        extrapolation_value,
-        _frozen(roi),
+        coordinate_transformation_mode=coordinate_transformation_mode,
+        nearest_mode=nearest_mode,
+        cubic_coeff_a=cubic_coeff_a,
+        exclude_outside=exclude_outside,
+        extrapolation_value=extrapolation_value,
+        roi=roi,
     )
+    return resize_by(x, spec)
+
+
+def resize_by(x: Any, spec: ResizeSpec, fn: str = "interpolate"):
+    """:func:`interpolate` of ``x`` (array, tensor or Dask array) by a normalised spec: what
+    ``nn.Upsample`` calls with the spec it stores."""
+    if _backend.is_dask(x):
+        return _backend.dask_ops().interpolate(x, spec)
+    _checks.array(x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("interpolate").interpolate(x, spec)
-    return interpolate_array(x, plan_of(spec))
+    return interpolate_array(x, plan_for(spec, x.shape, x.itemsize, x.dtype == np.float64))
 
 
-def _frozen(value: Any) -> Any:
-    """Lists (and other sequences) as tuples, so a spec is a constant of plain values."""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "Size":
-        return tuple(value)
-    return value
-
-
-def plan_of(spec: tuple) -> Plan:
-    """The plan of an ``interpolate`` call (``spec`` as :func:`interpolate` builds it),
-    checked against the memory it would take."""
-    shape, itemsize, double, *args = spec
-    plan = shape_plan(shape, double, tuple(args))
-    _checks.fits_in_memory((*shape[:2], *plan.out_size), itemsize, "interpolate")
-    return plan
-
-
-def shape_plan(shape: tuple[int, ...], double: bool, args: tuple) -> Plan:
-    """The checked plan for an input of ``shape`` (float64 if ``double``) and the arguments
-    after ``x`` in order; no memory check (a Dask array's whole output need not fit)."""
+def plan_for(
+    spec: ResizeSpec, shape: tuple[int, ...], itemsize: int, double: bool, *, memory: bool = True
+) -> Plan:
+    """The checked plan of ``spec`` for an input of ``shape`` (float64 if ``double``, elements
+    of ``itemsize`` bytes); ``memory=False`` skips the check that the output fits in memory (a
+    Dask array's whole output need not)."""
     fn = "interpolate"
-    *positional, ctm, nearest_mode, a, exclude, extrapolation, roi = args
-    in_size = shape[2:]
-    if any(s < 1 for s in in_size):
-        raise _checks.fail(fn, f"x has shape {shape}; its spatial sizes must be positive")
-    return make_plan(
-        fn,
-        in_size,
-        *positional,
-        coordinate_transformation_mode=ctm,
-        nearest_mode=nearest_mode,
-        cubic_coeff_a=a,
-        exclude_outside=exclude,
-        extrapolation_value=extrapolation,
-        roi=roi,
-        double=double,
-    )
+    if any(s < 1 for s in shape[2:]):
+        raise _checks.fail(fn, f"x has shape {tuple(shape)}; its spatial sizes must be positive")
+    plan = make_plan(spec, tuple(shape[2:]), double=double, fn=fn)
+    if memory:
+        _checks.fits_in_memory((*shape[:2], *plan.out_size), itemsize, fn)
+    return plan

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _checks
+from . import _backend, _checks, shapes
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
@@ -21,6 +21,41 @@ def _rearrange(x, shape, perm, out_shape):
     if _backend.is_tensor(x):
         return x.reshape(shape).permute(perm).reshape(out_shape)
     return np.ascontiguousarray(x.reshape(shape).transpose(perm)).reshape(out_shape)
+
+
+def _square_2d(x, r: tuple[int, ...]) -> bool:
+    """Where PyTorch's own kernel applies (a tensor, 2-D, one factor): the same order, a fast
+    kernel, and ``DepthToSpace`` / ``SpaceToDepth`` in ONNX exports."""
+    return _backend.is_tensor(x) and len(r) == 2 and r[0] == r[1]
+
+
+def depth_to_space(x, r: tuple[int, ...]):
+    """:func:`pixel_shuffle` for checked arguments (the layers call it directly): reshapes and
+    one permutation, so symbolic sizes stay symbolic."""
+    if _square_2d(x, r):
+        import torch.nn.functional as F
+
+        return F.pixel_shuffle(x, r[0])
+    nd = len(r)
+    n, c, *size = x.shape
+    block = math.prod(r)
+    shape = (n, c // block, *r, *size)
+    perm = (0, 1, *(i for a in range(nd) for i in (2 + nd + a, 2 + a)))
+    return _rearrange(x, shape, perm, (n, c // block, *shapes.unpool_sizes(tuple(size), r)))
+
+
+def space_to_depth(x, r: tuple[int, ...]):
+    """:func:`pixel_unshuffle` for checked arguments, the inverse of :func:`depth_to_space`."""
+    if _square_2d(x, r):
+        import torch.nn.functional as F
+
+        return F.pixel_unshuffle(x, r[0])
+    nd = len(r)
+    n, c, *size = x.shape
+    small = tuple(a // f for a, f in zip(size, r, strict=True))
+    shape = (n, c, *(v for a in range(nd) for v in (small[a], r[a])))
+    perm = (0, 1, *(3 + 2 * a for a in range(nd)), *(2 + 2 * a for a in range(nd)))
+    return _rearrange(x, shape, perm, (n, c * math.prod(r), *small))
 
 
 def pixel_shuffle(x: Any, upscale_factor: Any):
@@ -63,21 +98,13 @@ def pixel_shuffle(x: Any, upscale_factor: Any):
            [4, 6, 5, 7]])
     """
     fn = "pixel_shuffle"
-    nd, r = _factors(x, upscale_factor, fn, "upscale_factor")
-    n, c, *size = x.shape
-    block = math.prod(r)
+    _, r = _factors(x, upscale_factor, fn, "upscale_factor")
+    c, block = x.shape[1], math.prod(r)
     if c % block:
         raise _checks.fail(
             fn, f"x has {c} channels, not divisible by the block size {block} (upscale_factor {r})"
         )
-    if _backend.is_tensor(x) and nd == 2 and r[0] == r[1] and x.ndim == 4:
-        import torch.nn.functional as F
-
-        return F.pixel_shuffle(x, r[0])  # the same order; DepthToSpace in ONNX exports
-    shape = (n, c // block, *r, *size)
-    perm = (0, 1, *(i for a in range(nd) for i in (2 + nd + a, 2 + a)))
-    out = (n, c // block, *(a * f for a, f in zip(size, r, strict=True)))
-    return _rearrange(x, shape, perm, out)
+    return depth_to_space(x, r)
 
 
 def pixel_unshuffle(x: Any, downscale_factor: Any):
@@ -110,17 +137,10 @@ def pixel_unshuffle(x: Any, downscale_factor: Any):
     True
     """
     fn = "pixel_unshuffle"
-    nd, r = _factors(x, downscale_factor, fn, "downscale_factor")
-    n, c, *size = x.shape
+    _, r = _factors(x, downscale_factor, fn, "downscale_factor")
+    size = x.shape[2:]
     if any(a % f for a, f in zip(size, r, strict=True)):
         raise _checks.fail(
             fn, f"x has spatial size {tuple(size)}, not divisible by downscale_factor {r}"
         )
-    if _backend.is_tensor(x) and nd == 2 and r[0] == r[1] and x.ndim == 4:
-        import torch.nn.functional as F
-
-        return F.pixel_unshuffle(x, r[0])
-    small = tuple(a // f for a, f in zip(size, r, strict=True))
-    shape = (n, c, *(v for a in range(nd) for v in (small[a], r[a])))
-    perm = (0, 1, *(3 + 2 * a for a in range(nd)), *(2 + 2 * a for a in range(nd)))
-    return _rearrange(x, shape, perm, (n, c * math.prod(r), *small))
+    return space_to_depth(x, r)

@@ -1,8 +1,11 @@
 """Output-size arithmetic: the one home of every size formula.
 
-Each public function takes the input's spatial size followed by the arguments of its operator and
-returns the output's spatial size as a tuple of ints. The operators call the same private
-functions, so a size computed here is the size the operator returns.
+Each function of ``__all__`` takes the input's spatial size followed by the arguments of its
+operator and returns the output's spatial size as a tuple of ints. Under each lies a core, named
+``*_sizes``, that takes the arguments already normalised (one tuple of ints per option) and that
+the operators call too, so a size computed here is the size the operator returns: the
+:func:`pool_sizes`, :func:`unpool_sizes`, :func:`max_unpool_sizes`, :func:`conv_sizes`,
+:func:`conv_transpose_sizes` and :func:`interpolate_sizes` formulas are written nowhere else.
 
 >>> from upsampling import shapes
 >>> shapes.pool_output_size((4, 4), kernel_size=2)
@@ -31,31 +34,23 @@ __all__ = [
 ]
 
 
-def _spatial(input_size: Any, fn: str) -> tuple[int, ...]:
+def spatial_size(input_size: Any, fn: str) -> tuple[int, ...]:
+    """``input_size`` as a tuple of non-negative ints; an int is one spatial dim."""
     if isinstance(input_size, int):
         input_size = (input_size,)
-    try:
-        n = len(input_size)
-    except TypeError:
-        raise _checks.fail(
-            fn, f"input_size {input_size!r} must be a tuple of ints", TypeError
-        ) from None
+    n = _checks.length(input_size, fn, "input_size")
     if n == 0:
         raise _checks.fail(fn, "input_size () must name at least one spatial dimension")
     return _checks.nonnegative(_checks.ntuple(input_size, n, fn, "input_size"), fn, "input_size")
 
 
 # --------------------------------------------------------------------------------------- pooling
-def _pool(
-    size: tuple[int, ...],
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[int, ...],
-    dilation: tuple[int, ...],
-    ceil_mode: bool,
-    fn: str,
+def pool_sizes(
+    size, kernel, stride, padding, dilation, ceil_mode: bool, fn: str
 ) -> tuple[int, ...]:
-    """PyTorch's ``pooling_output_shape``, with its checks, for normalised arguments."""
+    """PyTorch's ``pooling_output_shape``, with its checks, for normalised arguments:
+    ``(n + 2 p - d (k - 1) - 1) // s + 1`` per dim (``ceil_mode``: rounded up, but the last
+    window starts inside the input or its left padding)."""
     pool_padding(kernel, padding, fn)
     out = []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True):
@@ -90,7 +85,7 @@ def pool_windows_nonempty(size, kernel, stride, padding, dilation, ceil_mode, fn
     ``p // s + 1`` at most, can be empty (a dilation can step over the whole input). The loop
     compares with the output size but never iterates over it, so a symbolic size (torch.compile
     with dynamic shapes) is not specialised."""
-    out = _pool(size, kernel, stride, padding, dilation, ceil_mode, fn)
+    out = pool_sizes(size, kernel, stride, padding, dilation, ceil_mode, fn)
     for axis, (n, k, s, p, d, o_n) in enumerate(
         zip(size, kernel, stride, padding, dilation, out, strict=True)
     ):
@@ -118,18 +113,14 @@ def pool_output_size(
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.max_pool`'s output."""
     fn = "pool_output_size"
-    size = _spatial(input_size, fn)
+    size = spatial_size(input_size, fn)
     args = pool_arguments(len(size), kernel_size, stride, padding, dilation, ceil_mode, fn)
-    return _pool(size, *args, fn)
+    return pool_sizes(size, *args, fn)
 
 
 def pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn):
     """Normalise max_pool's arguments for ``n`` spatial dims (shared by max_pool and shapes)."""
-    kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
-    if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
-        stride = kernel  # PyTorch: stride defaults to kernel_size (None or an empty list)
-    stride = _checks.positive(_checks.ntuple(stride, n, fn, "stride"), fn, "stride")
-    padding = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
+    kernel, stride, padding = max_unpool_arguments(n, kernel_size, stride, padding, fn)
     dilation = _checks.positive(_checks.ntuple(dilation, n, fn, "dilation"), fn, "dilation")
     ceil_mode = _checks.boolean(ceil_mode, fn, "ceil_mode")
     named = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
@@ -143,29 +134,25 @@ _POOL_MAX = (1 << 31) - 1
 
 
 # ------------------------------------------------------------------------------------- unpooling
-def _unpool(size: tuple[int, ...], scale: tuple[int, ...]) -> tuple[int, ...]:
+def unpool_sizes(size: tuple[int, ...], scale: tuple[int, ...]) -> tuple[int, ...]:
+    """``size * scale`` per dim, for normalised arguments."""
     return tuple(n * s for n, s in zip(size, scale, strict=True))
 
 
 def unpool_output_size(input_size: Sequence[int], scale_factor: Any) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.unpool`'s output: ``input_size * scale_factor``."""
     fn = "unpool_output_size"
-    size = _spatial(input_size, fn)
+    size = spatial_size(input_size, fn)
     scale = _checks.positive(
         _checks.ntuple(scale_factor, len(size), fn, "scale_factor"), fn, "scale_factor"
     )
-    return _unpool(size, scale)
+    return unpool_sizes(size, scale)
 
 
-def _max_unpool(
-    size: tuple[int, ...],
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...],
-    padding: tuple[int, ...],
-    output_size: Any,
-    fn: str,
-) -> tuple[int, ...]:
-    """PyTorch's ``_unpool_output_size``: the default and the allowed range of ``output_size``."""
+def max_unpool_sizes(size, kernel, stride, padding, output_size: Any, fn: str) -> tuple[int, ...]:
+    """PyTorch's ``_unpool_output_size`` for normalised arguments: the default
+    ``(n - 1) * s + k - 2 p`` per dim, or ``output_size`` checked to lie strictly within ``s``
+    of it."""
     default = tuple(
         (n - 1) * s + k - 2 * p for n, k, s, p in zip(size, kernel, stride, padding, strict=True)
     )
@@ -204,12 +191,14 @@ def max_unpool_output_size(
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.max_unpool`'s output (checks ``output_size``'s range)."""
     fn = "max_unpool_output_size"
-    size = _spatial(input_size, fn)
+    size = spatial_size(input_size, fn)
     kernel, stride, padding = max_unpool_arguments(len(size), kernel_size, stride, padding, fn)
-    return _max_unpool(size, kernel, stride, padding, output_size, fn)
+    return max_unpool_sizes(size, kernel, stride, padding, output_size, fn)
 
 
 def max_unpool_arguments(n, kernel_size, stride, padding, fn):
+    """Normalise a pooling window's kernel, stride (default: the kernel, as PyTorch for None or
+    an empty list) and padding for ``n`` spatial dims (max_unpool's; max_pool's also)."""
     kernel = _checks.positive(_checks.ntuple(kernel_size, n, fn, "kernel_size"), fn, "kernel_size")
     if stride is None or (isinstance(stride, Sequence) and len(stride) == 0):
         stride = kernel
@@ -253,8 +242,10 @@ def conv_padding(padding, kernel, stride, dilation, fn) -> tuple[tuple[int, int]
     return tuple((p, p) for p in pads)
 
 
-def _conv_pairs(size, kernel, stride, pads, dilation, fn) -> tuple[int, ...]:
-    """Output size of a convolution padded by ``pads`` ((before, after) per dim)."""
+def conv_sizes(size, kernel, stride, pads, dilation, fn: str) -> tuple[int, ...]:
+    """Output size of a convolution padded by ``pads`` ((before, after) per dim), for
+    normalised arguments: ``(n + before + after - d (k - 1) - 1) // s + 1`` per dim; an empty
+    output is refused."""
     out = tuple(
         (n + b + a - d * (k - 1) - 1) // s + 1
         for n, k, s, (b, a), d in zip(size, kernel, stride, pads, dilation, strict=True)
@@ -267,10 +258,6 @@ def _conv_pairs(size, kernel, stride, pads, dilation, fn) -> tuple[int, ...]:
             f"dilation {dilation} and padding {shown}: the output would be {out}",
         )
     return out
-
-
-def _conv(size, kernel, stride, padding, dilation, fn) -> tuple[int, ...]:
-    return _conv_pairs(size, kernel, stride, tuple((p, p) for p in padding), dilation, fn)
 
 
 def conv_output_size(
@@ -290,16 +277,32 @@ def conv_output_size(
     (5, 6)
     """
     fn = "conv_output_size"
-    size = _spatial(input_size, fn)
+    size = spatial_size(input_size, fn)
     kernel, stride, dilation = conv_arguments(len(size), kernel_size, stride, dilation, fn)
     pads = conv_padding(padding, kernel, stride, dilation, fn)
-    return _conv_pairs(size, kernel, stride, pads, dilation, fn)
+    return conv_sizes(size, kernel, stride, pads, dilation, fn)
 
 
-def _conv_transpose_min(size, kernel, stride, padding, dilation) -> tuple[int, ...]:
+def conv_transpose_sizes(size, kernel, stride, pads, dilation) -> tuple[int, ...]:
+    """``(n - 1) * s - before - after + d (k - 1) + 1`` per dim, for normalised arguments
+    (``pads`` (before, after) per dim; no check, so the result may be below 1): a transposed
+    convolution's output size with ``output_padding`` 0; with zero ``pads`` the size of its
+    full result; the smallest input size that a convolution with these ``pads`` maps to ``size``
+    (:func:`size_range` gives the others)."""
     return tuple(
-        (n - 1) * s - 2 * p + d * (k - 1) + 1
-        for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)
+        (n - 1) * s - b - a + d * (k - 1) + 1
+        for n, k, s, (b, a), d in zip(size, kernel, stride, pads, dilation, strict=True)
+    )
+
+
+def size_range(low, stride) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The sizes from ``low`` (at least 1) to ``low + stride - 1`` per dim: the input sizes that
+    a convolution maps to one output size, ``low`` from :func:`conv_transpose_sizes` (its
+    floor division merges ``stride`` of them), and so the output sizes a transposed convolution
+    may be asked for."""
+    return (
+        tuple(max(lo, 1) for lo in low),
+        tuple(lo + s - 1 for lo, s in zip(low, stride, strict=True)),
     )
 
 
@@ -327,22 +330,15 @@ def conv_transpose_geometry(
                 fn,
                 "output_size cannot be combined with padding 'same' (its output is input x stride)",
             )
-        if any(op):
-            raise _checks.fail(fn, f"output_padding {op} cannot be combined with padding 'same'")
+        _checks.transpose_output_padding(op, padding, stride, dilation, fn)
         pads = tuple(
             (d * (k - 1) + 1 - s) // 2 for k, s, d in zip(kernel, stride, dilation, strict=True)
         )
         out = tuple(a * s for a, s in zip(size, stride, strict=True))
     else:
         pads = _checks.nonnegative(_checks.ntuple(padding, n, fn, "padding"), fn, "padding")
-        for p, s, d in zip(op, stride, dilation, strict=True):
-            if p >= max(s, d):
-                raise _checks.fail(
-                    fn,
-                    f"output_padding {op} must be smaller than stride {stride} or dilation "
-                    f"{dilation}",
-                )
-        low = _conv_transpose_min(size, kernel, stride, pads, dilation)
+        _checks.transpose_output_padding(op, padding, stride, dilation, fn)
+        low = conv_transpose_sizes(size, kernel, stride, tuple((p, p) for p in pads), dilation)
         if output_size is not None:
             extra = conv_transpose_output_padding(size, low, stride, output_size, fn)
             out = tuple(lo + e for lo, e in zip(low, extra, strict=True))
@@ -380,7 +376,7 @@ def conv_transpose_output_size(
     (6, 6)
     """
     fn = "conv_transpose_output_size"
-    size = _spatial(input_size, fn)
+    size = spatial_size(input_size, fn)
     kernel, stride, dilation = conv_arguments(len(size), kernel_size, stride, dilation, fn)
     return conv_transpose_geometry(
         size, kernel, stride, padding, output_padding, dilation, output_size, fn
@@ -393,13 +389,12 @@ def conv_transpose_output_padding(size, low, stride, output_size, fn) -> tuple[i
     if hasattr(output_size, "__len__") and len(output_size) == n + 2:
         output_size = tuple(output_size)[2:]
     want = _checks.ntuple(output_size, n, fn, "output_size")
-    high = tuple(lo + s - 1 for lo, s in zip(low, stride, strict=True))
-    if not all(max(lo, 1) <= w <= hi for w, lo, hi in zip(want, low, high, strict=True)):
-        low = tuple(max(lo, 1) for lo in low)
+    first, last = size_range(low, stride)
+    if not all(lo <= w <= hi for w, lo, hi in zip(want, first, last, strict=True)):
         raise _checks.fail(
             fn,
             f"output_size {want} is out of range: for an input of spatial size {size} each size "
-            f"must lie between {low} and {high}",
+            f"must lie between {first} and {last}",
         )
     return tuple(w - lo for w, lo in zip(want, low, strict=True))
 
@@ -413,11 +408,13 @@ def interpolate_output_size(
     ``size`` as given, or ``floor(input_size * scale_factor)`` per dim (PyTorch and ONNX agree).
     """
     fn = "interpolate_output_size"
-    in_size = _spatial(input_size, fn)
-    return _interpolate(in_size, size, scale_factor, fn)
+    in_size = spatial_size(input_size, fn)
+    return interpolate_sizes(in_size, size, scale_factor, fn)
 
 
-def _interpolate(in_size, size, scale_factor, fn) -> tuple[int, ...]:
+def interpolate_sizes(in_size: tuple[int, ...], size, scale_factor, fn: str) -> tuple[int, ...]:
+    """``size`` (checked), or ``floor(in_size * scale_factor)`` per dim, for a normalised
+    ``in_size``; exactly one of ``size`` and ``scale_factor`` is given."""
     n = len(in_size)
     if (size is None) == (scale_factor is None):
         raise _checks.fail(fn, "give exactly one of size and scale_factor")
@@ -523,3 +520,15 @@ def deblur_halo(psf_shape: Sequence[int], method: str, iterations: int | None) -
     if method.startswith("richardson_lucy") and iterations is not None:
         return tuple(iterations * r + 1 for r in reach)
     return tuple(DEBLUR_WIDTHS * r for r in reach)
+
+
+# --------------------------------------------------------------------------------- array layout
+def plane_shape(shape: Sequence[int]) -> tuple[int, ...]:
+    """The shape ``(N * C, D, H, W)`` under which the numba kernels see an ``(N, C, *spatial)``
+    array: one plane per ``(n, c)``, the spatial dims padded to three at the front with 1s.
+
+    >>> plane_shape((2, 3, 5, 7))
+    (6, 1, 5, 7)
+    """
+    n, c, *spatial = shape
+    return (n * c, *(1,) * (3 - len(spatial)), *spatial)

@@ -27,11 +27,10 @@ def _pool_dtypes(x: Any) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------- NumPy-level workers
-def _planes(a: np.ndarray, dtype=None) -> np.ndarray:
-    """``(N, C, *spatial)`` as a C-contiguous ``(N*C, D, H, W)`` view (a copy only if needed)."""
-    spatial = a.shape[2:]
-    full = (1,) * (3 - len(spatial)) + tuple(spatial)
-    return np.ascontiguousarray(a, dtype=dtype).reshape(a.shape[0] * a.shape[1], *full)
+def _plane_view(a: np.ndarray, dtype=None) -> np.ndarray:
+    """``(N, C, *spatial)`` as a C-contiguous :func:`upsampling.shapes.plane_shape` view
+    ``(N*C, D, H, W)`` (a copy only if needed)."""
+    return np.ascontiguousarray(a, dtype=dtype).reshape(shapes.plane_shape(a.shape))
 
 
 def _flat(a: np.ndarray, dtype=None) -> np.ndarray:
@@ -47,13 +46,10 @@ def _native(a: np.ndarray) -> np.ndarray:
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
 
 
-# 16-bit floats numba cannot type: NumPy's float16 and ml_dtypes' bfloat16.
-_HALF = ("float16", "bfloat16")
-
-
 def _bits(a: np.ndarray) -> np.ndarray:
-    """A 16-bit float array viewed as uint16, for kernels that only move values."""
-    return a.view(np.uint16) if a.dtype.name in _HALF else a
+    """A 16-bit float array (NumPy's float16, ml_dtypes' bfloat16: numba types neither) viewed
+    as uint16, for kernels that only move values."""
+    return a.view(np.uint16) if a.dtype.name in _checks.HALF_DTYPES else a
 
 
 def _fits(shape: tuple[int, ...], x: Any, fn: str) -> None:
@@ -71,10 +67,10 @@ def _work(*arrays: np.ndarray) -> int:
 
 def unpool_array(x: np.ndarray, scale, offset, bed_of_nails: bool) -> np.ndarray:
     n, c, *size = x.shape
-    out_size = shapes._unpool(tuple(size), scale)
+    out_size = shapes.unpool_sizes(tuple(size), scale)
     alloc = np.zeros if bed_of_nails else np.empty
     out = alloc((n, c, *out_size), dtype=x.dtype)
-    src, dst = _planes(_bits(x)), _planes(_bits(out))
+    src, dst = _plane_view(_bits(x)), _plane_view(_bits(out))
     s3 = (1,) * (3 - len(scale)) + tuple(scale)
     if bed_of_nails:
         o3 = (0,) * (3 - len(offset)) + tuple(offset)
@@ -88,7 +84,7 @@ def unpool_nearest_backward_array(g: np.ndarray, scale) -> np.ndarray:
     n, c, *size = g.shape
     in_size = tuple(a // s for a, s in zip(size, scale, strict=True))
     gx = np.zeros((n, c, *in_size), dtype=g.dtype)
-    src, dst = _planes(g), _planes(gx)
+    src, dst = _plane_view(g), _plane_view(gx)
     s3 = (1,) * (3 - len(scale)) + tuple(scale)
     _backend.run_planes(_k.unpool_nearest_backward, len(src), _work(src), src, dst, *s3)
     return gx
@@ -124,9 +120,11 @@ def _live_taps(size: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarra
 
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
     n, c, *size = x.shape
-    out_size = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
-    compute = np.float32 if x.dtype.name in _HALF else x.dtype  # exact: max only selects
-    src = _planes(x, compute)
+    out_size = shapes.pool_sizes(
+        tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool"
+    )
+    compute = np.float32 if x.dtype.name in _checks.HALF_DTYPES else x.dtype  # exact: max selects
+    src = _plane_view(x, compute)
     lead = 3 - len(size)
     out = np.empty((len(src), *((1,) * lead + out_size)), dtype=compute)
     idx = np.empty(out.shape, dtype=np.int64)
@@ -280,7 +278,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     fn = "unpool"
     n = _checks.array(x, fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
-    out_size = shapes._unpool(tuple(x.shape[2:]), scale)
+    out_size = shapes.unpool_sizes(tuple(x.shape[2:]), scale)
     _fits((*x.shape[:2], *out_size), x, fn)
     bed = mode == "bed_of_nails"
     if _backend.is_tensor(x):
@@ -434,7 +432,7 @@ def max_unpool(
             "they must match",
         )
     kernel, stride, padding = shapes.max_unpool_arguments(n, kernel_size, stride, padding, fn)
-    out_size = shapes._max_unpool(tuple(x.shape[2:]), kernel, stride, padding, output_size, fn)
+    out_size = shapes.max_unpool_sizes(tuple(x.shape[2:]), kernel, stride, padding, output_size, fn)
     _fits((*x.shape[:2], *out_size), x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").max_unpool(x, indices, out_size)

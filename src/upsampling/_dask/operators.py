@@ -13,15 +13,9 @@ from .. import _checks, shapes
 from ..conv import METHODS
 from ..conv import conv as _conv
 from ..conv import conv_transpose as _conv_transpose
-from ..filters import AxisPlan, Plan, Table, is_identity, outside_rows, table
-from ..interpolate import (
-    _compute_dtype,
-    _gather,
-    _order,
-    _round_integer,
-    apply_tables,
-    shape_plan,
-)
+from ..filters import AxisPlan, Plan, Table, is_identity, table
+from ..interpolate import interpolate_array, pass_order, plan_for
+from ..spec import ResizeSpec
 from ..unpool import unpool as _unpool
 from ..unpool import unpool_arguments
 from .graph import Spans, blockwise, clip, place, stand_in
@@ -108,16 +102,14 @@ _SUB_TABLES: dict[bytes, Table] = {}  # content digest -> the shared slice
 
 @dataclasses.dataclass(frozen=True)
 class _Interpolate:
-    """One output chunk of an interpolation, computed as ``interpolate_array`` computes the
-    whole: the same path (gather, integer rounding per axis, one float pass sequence), the same
-    global pass ``order``, the rows of the global tables shifted onto the chunk's input."""
+    """One output chunk of an interpolation: :func:`interpolate_array` on the chunk's input span
+    with the rows of the global tables shifted onto it, in the global pass ``order``."""
 
     plan: Plan
     bounds: tuple[tuple[int, ...], ...]
     spans: tuple[Spans, ...]
-    path: str  # "gather", "float", "integer"
     order: tuple[int, ...]
-    active: tuple[int, ...]  # axes whose global table is not the identity
+    gather: bool  # the whole array's path: a copy (the slices of its tables may look so too)
 
     def __call__(self, block: np.ndarray, where) -> np.ndarray:
         index = where.index
@@ -129,81 +121,19 @@ class _Interpolate:
             rows.append((o0, o1))
         # a row slice of a table can be the identity on its chunk: skipping it copies exactly
         order = tuple(a for a in self.order if not is_identity(tables[a]))
-        if self.path == "gather":
-            out = _gather(block, tables)
-        elif self.path == "float":
-            compute = _compute_dtype(block.dtype)
-            out = apply_tables(block.astype(compute, copy=False), tables, order=order)
-            out = out.astype(block.dtype, copy=False)
-        else:
-            y = block.astype(_compute_dtype(block.dtype))
-            if self.plan.integer_rounding == "torch":
-                for axis in reversed(self.active):
-                    if axis in order:
-                        y = apply_tables(y, tables, order=(axis,))
-                        y = _round_integer(y, block.dtype, half_up=True)
-            else:
-                y = _round_integer(apply_tables(y, tables, order=order), block.dtype, False)
-            out = y.astype(block.dtype)
-        if self.plan.extrapolation is not None:
-            for i, a in enumerate(self.plan.axes):
-                outside = outside_rows(a)
-                if outside is not None and outside[slice(*rows[i])].any():
-                    where = (
-                        slice(None),
-                        slice(None),
-                        *([slice(None)] * i),
-                        outside[slice(*rows[i])],
-                    )
-                    out[where] = self.plan.extrapolation
-        return out
+        return interpolate_array(block, self.plan, tables, order, rows, gather=self.gather)
 
 
-def interpolate(
-    x,
-    size=None,
-    scale_factor=None,
-    mode="nearest",
-    align_corners=None,
-    recompute_scale_factor=None,
-    antialias=False,
-    *,
-    coordinate_transformation_mode=None,
-    nearest_mode=None,
-    cubic_coeff_a=None,
-    exclude_outside=False,
-    extrapolation_value=0.0,
-    roi=None,
-):
-    """:func:`upsampling.interpolate` of a Dask array, bit for bit the in-memory result."""
+def interpolate(x, spec: ResizeSpec):
+    """:func:`upsampling.interpolate` of a Dask array by its normalised spec, bit for bit the
+    in-memory result."""
     fn = "interpolate"
     meta = stand_in(x, fn)
     _checks.array(meta, fn)
     shape = tuple(int(s) for s in x.shape)
     in_size = shape[2:]
-    args = (
-        size,
-        scale_factor,
-        mode,
-        align_corners,
-        recompute_scale_factor,
-        antialias,
-        coordinate_transformation_mode,
-        nearest_mode,
-        cubic_coeff_a,
-        exclude_outside,
-        extrapolation_value,
-        roi,
-    )
-    plan = shape_plan(shape, x.dtype == np.float64, args)
+    plan = plan_for(spec, shape, x.dtype.itemsize, x.dtype == np.float64, memory=False)
     tables = [table(a) for a in plan.axes]
-    pad = 3 - len(tables)
-    full = [None] * pad + [None if is_identity(t) else t for t in tables]
-    order = tuple(a - pad for a in _order([1] * pad + list(in_size), full))
-    if all(t.is_gather for t in tables):
-        path = "gather"
-    else:
-        path = "integer" if x.dtype.kind in "iu" else "float"
     bounds, spans = [], []
     for i, t in enumerate(tables):
         b = shapes.chunk_bounds(x.chunks[i + 2], in_size[i], t.out_size)
@@ -211,8 +141,8 @@ def interpolate(
         spans.append(
             tuple(clip(_table_span(t, o0, o1), in_size[i]) for o0, o1 in itertools.pairwise(b))
         )
-    active = tuple(i for i, t in enumerate(tables) if not is_identity(t))
-    op = _Interpolate(plan, tuple(bounds), tuple(spans), path, order, active)
+    order, gather = pass_order(in_size, tables), all(t.is_gather for t in tables)
+    op = _Interpolate(plan, tuple(bounds), tuple(spans), order, gather)
     return blockwise(x, op, bounds, spans, x.chunks[1], x.dtype, fn)
 
 
@@ -245,7 +175,7 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
     size = tuple(x.shape[2:])
-    out = shapes._conv_pairs(size, kernel, stride, pads, dilation, fn)
+    out = shapes.conv_sizes(size, kernel, stride, pads, dilation, fn)
     x = x.rechunk({1: -1})
     bounds, reads, spans = [], [], []
     for i in range(nd):

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .. import _backend, _checks
+from .. import _backend, _checks, shapes
 
 # Bytes per index of a sparse entry (int64).
 INDEX_BYTES = 8
@@ -149,7 +149,8 @@ def zero_insertion_geometry(size, kernel, stride, dilation, offset, out_size):
     """Zero insertion: the input with ``s - 1`` zeros between entries (size ``(n - 1) * s + 1``)
     padded by ``(d * (k - 1) - offset, t - 1 + offset - (n - 1) * s)`` and correlated with the
     flipped kernel gives the output. Returns the dilated sizes and the pads (negative crops)."""
-    dilated = tuple((n - 1) * s + 1 for n, s in zip(size, stride, strict=True))
+    ones, zeros = (1,) * len(size), ((0, 0),) * len(size)
+    dilated = shapes.conv_transpose_sizes(size, ones, stride, zeros, ones)  # a 1-tap kernel
     pads = tuple(
         (d * (k - 1) - c, t - 1 + c - (m - 1))
         for k, d, c, t, m in zip(kernel, dilation, offset, out_size, dilated, strict=True)
@@ -200,10 +201,7 @@ def correlate(x: np.ndarray, w: np.ndarray, stride, dilation, groups: int, bias=
     n, _, *size = x.shape
     o, c_ig, *kernel = w.shape
     nd = len(size)
-    out = tuple(
-        (a - d * (k - 1) - 1) // s + 1
-        for a, k, s, d in zip(size, kernel, stride, dilation, strict=True)
-    )
+    out = shapes.conv_sizes(size, kernel, stride, ((0, 0),) * nd, dilation, "correlate")
     p, kk = math.prod(out), c_ig * math.prod(kernel)
     g, o_g = groups, o // groups
     wm = np.ascontiguousarray(w).reshape(g, o_g, kk)
@@ -359,12 +357,13 @@ def transpose_scatter(x, w, bias, stride, dilation, groups, offset, out_size):
     return add_bias(out.reshape(n, g * c_og, *out_size), bias)
 
 
-def transpose_full(shape_in, kernel, stride, dilation) -> tuple[int, ...]:
-    """Size of the full result, ``(n - 1) * s + d * (k - 1) + 1`` per dim."""
-    return tuple(
-        (n - 1) * s + d * (k - 1) + 1
-        for n, k, s, d in zip(shape_in, kernel, stride, dilation, strict=True)
-    )
+def transpose_matrix(x, w, bias, stride, dilation, groups, offset, out_size) -> np.ndarray:
+    """The seed's matrix method: the transpose of the convolution matrix
+    (:func:`sparse_matrix`) times the flattened input."""
+    n = x.shape[0]
+    c = sparse_matrix(w, out_size, x.shape[2:], stride, dilation, offset, groups, "conv_transpose")
+    y = np.ascontiguousarray((c.T @ x.reshape(n, c.shape[0]).T).T)
+    return add_bias(y.reshape(n, w.shape[1] * groups, *out_size), bias)
 
 
 # --------------------------------------------------------------------------- the conv matrix
@@ -448,6 +447,7 @@ __all__ = [
     "phase_weight",
     "sparse_matrix",
     "tap_ranges",
+    "transpose_matrix",
     "transpose_plan",
     "transpose_scatter",
     "transpose_subpixel",

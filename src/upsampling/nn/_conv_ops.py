@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .. import shapes
 from .._kernels import conv as K
 
 _CONV = (F.conv1d, F.conv2d, F.conv3d)
@@ -85,7 +86,8 @@ def transpose_auto(x, w, bias, stride, dilation, groups, offset, out_size) -> Te
 def transpose_torch(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
     """PyTorch's own kernel for any output window."""
     nd = x.ndim - 2
-    full = K.transpose_full(x.shape[2:], w.shape[2:], stride, dilation)
+    no_pads = ((0, 0),) * nd
+    full = shapes.conv_transpose_sizes(x.shape[2:], w.shape[2:], stride, no_pads, dilation)
     pads = tuple(max(c, 0) for c in offset)
     extra = tuple(t - (f - 2 * p) for t, f, p in zip(out_size, full, pads, strict=True))
     op = _CONV_TRANSPOSE[nd - 1]

@@ -4,11 +4,13 @@ exports as standard ONNX nodes and gives the numbers of the eager operators.
 Outside an export the functional operators run the ``upsampling::`` custom ops of
 ``_<family>_ops``, which no ONNX exporter knows. :func:`upsampling._backend.torch_ops` hands
 out this module instead while :func:`exporting` is true, with the same functions under the same
-names, so a model that calls ``up.unpool``, ``up.max_pool``, ``up.max_unpool``,
-``up.interpolate``, ``up.conv`` or ``up.conv_transpose`` (directly or through a module of
-:mod:`upsampling.nn`) exports. The arguments arrive normalised and checked by the public
-function. Pooling and unpooling export as Reshape, Expand, Pad, Slice, Greater, IsNaN, Where,
-TopK, GatherElements and ScatterElements (opset 11 or later); interpolation with PyTorch's
+names (a whole :class:`upsampling._backend.TorchBackend`), so a model that calls ``up.unpool``,
+``up.max_pool``, ``up.max_unpool``, ``up.interpolate``, ``up.conv`` or ``up.conv_transpose``
+(directly or through a module of :mod:`upsampling.nn`) exports. The arguments arrive normalised
+and checked by the public function. Unpooling and max unpooling are the eager ops' own
+plain-PyTorch algorithms (:mod:`upsampling.nn._unpool_ops`). Pooling and unpooling export as
+Reshape, Expand, Pad, Slice, Greater, IsNaN, Where, TopK, GatherElements and ScatterElements
+(opset 11 or later); interpolation with PyTorch's
 options as ``Resize``, with the ONNX-only options (and for integer inputs, ``antialias``,
 ``"area"`` or cubic outside 2-D) as the per-axis weight tables of the eager operator (Gather,
 Mul, Add), constants for the traced size. Through ``Resize`` float16 and bfloat16 results may
@@ -27,10 +29,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _backend, shapes
-from ..conventions import onnx_keywords
-from ..interpolate import plan_of
+from ..interpolate import plan_for
+from ..modes import resize_mode
+from ..spec import ResizeSpec
 from ..unpool import _taps
 from . import _conv_ops, _interpolate_ops
+from ._unpool_ops import max_unpool_torch, unpool_torch
 
 
 def exporting() -> bool:
@@ -48,19 +52,7 @@ def _fixed_shapes():
 
 
 # ------------------------------------------------------------------------------------- unpool
-def unpool(x: Tensor, scale, offset, bed_of_nails: bool) -> Tensor:
-    """Nearest: each value expanded over a new axis of length ``s`` after its own; bed of nails:
-    that axis zero-padded instead, ``o`` before and ``s - 1 - o`` after. One reshape back.
-    Sizes stay symbolic, so ``dynamic_axes`` work."""
-    n, c, *size = x.shape
-    view, spread, pads = [n, c], [n, c], []
-    for a, s, o in zip(size, scale, offset, strict=True):
-        view += [a, 1]
-        spread += [a, s]
-        pads = [o, s - 1 - o, 0, 0, *pads]  # F.pad lists the last axis first
-    y = x.reshape(view)
-    y = F.pad(y, pads) if bed_of_nails else y.expand(spread)
-    return y.reshape(n, c, *(a * s for a, s in zip(size, scale, strict=True)))
+unpool = unpool_torch  # the eager op's plain-PyTorch path already: Reshape, Expand, Pad
 
 
 # ----------------------------------------------------------------------------------- max_pool
@@ -71,7 +63,9 @@ def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[T
     index starts at the window's first real element, as PyTorch's does."""
     with _fixed_shapes():
         n, c, *size = _backend.shape(x)
-        out = shapes._pool(tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool")
+        out = shapes.pool_sizes(
+            tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool"
+        )
         floating = x.is_floating_point()
         low = -math.inf if floating else torch.iinfo(x.dtype).min
         pads, first, grids = [], 0, []
@@ -106,55 +100,30 @@ def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[T
 
 # --------------------------------------------------------------------------------- max_unpool
 def max_unpool(x: Tensor, indices: Tensor, out_size) -> Tensor:
-    """Scatter each plane's inputs to their indices through :func:`_unpool_plan`, into a plane
-    with one spare element past the end that is cut off afterwards."""
+    """The eager op's plain-PyTorch algorithm (TopK, GatherElements, ScatterElements), without
+    the eager check of the indices: an index outside the plane fails in the runtime instead."""
     with _fixed_shapes():
-        n, c, *size = _backend.shape(x)
-        length, plane = math.prod(size), math.prod(out_size)
-        order, target = _unpool_plan(indices.reshape(n * c, length).long(), plane)
-        values = x.reshape(n * c, length).gather(1, order)
-        y = x.new_zeros((n * c, plane + 1)).scatter(1, target, values)
-        return y[:, :plane].reshape(n, c, *out_size)
-
-
-def _unpool_plan(idf: Tensor, plane: int) -> tuple[Tensor, Tensor]:
-    """Where each input of the rows of ``idf`` goes, with the later-input-wins rule made
-    explicit, so that the runtime's order of duplicate writes cannot matter: the inputs sorted by
-    (index, position) with TopK (the keys are unique), then the target of each, which is its
-    index for the last input of a run of equal indices and the spare element ``plane`` for the
-    others: no two inputs share a target inside the plane. An index outside the plane targets
-    ``plane + 1``, past the spare element, which ScatterElements refuses at run time."""
-    length = idf.shape[1]
-    idf = torch.where((idf < 0) | (idf >= plane), plane + 1, idf)
-    key = idf * length + torch.arange(length, device=idf.device)
-    order = torch.topk(key, length, dim=1, largest=False, sorted=True).indices
-    ranked = idf.gather(1, order)
-    last = torch.cat(
-        [ranked[:, :-1] != ranked[:, 1:], torch.ones_like(ranked[:, :1], dtype=torch.bool)], 1
-    )
-    return order, torch.where(last, ranked, plane)
+        return max_unpool_torch(x, indices, out_size)
 
 
 # -------------------------------------------------------------------------------- interpolate
-_TORCH_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
-
-
-def interpolate(x: Tensor, spec: tuple) -> Tensor:
+def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
     """``F.interpolate`` (ONNX ``Resize``) where PyTorch's options say it all, else the eager
     operator's tables in plain PyTorch."""
-    shape, _, _, size, scale, mode, corners, recompute, antialias, *onnx = spec
-    cubic_2d = mode not in ("cubic", "bicubic") or x.ndim == 4  # F.interpolate's bicubic is 2-D
-    resize = not (onnx_keywords(*onnx) or antialias or mode == "area") and cubic_2d
-    tables = not resize or not x.is_floating_point()
+    shape = _backend.shape(x)
+    resize = resize_mode(spec.mode, x.ndim - 2)
+    resize = None if spec.onnx or spec.antialias else resize
+    tables = resize is None or not x.is_floating_point()
     if tables or not any(map(_backend.is_symbolic, shape)):
         # the checks, and the tables if they are needed (for the traced size: a symbolic
         # size is made concrete here)
-        plan = plan_of((tuple(int(a) for a in shape), *spec[1:]))
+        concrete = tuple(int(a) for a in shape)
+        plan = plan_for(spec, concrete, x.element_size(), x.dtype == torch.float64)
         if tables:
             return _interpolate_ops.interpolate_torch(x, plan)
-    if mode in ("linear", "cubic"):
-        mode = _TORCH_MODE[x.ndim - 2] if mode == "linear" else "bicubic"
-    return F.interpolate(x, size, scale, mode, corners, recompute)
+    return F.interpolate(
+        x, spec.size, spec.scale_factor, resize, spec.align_corners, spec.recompute_scale_factor
+    )
 
 
 # ----------------------------------------------------------------------------------- the conv

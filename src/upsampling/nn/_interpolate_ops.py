@@ -14,18 +14,16 @@ views; anything else (CUDA, float16, bfloat16) applies the same per-axis tables 
 from __future__ import annotations
 
 import functools
-import json
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .. import shapes
-from ..conventions import call_output_size
+from .. import _backend
 from ..filters import Plan, is_identity, outside_rows, table
-from ..interpolate import interpolate_array, interpolate_backward_array, plan_of
-from ._dispatch import as_numpy, define, from_numpy, numba_ok
+from ..interpolate import interpolate_array, interpolate_backward_array, plan_for
+from ..spec import ResizeSpec, key_of
+from ._dispatch import define
 
 
 @functools.lru_cache(maxsize=256)
@@ -93,92 +91,61 @@ def _fill_outside(out: Tensor, plan: Plan) -> Tensor:
     return out
 
 
-# The op carries the call's arguments after ``x`` as a JSON string (``key``, plain Python values:
-# a constant for torch.compile), except ``size`` and ``scale_factor``, which travel as lists of
-# ints and floats that may be symbolic (a size read from another tensor's shape, a factor passed
-# in, in a graph over dynamic values). ``key`` starts with how each was given: size "none",
-# "int" (broadcast) or "tuple"; scale_factor "none", "number" or "tuple".
-def _plain(value: Any) -> Any:
-    """NumPy scalars and arrays and every sequence as Python values and tuples."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, list | tuple):
-        return tuple(_plain(v) for v in value)
-    return value
-
-
-def _tuples(value: Any) -> Any:
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
-
-def _split(value: Any, single: str) -> tuple[str, list]:
-    """``value`` (size or scale_factor) as its form and its list of entries."""
-    value = _plain(value)
-    if value is None:
-        return "none", []
-    if isinstance(value, tuple):
-        return "tuple", list(value)
-    return single, [value]
-
-
-def _join(form: str, values: list) -> Any:
-    return None if form == "none" else tuple(values) if form == "tuple" else values[0]
-
-
-@torch.compiler.assume_constant_result
-def _key(forms: tuple[str, str], arguments: tuple) -> str:
-    return json.dumps([*forms, *(_plain(a) for a in arguments)])
-
-
-def _arguments(key: str, size: list, scale: list) -> tuple:
-    """The arguments after ``x``, back from ``key``, ``size`` and ``scale``."""
-    size_form, scale_form, *rest = _tuples(json.loads(key))
-    return (_join(size_form, size), _join(scale_form, scale), *rest)
+# The op carries the spec (:class:`upsampling.spec.ResizeSpec`) as its JSON ``key`` (plain Python
+# values: a constant for torch.compile) and the values of ``size`` and ``scale_factor`` as lists
+# of ints and floats that may be symbolic (a size read from another tensor's shape, a factor
+# passed in, in a graph over dynamic values).
+# (The spec object itself cannot be handed to such a constant function: what the compiler would
+# pass is an object it has not built, which reads the class's defaults.)
+_key = torch.compiler.assume_constant_result(key_of)
 
 
 @functools.lru_cache(maxsize=256)
 def _plan(
     shape: tuple[int, ...], itemsize: int, double: bool, key: str, size: tuple, scale: tuple
 ) -> Plan:
-    """The checked plan of a call whose arguments after ``x`` are ``key``, ``size``, ``scale``."""
-    return plan_of((shape, itemsize, double, *_arguments(key, list(size), list(scale))))
+    """The checked plan of a call whose spec is ``key``, ``size``, ``scale``."""
+    return plan_for(ResizeSpec.from_key(key, size, scale), shape, itemsize, double)
 
 
-def _plan_for(t: Tensor, shape, key: str, size, scale) -> Plan:
-    double = t.dtype == torch.float64
-    return _plan(tuple(shape), t.element_size(), double, key, tuple(size), tuple(scale))
+def _plan_for(t, shape, key: str, size, scale) -> Plan:
+    """The cached plan for a tensor or NumPy view ``t`` read as an input of ``shape``."""
+    double = _backend.dtype_name(t) == "float64"
+    return _plan(tuple(shape), _backend.itemsize(t), double, key, tuple(size), tuple(scale))
 
 
-def _interpolate_impl(x: Tensor, key: str, size: list[int], scale: list[float]) -> Tensor:
-    p = _plan_for(x, x.shape, key, size, scale)
-    if numba_ok(x):
-        return from_numpy(interpolate_array(as_numpy(x), p))
-    out = _forward_torch(x, p)
-    return _fill_outside(out, p) if p.extrapolation is not None else out
+def _interpolate_torch(x: Tensor, key: str, size: list[int], scale: list[float]) -> Tensor:
+    return interpolate_torch(x, _plan_for(x, x.shape, key, size, scale))
+
+
+def _interpolate_numba(x: np.ndarray, key: str, size, scale) -> np.ndarray:
+    return interpolate_array(x, _plan_for(x, x.shape, key, size, scale))
 
 
 def _interpolate_fake(x, key, size, scale):
     """The output shape from the arguments alone, so the sizes may be symbolic."""
-    out = call_output_size("interpolate", tuple(x.shape[2:]), _arguments(key, size, scale))
+    spec = ResizeSpec.from_key(key, size, scale)
+    out = spec.output_size(tuple(x.shape[2:]), "interpolate")
     return x.new_empty((*x.shape[:2], *out))
 
 
-def _backward_impl(
+def _backward_torch(
     g: Tensor, key: str, size: list[int], scale: list[float], input_shape: list[int]
 ) -> Tensor:
-    p = _plan_for(g, input_shape, key, size, scale)
-    if numba_ok(g):
-        return from_numpy(interpolate_backward_array(as_numpy(g), p))
-    return interpolate_backward_torch(g, p)
+    return interpolate_backward_torch(g, _plan_for(g, input_shape, key, size, scale))
+
+
+def _backward_numba(g: np.ndarray, key: str, size, scale, input_shape) -> np.ndarray:
+    return interpolate_backward_array(g, _plan_for(g, input_shape, key, size, scale))
 
 
 def _backward_fake(g, key, size, scale, input_shape):
     return g.new_empty((*g.shape[:2], *input_shape[2:]))
 
 
-_backward_op = define("interpolate_backward", _backward_impl, _backward_fake)
+_backward_op = define(
+    "interpolate_backward", _backward_torch, _backward_fake, numba=_backward_numba
+)
 
 
 def _setup(ctx, inputs, output):
@@ -190,26 +157,23 @@ def _backward(ctx, g):
     return _backward_op(g.contiguous(), *ctx.arguments, ctx.input_shape), None, None, None
 
 
-_interpolate_op = define("interpolate", _interpolate_impl, _interpolate_fake, _backward, _setup)
+_interpolate_op = define(
+    "interpolate",
+    _interpolate_torch,
+    _interpolate_fake,
+    _backward,
+    _setup,
+    numba=_interpolate_numba,
+)
 
 
-def interpolate(x: Tensor, spec: tuple) -> Tensor:
-    """The op on ``x``; ``spec`` as :func:`upsampling.interpolate` builds it. Eager calls are
-    checked here (a bad argument fails at the call, not inside the op); in a compiled graph the
-    op checks them when it runs."""
-    eager = not torch.compiler.is_compiling()
-    if eager and spec[4] is not None:  # the factor's type, before it travels as floats
-        shapes.interpolate_scales(spec[4], len(spec[0]) - 2, "interpolate")
-    size_form, size = _split(spec[3], "int")
-    scale_form, scale = _split(spec[4], "number")
-    try:
-        key = _key((size_form, scale_form), spec[5:])
-    except TypeError:  # not a plain value: the checks say which argument and why
-        plan_of(spec)
-        raise
-    scale = [float(s) for s in scale]
-    if eager:
-        _plan(*spec[:3], key, tuple(size), tuple(scale))
+def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
+    """The op on ``x``. Eager calls make (and cache) the plan here, so a bad argument fails
+    at the call, not inside the op; in a compiled graph the op checks it when it runs."""
+    key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
+    if not torch.compiler.is_compiling():
+        double = x.dtype == torch.float64
+        _plan(_backend.shape(x), x.element_size(), double, key, tuple(size), tuple(scale))
     return _interpolate_op(x, key, size, scale)
 
 

@@ -4,7 +4,6 @@ pure-PyTorch building blocks that trace into ONNX and ``torch.compile`` graphs a
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -12,6 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _checks
+from ..pixel_shuffle import depth_to_space, space_to_depth
+from ._unpool_ops import unpool_torch
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_MODULE = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}
@@ -99,48 +100,16 @@ class Parameterless(torch.nn.Module):
         """Nothing to reset: the layer has no parameters."""
 
 
-# ------------------------------------------------------------------------------- pixel shuffle
-def shuffle(x: Tensor, scale: tuple[int, ...]) -> Tensor:
-    """Depth to space in ONNX's "CRD" order for any number of spatial dims (pure reshapes).
-
-    ``(N, C * prod(scale), *s)`` -> ``(N, C, *(s * scale))``; channel ``c * prod(scale) + p``
-    goes to phase ``p`` (row-major over ``scale``) of the block of output channel ``c``.
-    """
-    d = len(scale)
-    n, c = x.shape[0], x.shape[1] // math.prod(scale)
-    spatial = x.shape[2:]
-    if d == 2 and scale[0] == scale[1]:
-        return F.pixel_shuffle(x, scale[0])  # DepthToSpace in ONNX, a fast kernel in eager mode
-    y = x.reshape(n, c, *scale, *spatial)
-    order = [0, 1]
-    for i in range(d):
-        order += [2 + d + i, 2 + i]
-    y = y.permute(order)
-    return y.reshape(n, c, *(a * s for a, s in zip(spatial, scale, strict=True)))
-
-
-def unshuffle(x: Tensor, scale: tuple[int, ...]) -> Tensor:
-    """The inverse of :func:`shuffle`."""
-    d = len(scale)
-    n, c = x.shape[0], x.shape[1]
-    if d == 2 and scale[0] == scale[1]:
-        return F.pixel_unshuffle(x, scale[0])
-    small = [a // s for a, s in zip(x.shape[2:], scale, strict=True)]
-    shape = [n, c]
-    for a, s in zip(small, scale, strict=True):
-        shape += [a, s]
-    y = x.reshape(shape)
-    order = [0, 1] + [3 + 2 * i for i in range(d)] + [2 + 2 * i for i in range(d)]
-    return y.permute(order).reshape(n, c * math.prod(scale), *small)
+# ------------------------------------------------------------- shuffles and nearest up-sampling
+# Depth to space in ONNX's "CRD" order for any number of spatial dims, and its inverse
+# (:func:`upsampling.pixel_shuffle` without the checks): ``(N, C * prod(scale), *s)`` ->
+# ``(N, C, *(s * scale))``, channel ``c * prod(scale) + p`` going to phase ``p`` (row-major over
+# ``scale``) of the block of output channel ``c``.
+shuffle = depth_to_space
+unshuffle = space_to_depth
 
 
 def nearest(x: Tensor, scale: tuple[int, ...]) -> Tensor:
-    """Nearest up-sampling by integer factors as expand + reshape (backward: a sum; exact)."""
-    spatial = x.shape[2:]
-    shape = list(x.shape[:2])
-    view = list(x.shape[:2])
-    for a, s in zip(spatial, scale, strict=True):
-        view += [a, 1]
-        shape += [a, s]
-    y = x.reshape(view).expand(shape)
-    return y.reshape(*x.shape[:2], *(a * s for a, s in zip(spatial, scale, strict=True)))
+    """Nearest up-sampling by integer factors, :func:`upsampling.nn._unpool_ops.unpool_torch`
+    (expand + reshape; backward: a sum, exact)."""
+    return unpool_torch(x, scale, (0,) * len(scale), False)

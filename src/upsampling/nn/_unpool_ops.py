@@ -1,10 +1,19 @@
-"""Torch custom ops for unpool, max_pool and max_unpool (see :mod:`upsampling.nn._dispatch`)."""
+"""Torch custom ops for unpool, max_pool and max_unpool (see :mod:`upsampling.nn._dispatch`).
+
+The plain-PyTorch algorithms here (:func:`unpool_torch`, :func:`max_unpool_torch` and the plan
+:func:`last_writes` under it) are the only ones: the ops run them on CUDA, float16 and bfloat16,
+the ONNX export path (:mod:`upsampling.nn._export_ops`) and the layers call them too, so they use
+only operations that export (Reshape, Expand, Pad, TopK, GatherElements, ScatterElements) and
+keep symbolic sizes symbolic.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -20,49 +29,62 @@ from ..unpool import (
     unpool_array,
     unpool_nearest_backward_array,
 )
-from ._dispatch import as_numpy, define, from_numpy, numba_ok
+from ._dispatch import define
+
+
+def _nails(scale, offset) -> tuple:
+    """The index of element ``offset`` of every ``scale`` block (the nails of bed-of-nails
+    unpooling); its shape is the input's."""
+    return (..., *(slice(o, None, s) for o, s in zip(offset, scale, strict=True)))
+
+
+def _gather_planes(t: Tensor, indices: Tensor) -> Tensor:
+    """``t[n, c].flatten()[indices[n, c]]`` for every plane, in the shape of ``indices``."""
+    n, c, *size = indices.shape
+    flat = t.reshape(n * c, math.prod(t.shape[2:]))
+    idf = indices.reshape(n * c, math.prod(size)).long()
+    return flat.gather(1, idf).reshape(indices.shape)
 
 
 # ------------------------------------------------------------------------------------- unpool
-def _unpool_impl(x: Tensor, scale: list[int], offset: list[int], bed_of_nails: bool) -> Tensor:
-    if numba_ok(x):
-        return from_numpy(unpool_array(as_numpy(x), scale, offset, bed_of_nails))
+def unpool_torch(
+    x: Tensor, scale: Sequence[int], offset: Sequence[int], bed_of_nails: bool
+) -> Tensor:
+    """Unpooling in plain PyTorch. Nearest: each value expanded over a new axis of length ``s``
+    after its own; bed of nails: that axis zero-padded instead, ``o`` before and ``s - 1 - o``
+    after. One reshape back. Sizes stay symbolic, so ``dynamic_axes`` work. Where nothing is
+    expanded the result is a view of ``x``."""
     n, c, *size = x.shape
-    out_size = [a * s for a, s in zip(size, scale, strict=True)]
-    if bed_of_nails:
-        out = x.new_zeros((n, c, *out_size))
-        out[(..., *(slice(o, None, s) for o, s in zip(offset, scale, strict=True)))] = x
-        return out
-    blocks = [n, c, *itertools.chain.from_iterable((a, 1) for a in size)]
-    spread = [n, c, *itertools.chain.from_iterable(zip(size, scale, strict=True))]
-    out = x.reshape(blocks).expand(spread).reshape(n, c, *out_size)
-    # a view of x where nothing is expanded (scale 1, size-1 axes, empty x), which a custom op
-    # may not return
-    return out.clone(memory_format=torch.contiguous_format) if out._is_view() else out
+    view, spread, pads = [n, c], [n, c], []
+    for a, s, o in zip(size, scale, offset, strict=True):
+        view += [a, 1]
+        spread += [a, s]
+        pads = [o, s - 1 - o, 0, 0, *pads]  # F.pad lists the last axis first
+    y = x.reshape(view)
+    y = F.pad(y, pads) if bed_of_nails else y.expand(spread)
+    return y.reshape(n, c, *shapes.unpool_sizes(tuple(size), tuple(scale)))
 
 
 def _unpool_fake(x, scale, offset, bed_of_nails):
     n, c, *size = x.shape
-    return x.new_empty((n, c, *(a * s for a, s in zip(size, scale, strict=True))))
+    return x.new_empty((n, c, *shapes.unpool_sizes(tuple(size), tuple(scale))))
 
 
-def _unpool_backward_impl(g: Tensor, scale: list[int]) -> Tensor:
-    if numba_ok(g):
-        return from_numpy(unpool_nearest_backward_array(as_numpy(g), scale))
-    # the sum of each block in raster order inside the block, as the numba kernel adds: the
-    # same bits on every device (a reduction's order is its own)
-    # (float16 and bfloat16 add in float32, as PyTorch's kernels do)
-    n, c, *size = g.shape
+def _unpool_backward_torch(g: Tensor, scale: list[int]) -> Tensor:
+    """The sum of each block in raster order inside the block, as the numba kernel adds: the
+    same bits on every device (a reduction's order is its own); float16 and bfloat16 add in
+    float32, as PyTorch's kernels do."""
     acc = torch.promote_types(g.dtype, torch.float32) if g.is_floating_point() else g.dtype
-    gx = g.new_zeros((n, c, *(a // s for a, s in zip(size, scale, strict=True))), dtype=acc)
+    zeros = (0,) * len(scale)
+    gx = torch.zeros_like(g[_nails(scale, zeros)], dtype=acc, memory_format=torch.contiguous_format)
     for offset in itertools.product(*(range(s) for s in scale)):
-        gx += g[(..., *(slice(o, None, s) for o, s in zip(offset, scale, strict=True)))]
+        gx += g[_nails(scale, offset)]
     return gx.to(g.dtype)
 
 
 def _unpool_backward_fake(g, scale):
-    n, c, *size = g.shape
-    return g.new_empty((n, c, *(a // s for a, s in zip(size, scale, strict=True))))
+    nails = g[_nails(scale, (0,) * len(scale))]
+    return torch.empty_like(nails, memory_format=torch.contiguous_format)
 
 
 def _unpool_backward_setup(ctx, inputs, output):
@@ -76,10 +98,11 @@ def _unpool_double_backward(ctx, ggx):
 
 _unpool_backward_op = define(
     "unpool_backward",
-    _unpool_backward_impl,
+    _unpool_backward_torch,
     _unpool_backward_fake,
     _unpool_double_backward,
     _unpool_backward_setup,
+    numba=unpool_nearest_backward_array,
 )
 
 
@@ -89,12 +112,13 @@ def _unpool_setup(ctx, inputs, output):
 
 def _unpool_backward(ctx, g):
     if ctx.bed_of_nails:
-        nails = (..., *(slice(o, None, s) for o, s in zip(ctx.offset, ctx.scale, strict=True)))
-        return g[nails].contiguous(), None, None, None
+        return g[_nails(ctx.scale, ctx.offset)].contiguous(), None, None, None
     return _unpool_backward_op(g.contiguous(), ctx.scale), None, None, None
 
 
-_unpool_op = define("unpool", _unpool_impl, _unpool_fake, _unpool_backward, _unpool_setup)
+_unpool_op = define(
+    "unpool", unpool_torch, _unpool_fake, _unpool_backward, _unpool_setup, numba=unpool_array
+)
 
 
 def unpool(x: Tensor, scale, offset, bed_of_nails: bool) -> Tensor:
@@ -102,7 +126,7 @@ def unpool(x: Tensor, scale, offset, bed_of_nails: bool) -> Tensor:
 
 
 # ----------------------------------------------------------------------------------- max_pool
-def _max_pool_impl(
+def _max_pool_torch(
     x: Tensor,
     kernel: list[int],
     stride: list[int],
@@ -110,29 +134,18 @@ def _max_pool_impl(
     dilation: list[int],
     ceil_mode: bool,
 ) -> tuple[Tensor, Tensor]:
-    args = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation), ceil_mode)
-    if numba_ok(x):
-        values, indices = max_pool_array(as_numpy(x), *args)
-        return from_numpy(values), from_numpy(indices)
     pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[x.ndim - 3]
-    return pool(x, *args, return_indices=True)
+    return pool(x, kernel, stride, padding, dilation, ceil_mode, return_indices=True)
 
 
 def _max_pool_fake(x, kernel, stride, padding, dilation, ceil_mode):
     n, c, *size = _backend.shape(x)
-    out = shapes._pool(
-        tuple(size),
-        tuple(kernel),
-        tuple(stride),
-        tuple(padding),
-        tuple(dilation),
-        ceil_mode,
-        "max_pool",
-    )
+    window = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation))
+    out = shapes.pool_sizes(tuple(size), *window, ceil_mode, "max_pool")
     return x.new_empty((n, c, *out)), x.new_empty((n, c, *out), dtype=torch.int64)
 
 
-def _max_pool_backward_impl(
+def _max_pool_backward_torch(
     g: Tensor,
     indices: Tensor,
     input_size: list[int],
@@ -141,13 +154,6 @@ def _max_pool_backward_impl(
     padding: list[int],
     dilation: list[int],
 ) -> Tensor:
-    if numba_ok(g):
-        gx = max_pool_backward_array(as_numpy(g), as_numpy(indices), tuple(input_size))
-        return from_numpy(gx)
-    return _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, dilation)
-
-
-def _max_pool_backward_torch(g, indices, input_size, kernel, stride, padding, dilation):
     """Gather-style gradient: for each tap ``j`` of the window (in reverse raster order, so the
     sums run in the order of PyTorch's CPU kernel), the outputs whose maximum came from that
     tap add their gradient to a strided slice of the input. No scatter, no race. Taps that
@@ -195,18 +201,16 @@ def _max_pool_backward_setup(ctx, inputs, output):
 def _max_pool_double_backward(ctx, ggx):
     """Adding ``g[o]`` at ``indices[o]`` is linear in ``g``: its gradient gathers ``ggx`` there."""
     (indices,) = ctx.saved_tensors
-    n, c, *size = indices.shape
-    flat = ggx.reshape(n * c, math.prod(ggx.shape[2:]))
-    gg = flat.gather(1, indices.reshape(n * c, math.prod(size))).reshape(indices.shape)
-    return gg, None, None, None, None, None, None
+    return _gather_planes(ggx, indices), None, None, None, None, None, None
 
 
 _max_pool_backward_op = define(
     "max_pool_backward",
-    _max_pool_backward_impl,
+    _max_pool_backward_torch,
     _max_pool_backward_fake,
     _max_pool_double_backward,
     _max_pool_backward_setup,
+    numba=lambda g, indices, input_size, *window: max_pool_backward_array(g, indices, input_size),
 )
 
 
@@ -223,20 +227,18 @@ def _max_pool_backward(ctx, g, _g_indices):
     if g is None:  # only reachable without materialized gradients: nothing flows back
         return None, None, None, None, None, None
     (indices,) = ctx.saved_tensors
-    gx = _max_pool_backward_op(
-        g.contiguous(),
-        indices,
-        ctx.input_size,
-        ctx.kernel,
-        ctx.stride,
-        ctx.padding,
-        ctx.dilation,
-    )
+    window = (ctx.kernel, ctx.stride, ctx.padding, ctx.dilation)
+    gx = _max_pool_backward_op(g.contiguous(), indices, ctx.input_size, *window)
     return gx, None, None, None, None, None
 
 
 _max_pool_op = define(
-    "max_pool", _max_pool_impl, _max_pool_fake, _max_pool_backward, _max_pool_setup
+    "max_pool",
+    _max_pool_torch,
+    _max_pool_fake,
+    _max_pool_backward,
+    _max_pool_setup,
+    numba=max_pool_array,
 )
 
 
@@ -247,13 +249,38 @@ def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[T
 
 
 # --------------------------------------------------------------------------------- max_unpool
-def _winners(idf: Tensor, plane: int) -> Tensor:
-    """For each output element, the position of the last input that names it (-1: none).
-    ``amax`` is order-independent, so this is deterministic on every device."""
-    pos = torch.arange(idf.shape[1], device=idf.device).expand_as(idf)
-    return torch.full(
-        (idf.shape[0], plane), -1, dtype=torch.int64, device=idf.device
-    ).scatter_reduce_(1, idf, pos, reduce="amax")
+def last_writes(idf: Tensor, plane: int) -> tuple[Tensor, Tensor]:
+    """Where each input of the rows of ``idf`` goes, with the later-input-wins rule made
+    explicit, so that the order of duplicate writes cannot matter (no atomics: the same result
+    on every device and runtime): the inputs sorted by (index, position) (the keys are unique,
+    so no tie is left to the sort; ONNX TopK), then the target of each, which is its index for
+    the last input of a run of equal indices and the spare element ``plane`` for the others: no
+    two inputs share a target inside the plane. An index outside the plane targets
+    ``plane + 1``, past the spare element, which ScatterElements refuses at run time.
+
+    (``scatter_reduce(..., "amax")`` of the positions finds the same writers without a sort,
+    but exports only from opset 16, as an ONNX reduction that opset 18 introduced.)"""
+    length = idf.shape[1]
+    idf = torch.where((idf < 0) | (idf >= plane), plane + 1, idf)
+    key = idf * length + torch.arange(length, device=idf.device)
+    order = torch.sort(key, dim=1).indices
+    ranked = idf.gather(1, order)
+    last = torch.cat(
+        [ranked[:, :-1] != ranked[:, 1:], torch.ones_like(ranked[:, :1], dtype=torch.bool)], 1
+    )
+    return order, torch.where(last, ranked, plane)
+
+
+def max_unpool_torch(x: Tensor, indices: Tensor, out_size: Sequence[int]) -> Tensor:
+    """Max unpooling in plain PyTorch: each plane's inputs scattered to their indices through
+    :func:`last_writes`, into a plane with one spare element past the end that is cut off
+    afterwards. The indices are not checked here (see :func:`last_writes`)."""
+    n, c, *size = _backend.shape(x)
+    length, plane = math.prod(size), math.prod(out_size)
+    order, target = last_writes(indices.reshape(n * c, length).long(), plane)
+    values = x.reshape(n * c, length).gather(1, order)
+    y = x.new_zeros((n * c, plane + 1)).scatter(1, target, values)
+    return y[:, :plane].reshape(n, c, *out_size)
 
 
 def _check_indices_torch(idf: Tensor, out_size) -> None:
@@ -267,43 +294,43 @@ def _check_indices_torch(idf: Tensor, out_size) -> None:
         invalid_index(marks.numpy(), idf.cpu().numpy(), out_size, "max_unpool")
 
 
-def _max_unpool_impl(x: Tensor, indices: Tensor, out_size: list[int]) -> tuple[Tensor, Tensor]:
+def _max_unpool_torch(
+    x: Tensor, indices: Tensor, out_size: list[int], find_repeats: bool
+) -> tuple[Tensor, Tensor]:
     """The unpooled ``x`` and a 0-d bool: may an output element have been named twice (in some
-    plane)? False only where the numba kernel looked and saw no such repeat (for an ``x`` that
-    requires grad: otherwise no gradient comes to use it); the gradient is then a plain
-    gather."""
-    if numba_ok(x) and indices.device.type == "cpu":
-        args = (as_numpy(x), as_numpy(indices), tuple(out_size))
-        if not x.requires_grad:
-            return from_numpy(max_unpool_array(*args)), torch.ones((), dtype=torch.bool)
-        out, repeats = max_unpool_array(*args, repeats=True)
-        return from_numpy(out), torch.tensor(repeats)
+    plane)? False only where the numba kernel was asked to look (``find_repeats``: a gradient
+    is to come) and saw no such repeat; the gradient is then a plain gather."""
     n, c, *size = x.shape
-    idf = indices.reshape(n * c, math.prod(size)).long()
-    _check_indices_torch(idf, out_size)
-    winner = _winners(idf, math.prod(out_size))
-    values = x.reshape(n * c, math.prod(size)).gather(1, winner.clamp(min=0))
-    out = torch.where(winner >= 0, values, x.new_zeros(()))
-    return out.reshape(n, c, *out_size), torch.ones((), dtype=torch.bool, device=x.device)
+    _check_indices_torch(indices.reshape(n * c, math.prod(size)).long(), out_size)
+    return max_unpool_torch(x, indices, out_size), x.new_ones((), dtype=torch.bool)
 
 
-def _max_unpool_fake(x, indices, out_size):
+def _max_unpool_numba(x, indices, out_size, find_repeats):
+    if not find_repeats:
+        return max_unpool_array(x, indices, out_size), np.array(True)
+    out, repeats = max_unpool_array(x, indices, out_size, repeats=True)
+    return out, np.array(repeats)
+
+
+def _max_unpool_fake(x, indices, out_size, find_repeats):
     return x.new_empty((*x.shape[:2], *out_size)), x.new_empty((), dtype=torch.bool)
 
 
-def _max_unpool_backward_impl(g: Tensor, indices: Tensor, repeats: Tensor) -> Tensor:
+def _max_unpool_backward_torch(g: Tensor, indices: Tensor, repeats: Tensor) -> Tensor:
+    """Each input gets the gradient at its index if the forward kept it (the last of the inputs
+    that name that element, by :func:`last_writes` again), zero otherwise."""
     n, c, *size = indices.shape
-    if numba_ok(g) and indices.device.type == "cpu":
-        if not bool(repeats):  # one input per output element at most: gather, in parallel
-            gf = g.reshape(n * c, math.prod(g.shape[2:]))
-            idf = indices.reshape(n * c, math.prod(size)).long()
-            return gf.gather(1, idf).reshape(indices.shape)
-        return from_numpy(max_unpool_backward_array(as_numpy(g), as_numpy(indices)))
-    idf = indices.reshape(n * c, math.prod(size)).long()
-    gf = g.reshape(n * c, math.prod(g.shape[2:]))
-    owner = _winners(idf, gf.shape[1]).gather(1, idf)
-    mine = owner == torch.arange(idf.shape[1], device=idf.device)
-    return torch.where(mine, gf.gather(1, idf), g.new_zeros(())).reshape(indices.shape)
+    plane = math.prod(g.shape[2:])
+    order, target = last_writes(indices.reshape(n * c, math.prod(size)).long(), plane)
+    kept = torch.zeros_like(order, dtype=torch.bool).scatter(1, order, target < plane)
+    return torch.where(kept.reshape(indices.shape), _gather_planes(g, indices), g.new_zeros(()))
+
+
+def _max_unpool_backward_numba(g, indices, repeats):
+    if repeats:
+        return max_unpool_backward_array(g, indices)
+    # one input per output element at most: a plain gather (PyTorch's, in parallel)
+    return _gather_planes(torch.from_numpy(g), torch.from_numpy(indices))
 
 
 def _max_unpool_backward_fake(g, indices, repeats):
@@ -316,19 +343,25 @@ def _max_unpool_backward_setup(ctx, inputs, output):
     ctx.save_for_backward(indices)
 
 
+def _wants_grad(t: Tensor) -> bool:
+    return t.requires_grad and torch.is_grad_enabled()
+
+
 def _max_unpool_double_backward(ctx, ggx):
     """The owner's gather is linear in ``g``; its adjoint puts each owner's ``ggx`` back at its
     index, which is max unpooling itself (the later input wins, as the owner is the later)."""
     (indices,) = ctx.saved_tensors
-    return _max_unpool_op(ggx.contiguous(), indices, ctx.out_size)[0], None, None
+    out = _max_unpool_op(ggx.contiguous(), indices, ctx.out_size, _wants_grad(ggx))
+    return out[0], None, None
 
 
 _max_unpool_backward_op = define(
     "max_unpool_backward",
-    _max_unpool_backward_impl,
+    _max_unpool_backward_torch,
     _max_unpool_backward_fake,
     _max_unpool_double_backward,
     _max_unpool_backward_setup,
+    numba=_max_unpool_backward_numba,
 )
 
 
@@ -340,15 +373,20 @@ def _max_unpool_setup(ctx, inputs, output):
 
 def _max_unpool_backward(ctx, g, _g_repeats):
     if g is None:  # only reachable without materialized gradients: nothing flows back
-        return None, None, None
+        return None, None, None, None
     indices, repeats = ctx.saved_tensors
-    return _max_unpool_backward_op(g.contiguous(), indices, repeats), None, None
+    return _max_unpool_backward_op(g.contiguous(), indices, repeats), None, None, None
 
 
 _max_unpool_op = define(
-    "max_unpool", _max_unpool_impl, _max_unpool_fake, _max_unpool_backward, _max_unpool_setup
+    "max_unpool",
+    _max_unpool_torch,
+    _max_unpool_fake,
+    _max_unpool_backward,
+    _max_unpool_setup,
+    numba=_max_unpool_numba,
 )
 
 
 def max_unpool(x: Tensor, indices: Tensor, out_size) -> Tensor:
-    return _max_unpool_op(x, indices, list(out_size))[0]
+    return _max_unpool_op(x, indices, list(out_size), _wants_grad(x))[0]

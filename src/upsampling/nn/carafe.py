@@ -134,11 +134,6 @@ def _windows(k: tuple[int, ...], spatial) -> list[tuple[slice, ...]]:
     ]
 
 
-def _phase_order(d: int, lead: int) -> list[int]:
-    """Permutation of ``(*lead dims, a1, s1, ..., ad, sd)`` to ``(*lead, s1..sd, a1..ad)``."""
-    return [*range(lead), *(lead + 1 + 2 * i for i in range(d)), *(lead + 2 * i for i in range(d))]
-
-
 def _phase_major(t: Tensor, groups: int, spatial, scale) -> Tensor:
     """``(N, G*X, *(spatial * scale))`` -> ``(N, G, S, X, *spatial)``: each output phase a plane
     at the input's resolution (S = prod(scale)), so that sums over phases and over channels run

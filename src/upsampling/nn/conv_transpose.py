@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from .. import _checks
-from ..conv import conv_transpose
+from ..conv import METHODS, conv_transpose
 from . import _layer_utils as U
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "bilinear_kernel",
 ]
 
-_METHODS = ("auto", "scatter", "zero_insertion", "subpixel", "matrix")
 _INITS = ("default", "bilinear")
 
 
@@ -63,8 +62,9 @@ class ConvTranspose(torch.nn.Module):
         same random draws). ``"bilinear"``: FCN's start, each channel up-sampled by the fixed
         bilinear kernel of :func:`bilinear_kernel` into the same output channel and a zero bias
         (needs ``in_channels == out_channels``).
-    method : {"auto", "scatter", "zero_insertion", "subpixel", "matrix"}, keyword-only
-        How :func:`upsampling.conv_transpose` computes it; all agree within float tolerance.
+    method : str, keyword-only
+        How :func:`upsampling.conv_transpose` computes it: one of its methods
+        (``upsampling.conv.METHODS``, described there); all agree within float tolerance.
     device, dtype : keyword-only
         Where and in which dtype to create the parameters.
 
@@ -116,19 +116,11 @@ class ConvTranspose(torch.nn.Module):
         self.output_padding = U.per_dim(output_padding, d, fn, "output_padding", zero=True)
         if isinstance(padding, str):
             self.padding = _checks.choice(padding, ("same",), fn, "padding")
-            if any(self.output_padding):
-                raise _checks.fail(
-                    fn, f"output_padding {self.output_padding} must be 0 with padding 'same'"
-                )
         else:
             self.padding = U.per_dim(padding, d, fn, "padding", zero=True)
-        for op, s, dl in zip(self.output_padding, self.stride, self.dilation, strict=True):
-            if op >= max(s, dl):
-                raise _checks.fail(
-                    fn,
-                    f"output_padding {self.output_padding} must be smaller than stride "
-                    f"{self.stride} or dilation {self.dilation}",
-                )
+        _checks.transpose_output_padding(
+            self.output_padding, self.padding, self.stride, self.dilation, fn
+        )
         has_bias = _checks.boolean(bias, fn, "bias")
         self.init = _checks.choice(init, _INITS, fn, "init")
         if self.init == "bilinear" and self.in_channels != self.out_channels:
@@ -137,7 +129,7 @@ class ConvTranspose(torch.nn.Module):
                 f"init 'bilinear' up-samples each channel into itself: in_channels "
                 f"{self.in_channels} must equal out_channels {self.out_channels}",
             )
-        self.method = _checks.choice(method, _METHODS, fn, "method")
+        self.method = _checks.choice(method, METHODS, fn, "method")
         kw = U.factory(fn, device, dtype)
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         self.weight = torch.nn.Parameter(torch.empty(shape, **kw))

@@ -56,12 +56,9 @@ class _SizedMaxUnpool(MaxUnpool):
 
 
 def _spatial(input_shape: Any, d: int, fn: str) -> tuple[int, ...]:
-    try:
-        items = tuple(input_shape)
-    except TypeError:
-        raise _checks.fail(
-            fn, f"input_shape {input_shape!r} must be a tuple of ints", TypeError
-        ) from None
+    """The spatial size in ``input_shape``, ``(N, C, *spatial)`` or ``spatial``, positive."""
+    _checks.length(input_shape, fn, "input_shape")
+    items = tuple(input_shape)
     if len(items) == d + 2:
         items = items[2:]
     elif len(items) != d:

@@ -15,9 +15,11 @@ import torch
 from torch import Tensor
 
 from .. import _checks, shapes
+from ..modes import MODES
 from ..pixel_shuffle import pixel_shuffle
+from ..spec import ResizeSpec
 from . import _layer_utils as U
-from .upsample import MODES, Upsample
+from .upsample import Upsample
 
 __all__ = [
     "PixelShuffle",
@@ -191,10 +193,15 @@ class ResizeConv(torch.nn.Module):
     kernel_size : int or tuple of int
         Odd size of the convolution (zero padding keeps the size).
     mode : str, keyword-only
-        Any mode of :func:`upsampling.interpolate`.
+        Any mode of :func:`upsampling.interpolate` (``"lanczos"`` is antialiased, as the
+        function requires, unless ``antialias`` says otherwise).
     dims : {1, 2, 3}, keyword-only
     bias : bool, keyword-only
     device, dtype : keyword-only
+    **options
+        The other keywords of :func:`upsampling.interpolate` (``align_corners``,
+        ``antialias``, the ONNX ``Resize`` attributes, a preset of
+        :data:`upsampling.conventions`), passed to the :class:`Upsample`.
 
     Examples
     --------
@@ -216,6 +223,7 @@ class ResizeConv(torch.nn.Module):
         bias: bool = True,
         device: Any = None,
         dtype: Any = None,
+        **options: Any,
     ) -> None:
         super().__init__()
         fn = "ResizeConv"
@@ -224,8 +232,12 @@ class ResizeConv(torch.nn.Module):
         self.out_channels = U.count(out_channels, fn, "out_channels")
         self.scale_factor = shapes.interpolate_scales(scale_factor, d, fn)
         self.kernel_size = U.odd(U.per_dim(kernel_size, d, fn, "kernel_size"), fn, "kernel_size")
-        self.mode = _checks.choice(mode, MODES, fn, "mode")
-        self.upsample = Upsample(scale_factor=self.scale_factor, mode=self.mode)
+        if isinstance(mode, str) and MODES.get(mode) and MODES[mode].antialias == "required":
+            options.setdefault("antialias", True)
+        spec = ResizeSpec.of(fn, scale_factor=self.scale_factor, mode=mode, **options)
+        MODES[spec.mode].check_rank(d, fn)
+        self.mode = spec.mode
+        self.upsample = Upsample(**spec.options())
         self.conv = U.conv_module(d)(
             self.in_channels,
             self.out_channels,

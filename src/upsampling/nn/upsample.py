@@ -6,38 +6,29 @@ PyTorch's options, the weight tables of the eager operator for the ONNX-only one
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from torch import Tensor
 
-from .. import _checks, shapes
 from ..interpolate import interpolate as _interpolate
+from ..interpolate import resize_by
+from ..modes import names
+from ..spec import ResizeSpec
 from . import _layer_utils as U
 
 __all__ = ["MODES", "Upsample"]
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "cubic", "area")
-_LINEAR = ("linear", "bilinear", "trilinear", "bicubic", "cubic")
-_COORDINATES = (
-    "half_pixel",
-    "half_pixel_symmetric",
-    "pytorch_half_pixel",
-    "align_corners",
-    "asymmetric",
-    "tf_crop_and_resize",
-)
-_NEAREST = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
-
-
-def _optional_bool(value: Any, fn: str, name: str) -> bool | None:
-    return None if value is None else _checks.boolean(value, fn, name)
+MODES = names()  # every mode of interpolate (the table: upsampling.modes)
 
 
 class Upsample(U.Parameterless):
     """Interpolation as a layer; the arguments are those of :func:`upsampling.interpolate` after
-    ``x`` (PyTorch's, then the keyword-only ONNX ``Resize`` attributes), checked here so that a
-    bad value fails at construction. ``device`` and ``dtype`` (keyword-only) are accepted like
-    every module's and checked; the layer holds no tensors.
+    ``x`` (PyTorch's, then the keyword-only ONNX ``Resize`` attributes), normalised and checked
+    here into one :class:`upsampling.spec.ResizeSpec` (the layer's :attr:`spec`), so that it
+    accepts exactly what the function accepts and a bad value fails at construction. The
+    arguments read back as attributes (``layer.mode``). ``device`` and ``dtype`` (keyword-only)
+    are accepted like every module's and checked; the layer holds no tensors.
 
     Examples
     --------
@@ -50,113 +41,42 @@ class Upsample(U.Parameterless):
             [ 9.0000,  9.7500, 11.2500, 12.0000]])
     """
 
-    def __init__(
-        self,
-        size: Any = None,
-        scale_factor: Any = None,
-        mode: str = "nearest",
-        align_corners: bool | None = None,
-        recompute_scale_factor: bool | None = None,
-        antialias: bool = False,
-        *,
-        coordinate_transformation_mode: str | None = None,
-        nearest_mode: str | None = None,
-        cubic_coeff_a: float | None = None,
-        exclude_outside: bool = False,
-        extrapolation_value: float = 0.0,
-        roi: Any = None,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
+    def __init__(self, *args: Any, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__()
-        fn = "Upsample"
-        U.check_factory(fn, device, dtype)
-        if (size is None) == (scale_factor is None):
-            raise _checks.fail(fn, "give exactly one of size and scale_factor")
-        if size is not None:
-            items = size if isinstance(size, tuple | list) else (size,)
-            U.per_dim(items, len(items), fn, "size")
-            size = size if isinstance(size, int) else tuple(size)
-        else:
-            n = len(scale_factor) if isinstance(scale_factor, tuple | list) else 1
-            scales = shapes.interpolate_scales(scale_factor, n, fn)
-            scale_factor = scales if isinstance(scale_factor, tuple | list) else scales[0]
-        self.size, self.scale_factor = size, scale_factor
-        self.mode = _checks.choice(mode, MODES, fn, "mode")
-        self.align_corners = _optional_bool(align_corners, fn, "align_corners")
-        if self.align_corners is not None and self.mode not in _LINEAR:
-            raise _checks.fail(
-                fn,
-                f"align_corners {align_corners!r} applies to modes "
-                f"{', '.join(map(repr, _LINEAR))} only, not {mode!r}",
-            )
-        self.recompute_scale_factor = _optional_bool(
-            recompute_scale_factor, fn, "recompute_scale_factor"
-        )
-        self.antialias = _checks.boolean(antialias, fn, "antialias")
-        self.coordinate_transformation_mode = (
-            None
-            if coordinate_transformation_mode is None
-            else _checks.choice(
-                coordinate_transformation_mode, _COORDINATES, fn, "coordinate_transformation_mode"
-            )
-        )
-        self.nearest_mode = (
-            None
-            if nearest_mode is None
-            else _checks.choice(nearest_mode, _NEAREST, fn, "nearest_mode")
-        )
-        self.cubic_coeff_a = (
-            None
-            if cubic_coeff_a is None
-            else _checks.finite_float(cubic_coeff_a, fn, "cubic_coeff_a")
-        )
-        self.exclude_outside = _checks.boolean(exclude_outside, fn, "exclude_outside")
-        self.extrapolation_value = _checks.finite_float(
-            extrapolation_value, fn, "extrapolation_value"
-        )
-        if roi is not None:
-            if not isinstance(roi, tuple | list):
-                raise _checks.fail(fn, f"roi {roi!r} must be a tuple of numbers", TypeError)
-            roi = tuple(_checks.finite_float(r, fn, "roi") for r in roi)
-        self.roi = roi
+        U.check_factory("Upsample", device, dtype)
+        self.spec = ResizeSpec.of("Upsample", *args, **kwargs)
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments this layer passes to :func:`upsampling.interpolate`."""
-        return {
-            "size": self.size,
-            "scale_factor": self.scale_factor,
-            "mode": self.mode,
-            "align_corners": self.align_corners,
-            "recompute_scale_factor": self.recompute_scale_factor,
-            "antialias": self.antialias,
-            "coordinate_transformation_mode": self.coordinate_transformation_mode,
-            "nearest_mode": self.nearest_mode,
-            "cubic_coeff_a": self.cubic_coeff_a,
-            "exclude_outside": self.exclude_outside,
-            "extrapolation_value": self.extrapolation_value,
-            "roi": self.roi,
-        }
+        return self.spec.options()
 
     def forward(self, x: Tensor) -> Tensor:
-        return _interpolate(x, **self.options())
+        return resize_by(x, self.spec)
 
     def extra_repr(self) -> str:
-        shown = [f"{k}={v!r}" for k, v in self.options().items() if v != _UPSAMPLE_DEFAULTS[k]]
+        default = ResizeSpec()
+        shown = [
+            f"{k}={v!r}"
+            for k, v in self.options().items()
+            if k == "mode" or v != getattr(default, k)
+        ]
         return ", ".join(shown)
 
 
-_UPSAMPLE_DEFAULTS: dict[str, Any] = {
-    "size": None,
-    "scale_factor": None,
-    "mode": None,  # always shown
-    "align_corners": None,
-    "recompute_scale_factor": None,
-    "antialias": False,
-    "coordinate_transformation_mode": None,
-    "nearest_mode": None,
-    "cubic_coeff_a": None,
-    "exclude_outside": False,
-    "extrapolation_value": 0.0,
-    "roi": None,
-}
+def _field(name: str) -> property:
+    return property(lambda self: getattr(self.spec, name), doc=f"The spec's ``{name}``.")
+
+
+for _name in ResizeSpec.__dataclass_fields__:
+    setattr(Upsample, _name, _field(_name))
+# the signature help and documentation show: interpolate's arguments after x, device, dtype
+_SIGNATURE = inspect.signature(_interpolate)
+Upsample.__init__.__signature__ = _SIGNATURE.replace(
+    parameters=[
+        inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        *list(_SIGNATURE.parameters.values())[1:],
+        inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("dtype", inspect.Parameter.KEYWORD_ONLY, default=None),
+    ],
+    return_annotation=None,
+)
