@@ -368,7 +368,12 @@ def plan_for(
 ) -> Plan:
     """The checked plan of ``spec`` for an input of ``shape`` (float64 if ``double``, elements
     of ``itemsize`` bytes); ``memory=False`` skips the check that the output fits in memory (a
-    Dask array's whole output need not)."""
+    Dask array's whole output need not). Cached: a call's plan depends on nothing else."""
+    return _plan_for(spec, tuple(shape), itemsize, double, memory)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_for(spec: ResizeSpec, shape: tuple, itemsize: int, double: bool, memory: bool) -> Plan:
     fn = "interpolate"
     if any(s < 1 for s in shape[2:]):
         raise _checks.fail(fn, f"x has shape {tuple(shape)}; its spatial sizes must be positive")

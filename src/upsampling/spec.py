@@ -76,7 +76,20 @@ class ResizeSpec:
         except TypeError as e:  # an unknown keyword or too many arguments
             message = str(e).replace("ResizeSpec.__init__()", "arguments")
             raise _checks.fail(fn, message, TypeError) from None
-        return raw._normalised(fn)
+        if _compiling():  # traced values: no cache
+            return raw._normalised(fn)
+        values = tuple(getattr(raw, f) for f in _FIELDS)
+        try:  # the types are part of the key: 2, 2.0 and True are equal but not the same
+            key = (fn, _typed(values))
+            found = _NORMALISED.get(key)
+        except TypeError:  # an unhashable value (a list, an array): normalise it each time
+            return raw._normalised(fn)
+        if found is None:
+            found = raw._normalised(fn)
+            if len(_NORMALISED) >= 1024:
+                _NORMALISED.clear()
+            _NORMALISED[key] = found
+        return found
 
     def _normalised(self, fn: str) -> ResizeSpec:
         size, scale = _plain(self.size), _plain(self.scale_factor)
@@ -250,6 +263,18 @@ def _check_antialias(mode: str, antialias: bool, corners: bool, fn: str) -> None
         )
     if need == "required" and (corners or not antialias):
         raise _checks.fail(fn, f"mode {mode!r} needs antialias=True and align_corners False")
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(ResizeSpec))
+# normalised specs of recent calls, by the call's arguments with their types (small calls
+# would otherwise spend a good part of their time checking the same arguments again)
+_NORMALISED: dict[tuple, ResizeSpec] = {}
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return (type(value), tuple(_typed(v) for v in value))
+    return (type(value), value)
 
 
 def _compiling() -> bool:

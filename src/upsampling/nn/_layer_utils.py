@@ -41,6 +41,18 @@ def odd(values: tuple[int, ...], fn: str, name: str) -> tuple[int, ...]:
     return values
 
 
+def same_size_conv(
+    layer: Any, fn: str, in_channels: Any, out_channels: Any, kernel_size: Any, rank: Any
+) -> int:
+    """Check and set ``dims``, ``in_channels``, ``out_channels`` and an odd ``kernel_size``
+    (a convolution that keeps the size) on ``layer``; return ``dims`` (given as ``rank``)."""
+    d = layer.dims = dims(rank, fn)
+    layer.in_channels = count(in_channels, fn, "in_channels")
+    layer.out_channels = count(out_channels, fn, "out_channels")
+    layer.kernel_size = odd(per_dim(kernel_size, d, fn, "kernel_size"), fn, "kernel_size")
+    return d
+
+
 def divides(total: int, part: int, fn: str, what: str) -> None:
     if total % part:
         raise _checks.fail(fn, f"{what}: {total} is not divisible by {part}")

@@ -129,11 +129,8 @@ class SubPixelConv(torch.nn.Module):
     ) -> None:
         super().__init__()
         fn = "SubPixelConv"
-        d = self.dims = U.dims(dims, fn)
-        self.in_channels = U.count(in_channels, fn, "in_channels")
-        self.out_channels = U.count(out_channels, fn, "out_channels")
+        d = U.same_size_conv(self, fn, in_channels, out_channels, kernel_size, dims)
         self.scale_factor = U.per_dim(scale_factor, d, fn, "scale_factor")
-        self.kernel_size = U.odd(U.per_dim(kernel_size, d, fn, "kernel_size"), fn, "kernel_size")
         self.icnr = _checks.boolean(icnr, fn, "icnr")
         self.blur = _checks.boolean(blur, fn, "blur")
         has_bias = _checks.boolean(bias, fn, "bias")
@@ -227,11 +224,8 @@ class ResizeConv(torch.nn.Module):
     ) -> None:
         super().__init__()
         fn = "ResizeConv"
-        d = self.dims = U.dims(dims, fn)
-        self.in_channels = U.count(in_channels, fn, "in_channels")
-        self.out_channels = U.count(out_channels, fn, "out_channels")
+        d = U.same_size_conv(self, fn, in_channels, out_channels, kernel_size, dims)
         self.scale_factor = shapes.interpolate_scales(scale_factor, d, fn)
-        self.kernel_size = U.odd(U.per_dim(kernel_size, d, fn, "kernel_size"), fn, "kernel_size")
         if isinstance(mode, str) and MODES.get(mode) and MODES[mode].antialias == "required":
             options.setdefault("antialias", True)
         spec = ResizeSpec.of(fn, scale_factor=self.scale_factor, mode=mode, **options)
