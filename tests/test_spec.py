@@ -178,3 +178,19 @@ def test_upsample_compiles_with_its_spec(rng):
     compiled = torch.compile(layer, fullgraph=True, backend="eager")
     y = compiled(x)
     assert torch.equal(y, layer(x))
+
+
+def test_the_spec_cache_keeps_types_apart():
+    """2, 2.0 and True are equal keys to a dict: the cache must not let a bool through after
+    the number it equals, nor hand one call's spec to a call with other types."""
+    x = np.zeros((1, 1, 4, 4))
+    up.interpolate(x, scale_factor=1)
+    up.interpolate(x, size=1)
+    with pytest.raises(TypeError, match="scale_factor True must be a real number"):
+        up.interpolate(x, scale_factor=True)
+    with pytest.raises(TypeError, match="size"):
+        up.interpolate(x, size=True)
+    up.interpolate(x, size=(2, 3), mode="bilinear", antialias=False)
+    with pytest.raises(TypeError, match="antialias"):
+        up.interpolate(x, size=(2, 3), mode="bilinear", antialias=0)
+    assert ResizeSpec.of("t", size=[2, 3]) == ResizeSpec.of("t", size=(2, 3))  # lists: no cache
