@@ -180,9 +180,9 @@ class TorchBackend(UnpoolBackend, InterpolateBackend, ConvBackend, Protocol):
     dtype, differentiable where the operator is, the same numbers as the NumPy path; results
     must not depend on the order of parallel writes. The custom ops (one module per family:
     :class:`UnpoolBackend`, :class:`InterpolateBackend`, :class:`ConvBackend`) and the export
-    path ``upsampling.nn._export_ops`` (all six) implement it; a Triton module for CUDA tensors
-    implements the same functions under the same names, and :func:`torch_ops` hands it out for
-    the tensors it serves.
+    path ``upsampling.nn._export_ops`` (all six) implement it. A Triton backend for CUDA
+    tensors (not written yet: issue 14) is to implement the same functions under the same
+    names; :func:`torch_ops` will then have to look at the tensor to hand it out.
     """
 
 

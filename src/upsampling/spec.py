@@ -14,11 +14,10 @@ input: :func:`upsampling.conventions.make_plan`.
 >>> s = ResizeSpec.of("interpolate", size=[4, 5], nearest_mode="floor")
 >>> s.size, s.onnx, s.resolved("coordinate_transformation_mode")
 ((4, 5), True, 'half_pixel')
->>> ResizeSpec.of("interpolate", size=2, mode="box")
+>>> ResizeSpec.of("interpolate", size=2, mode="box")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
     ...
-ValueError: interpolate: mode 'box' must be one of 'nearest', 'nearest-exact', 'linear', \
-'bilinear', 'trilinear', 'bicubic', 'cubic', 'area', 'lanczos'
+ValueError: interpolate: mode 'box' must be one of 'nearest', 'nearest-exact', 'linear', ...
 """
 
 from __future__ import annotations
@@ -184,7 +183,7 @@ class ResizeSpec:
         a = self.cubic_coeff_a
         a = None if a is None else _checks.finite_float(a, fn, "cubic_coeff_a")
         if self.antialias and MODES[mode].antialias == "no":
-            raise _checks.fail(fn, "antialias True applies to the linear and cubic modes")
+            raise _checks.fail(fn, f"antialias True applies to the {_smoothing(ONNX)} modes")
         if self.roi is not None and ctm != "tf_crop_and_resize":
             raise _checks.fail(
                 fn,
@@ -255,11 +254,19 @@ def key_of(parts: tuple) -> str:
     return json.dumps(parts)
 
 
+def _smoothing(semantics: str) -> str:
+    """The filter kinds that take ``antialias`` under ``semantics``, as words."""
+    kinds = list(
+        dict.fromkeys(MODES[m].kind for m in names(semantics) if MODES[m].antialias != "no")
+    )
+    return ", ".join(kinds[:-1]) + " and " + kinds[-1] if len(kinds) > 1 else kinds[0]
+
+
 def _check_antialias(mode: str, antialias: bool, corners: bool, fn: str) -> None:
     need = MODES[mode].antialias
     if antialias and need == "no":
         raise _checks.fail(
-            fn, f"antialias True applies to the linear, cubic and lanczos modes, not {mode!r}"
+            fn, f"antialias True applies to the {_smoothing(TORCH)} modes, not {mode!r}"
         )
     if need == "required" and (corners or not antialias):
         raise _checks.fail(fn, f"mode {mode!r} needs antialias=True and align_corners False")
