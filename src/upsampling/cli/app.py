@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .explain import TOPICS
-from .io import CliError
+from .io import CliError, os_error_line
 from .methods import METHODS
 
 app = typer.Typer(
@@ -50,6 +50,10 @@ def _run(command: str, body) -> None:
             raise
         _error(command)(str(exc))
         raise typer.Exit(2) from None
+    except OSError as exc:
+        # a file the command could not write (or read) that io.py did not already explain
+        _error(command)(os_error_line(exc))
+        raise typer.Exit(1) from None
     if status:
         raise typer.Exit(status)
 
@@ -162,6 +166,7 @@ def explain(
     def body() -> int:
         from .demo import write_topic
         from .figures import figure_format
+        from .io import check_file
 
         given = {"kernel": kernel, "stride": stride, "padding": padding}
         allowed = TOPICS[name].options
@@ -172,6 +177,7 @@ def explain(
         path = out if out is not None else Path(f"{name}.png")
         if figure_format(path) is None:
             raise CliError(f"{path}: the file name must end in .png, .svg or .pdf")
+        check_file(path, force)  # before drawing the figure
         write_topic(name, path, force=force, **given)
         _echo(f"wrote {path}")
         return 0

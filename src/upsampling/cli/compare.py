@@ -7,7 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import CliError, check_writable, encode_png, read_image, write_atomic
+from .io import (
+    CliError,
+    check_directory,
+    check_writable,
+    encode_png,
+    read_image,
+    write_atomic,
+)
 from .methods import MAX_SCALE, Method, degrade, resolve_methods, tent_taps
 from .report import (
     Result,
@@ -97,6 +104,7 @@ def run_compare(
     stems = output_names(images)
     planned: list[Path] = []
     if out is not None:
+        check_directory(out)
         planned = [out / "results.json", out / "results.csv"]
         planned += [out / f"{s}-compare.png" for s in stems]
         if save_images:

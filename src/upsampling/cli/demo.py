@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import describe
-from .io import write_atomic
+from .io import CliError, check_directory, os_reason, write_atomic
 from .methods import METHODS, degrade
 from .report import (
     evaluate,
@@ -59,6 +59,7 @@ def run_demo(
     from .explain import TOPICS
     from .figures import crops_figure, detail_box, save_figure
 
+    check_directory(out)
     if size is None and os.environ.get(SIZE_ENV):
         size = int(os.environ[SIZE_ENV])
     problem = degrade(sample_image(size), SCALE)
@@ -76,7 +77,10 @@ def run_demo(
             skipped.append((f"explain {name}", missing))
         else:
             topics.append(name)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{out}: cannot create the directory ({os_reason(exc)})") from None
     written = []
     with progress_steps(len(methods) + len(topics) + 3, console) as step:
         step("compiling kernels (first run only)")

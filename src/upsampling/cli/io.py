@@ -3,7 +3,9 @@
 Every file the command line writes goes through :func:`write_atomic`: the bytes go to a
 temporary file in the same directory, which is flushed, synced and then renamed over the target
 with :func:`os.replace`, so an interrupt leaves either the old file or the new one, never half of
-one. Existing files are refused unless ``force`` is given.
+one. Existing files are refused unless ``force`` is given. What the operating system refuses (an
+output directory that is a file or lies below one, a directory without write permission, a full
+disk) becomes a :class:`CliError` naming the path, so the user gets one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ import numpy as np
 __all__ = [
     "CliError",
     "LoadedImage",
+    "check_directory",
+    "check_file",
     "check_writable",
+    "directory_problem",
     "encode_png",
+    "os_error_line",
+    "os_reason",
     "read_image",
     "write_atomic",
 ]
@@ -136,14 +143,65 @@ def encode_png(image: np.ndarray, bits: int = 8) -> bytes:
 
 
 def check_writable(paths: Iterable[str | os.PathLike], force: bool) -> list[str]:
-    """One message per path that exists and may not be overwritten (empty: all clear)."""
-    if force:
-        return []
-    return [
-        f"{os.fspath(p)}: already exists (use --force to overwrite it)"
-        for p in paths
-        if os.path.lexists(p)
-    ]
+    """One message per path that may not be written: it exists and ``force`` is false, or it
+    is a directory (which no file replaces, ``force`` or not). Empty: all clear."""
+    refused = []
+    for p in paths:
+        if os.path.isdir(p):
+            refused.append(f"{os.fspath(p)}: is a directory, cannot write a file there")
+        elif not force and os.path.lexists(p):
+            refused.append(f"{os.fspath(p)}: already exists (use --force to overwrite it)")
+    return refused
+
+
+def directory_problem(directory: str | os.PathLike) -> str | None:
+    """Why files cannot be written into ``directory`` (created if missing), or None.
+
+    Checked before any work, so that a long run does not fail at its last step: the directory
+    (or the nearest of its parents that exists) must be a directory that we may write into.
+    """
+    d = Path(directory)
+    if os.path.lexists(d) and not d.is_dir():
+        return f"{d} is {_kind(d)}, not a directory"
+    existing = d
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is {_kind(existing)}, not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "write into" if existing == d else "create a directory in"
+        return f"permission denied: cannot {what} {existing}"
+    return None
+
+
+def check_directory(directory: str | os.PathLike) -> None:
+    """Raise :class:`CliError` if ``directory`` cannot hold the output files (see above)."""
+    problem = directory_problem(directory)
+    if problem is not None:
+        raise CliError(f"{os.fspath(directory)}: cannot write the output there ({problem})")
+
+
+def check_file(path: str | os.PathLike, force: bool) -> None:
+    """Raise :class:`CliError` if a file cannot be written at ``path``: it exists (without
+    ``force``), it is a directory, or its directory cannot be written (see above)."""
+    refused = check_writable([path], force)
+    if refused:
+        raise CliError(refused[0])
+    problem = directory_problem(Path(path).parent)
+    if problem is not None:
+        raise CliError(f"{os.fspath(path)}: cannot write the file ({problem})")
+
+
+def _kind(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "a broken symbolic link"
+    return "a file" if path.is_file() else "not a directory"
+
+
+def os_error_line(exc: OSError, path: str | os.PathLike | None = None) -> str:
+    """``exc`` as one line naming ``path`` (default: the file the error names)."""
+    name = os.fspath(path) if path is not None else exc.filename
+    return f"{name}: {os_reason(exc)}" if name is not None else os_reason(exc)
 
 
 def write_atomic(
@@ -152,14 +210,15 @@ def write_atomic(
     """Write ``content`` (bytes, or a function that writes to a binary file) to ``path``.
 
     The data goes to a temporary file next to ``path`` and is renamed over it only once complete.
-    Raises :class:`CliError` if ``path`` exists and ``force`` is false.
+    Raises :class:`CliError` if ``path`` exists and ``force`` is false, if it is a directory,
+    and for every :class:`OSError` of the writing (the message names ``path`` and the reason).
     """
     target = Path(path)
-    if not force and os.path.lexists(target):
-        raise CliError(f"{target}: already exists (use --force to overwrite it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    check_file(target, force)
+    tmp = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
         with os.fdopen(fd, "wb") as f:
             if isinstance(content, bytes | bytearray):
                 f.write(content)
@@ -169,11 +228,20 @@ def write_atomic(
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise CliError(f"{target}: cannot write the file ({os_reason(exc)})") from None
         raise
     return target
+
+
+def os_reason(exc: OSError) -> str:
+    """What the operating system says went wrong, in lower case (``permission denied``)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return reason[:1].lower() + reason[1:]
 
 
 def _umask() -> int:
