@@ -269,3 +269,46 @@ def test_transpose_output_padding():
         ValueError, match=r"^f: output_padding \(1, 0\) cannot be combined with padding 'same'$"
     ):
         _checks.transpose_output_padding((1, 0), "same", (2, 2), (1, 1), "f")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "uint16", "int64"])
+def test_native_puts_arrays_in_native_byte_order(dtype):
+    a = np.arange(6, dtype=dtype).reshape(2, 3)
+    b = a.astype(a.dtype.newbyteorder("S"))  # ">f4" on a little-endian machine
+    out = _checks.native(b, "f")
+    assert out.dtype == np.dtype(dtype) and out.dtype.isnative
+    assert out.tobytes() == a.tobytes()
+    assert _checks.native(a, "f") is a  # native arrays, tensors and the rest unchanged
+    t = torch.zeros(2)
+    assert _checks.native(t, "f") is t and _checks.native(None, "f") is None
+
+
+def test_native_and_array_refuse_masked_arrays():
+    m = np.ma.masked_array(np.zeros((1, 1, 2)), mask=[[[True, False]]])
+    message = r"^f: w is a numpy.ma.MaskedArray, .*; pass np.ma.filled\(w, value\) or w.data$"
+    with pytest.raises(TypeError, match=message):
+        _checks.native(m, "f", "w")
+    with pytest.raises(TypeError, match=r"^f: x is a numpy.ma.MaskedArray"):
+        _checks.array(m, "f")
+
+
+@pytest.mark.parametrize("zero_d", [torch.tensor, np.array], ids=["torch", "numpy"])
+def test_0d_arguments_count_as_their_values(zero_d):
+    assert _checks.integer(zero_d(3), "f", "k") == 3
+    assert type(_checks.integer(zero_d(3), "f", "k")) is int
+    assert _checks.ntuple(zero_d(2), 3, "f", "k") == (2, 2, 2)
+    assert _checks.ntuple(zero_d([4, 5]), 2, "f", "k") == (4, 5)  # 1-d: one per dim
+    assert _checks.ntuple((zero_d(4), zero_d(5)), 2, "f", "k") == (4, 5)
+    assert _checks.finite_float(zero_d(0.5), "f", "s") == 0.5
+    assert type(_checks.finite_float(zero_d(2), "f", "s")) is float
+    for value in (zero_d(2.0), zero_d(True)):
+        with pytest.raises(TypeError, match=r"^f: k .* must be an int$"):
+            _checks.integer(value, "f", "k")
+        with pytest.raises(TypeError, match=r"^f: k .* must be an int or a tuple of 2 ints$"):
+            _checks.ntuple(value, 2, "f", "k")
+    with pytest.raises(ValueError, match=r"^f: k .* must be an int or a tuple of 2 ints"):
+        _checks.ntuple(zero_d([1, 2, 3]), 2, "f", "k")
+    with pytest.raises(TypeError, match=r"^f: s .* must be a real number$"):
+        _checks.finite_float(zero_d(True), "f", "s")
+    with pytest.raises(ValueError, match=r"^f: s .* must be finite$"):
+        _checks.finite_float(zero_d(float("nan")), "f", "s")

@@ -174,7 +174,14 @@ BAD = [
     ("weight-rank", lambda: conv(_x(), _w(2, 4, 3)), ValueError, "weight has shape"),
     ("too-small", lambda: conv(_x(), _w(2, 4, 7, 7)), ValueError, "too small"),
     ("dtype-mismatch", lambda: conv(_x(), _w().astype(np.float32)), TypeError, "must match"),
-    ("int-dtype", lambda: conv(_x().astype(np.uint8), _w().astype(np.uint8)), TypeError, "dtype"),
+    (
+        "uint16-dtype",  # PyTorch's CPU convolution lacks it
+        lambda: conv(_x().astype(np.uint16), _w().astype(np.uint16)),
+        TypeError,
+        "dtype uint16; allowed dtypes: float16, bfloat16, float32, float64, uint8, int8, int16, "
+        "int32, int64$",
+    ),
+    ("bool-dtype", lambda: conv(_x().astype(bool), _w().astype(bool)), TypeError, "dtype bool"),
     ("bias-kind", lambda: conv(_x(), _w(), torch.ones(2, dtype=torch.float64)), TypeError, "bias"),
     ("tuple-length", lambda: conv(_x(), _w(), stride=(1, 1, 1)), ValueError, "stride"),
 ]
@@ -194,3 +201,42 @@ def test_shapes_conv_output_size():
     assert shapes.conv_output_size((5, 6), 4, padding="valid") == (2, 3)
     with pytest.raises(ValueError, match="too small"):
         shapes.conv_output_size((2,), 3)
+
+
+# ---------------------------------------------------------------------------- integer dtypes
+INT_DTYPES = [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]
+
+
+@pytest.mark.parametrize("dtype", INT_DTYPES, ids=str)
+@pytest.mark.parametrize("case", [GRID[1], GRID[5], GRID[6], GRID[7], GRID[12]], ids=_id)
+def test_integer_dtypes_match_torch_bit_for_bit(dtype, case):
+    """The integer dtypes PyTorch's CPU convolution takes: the same integers, wrapping around
+    on overflow as PyTorch's (the values span the dtype's whole range, so sums overflow).
+    PyTorch has no dilated convolution below int64: there the rule is the same, int64
+    arithmetic wrapped back to the dtype (what its undilated kernels give)."""
+    info = torch.iinfo(dtype)
+    gen = torch.Generator().manual_seed(7)
+    x, w, b = (
+        torch.randint(info.min, info.max, tuple(v.shape), generator=gen, dtype=torch.int64)
+        for v in _operands(case, np.random.default_rng(0))
+    )
+    op = TORCH_CONV[x.ndim - 2]
+    wrapped = op(x, w, b, **_args(case)).to(dtype)
+    x, w, b = x.to(dtype), w.to(dtype), b.to(dtype)
+    if dtype == torch.int64 or _args(case)["dilation"] == 1:
+        assert torch.equal(op(x, w, b, **_args(case)), wrapped)
+    else:
+        with pytest.raises(NotImplementedError, match="slow_conv_dilated"):
+            op(x, w, b, **_args(case))
+    got = conv(x, w, b, **_args(case))
+    assert got.dtype == dtype and torch.equal(got, wrapped)
+    got = conv(x.numpy(), w.numpy(), b.numpy(), **_args(case))
+    assert got.dtype == x.numpy().dtype and np.array_equal(got, wrapped.numpy())
+    exact = op(x.double(), w.double(), b.double(), **_args(case))
+    assert not torch.equal(wrapped.double(), exact)  # wrapped, not saturated or exact
+
+
+def test_integer_tensor_off_cpu_is_refused():
+    x = torch.ones(1, 1, 3, 3, dtype=torch.int64, device="meta")
+    with pytest.raises(TypeError, match="conv: x has dtype int64 on meta; integer convolutions"):
+        conv(x, torch.ones(1, 1, 2, 2, dtype=torch.int64, device="meta"))

@@ -499,10 +499,16 @@ BAD = [
     ),
     ("float-stride", lambda: conv_transpose(_x(), _w(), stride=1.5), TypeError, "stride"),
     (
-        "int-dtype",
-        lambda: conv_transpose(_x().astype(np.int64), _w().astype(np.int64)),
+        "int32-dtype",  # PyTorch's CPU transposed convolution takes int64 only
+        lambda: conv_transpose(_x().astype(np.int32), _w().astype(np.int32)),
         TypeError,
-        "dtype",
+        "dtype int32; allowed dtypes: float16, bfloat16, float32, float64, int64$",
+    ),
+    (
+        "uint8-dtype",
+        lambda: conv_transpose(_x().astype(np.uint8), _w().astype(np.uint8)),
+        TypeError,
+        "dtype uint8; allowed dtypes: .*, int64$",
     ),
     (
         "dtype-mismatch",
@@ -579,3 +585,22 @@ def test_layer_and_function_refuse_output_padding_alike():
         assert str(function.value).removeprefix("conv_transpose: ") == str(
             layer.value
         ).removeprefix("ConvTranspose: ")
+
+
+# ---------------------------------------------------------------------------- integer dtypes
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("case", [GRID[0], GRID[4], GRID[11], GRID[12], GRID[-1]], ids=_id)
+def test_int64_matches_torch_bit_for_bit(case, method):
+    """int64, the one integer dtype of PyTorch's CPU conv_transpose: every method gives its
+    integers, wrapping around on overflow as PyTorch's (values span the whole int64 range)."""
+    gen = torch.Generator().manual_seed(3)
+    info = torch.iinfo(torch.int64)
+    x, w, b = (
+        torch.randint(info.min, info.max, tuple(v.shape), generator=gen, dtype=torch.int64)
+        for v in _operands(case, np.random.default_rng(0))
+    )
+    expected = _torch_reference(x, w, b, case)
+    got = conv_transpose(x, w, b, **_args(case), method=method)
+    assert got.dtype == torch.int64 and torch.equal(got, expected)
+    got = conv_transpose(x.numpy(), w.numpy(), b.numpy(), **_args(case), method=method)
+    assert got.dtype == np.int64 and np.array_equal(got, expected.numpy())

@@ -194,3 +194,8 @@ def test_the_spec_cache_keeps_types_apart():
     with pytest.raises(TypeError, match="antialias"):
         up.interpolate(x, size=(2, 3), mode="bilinear", antialias=0)
     assert ResizeSpec.of("t", size=[2, 3]) == ResizeSpec.of("t", size=(2, 3))  # lists: no cache
+
+
+def test_upsample_refuses_an_absurd_factor_at_construction():
+    with pytest.raises(ValueError, match=r"Upsample: scale_factor 1e\+300 must be at most 2\*\*62"):
+        Upsample(scale_factor=1e300)

@@ -233,12 +233,18 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Set the threads our CPU kernels use (PyTorch's follow ``torch.set_num_threads``)."""
+    """Set the threads our CPU kernels use (PyTorch's follow ``torch.set_num_threads``): from 1
+    to 1024, or to the CPU count where that is larger. Each is an OS thread of the pool, and
+    more threads than CPUs only take turns on them; 1024 is above the CPUs of today's largest
+    machines (10**9 would ask the OS for a billion threads)."""
     from . import _checks
 
-    n = _checks.integer(n, "set_num_threads", "n")
+    fn = "set_num_threads"
+    n = _checks.integer(n, fn, "n")
     if n < 1:
-        raise _checks.fail("set_num_threads", f"n {n} must be a positive number of threads")
+        raise _checks.fail(fn, f"n {n} must be a positive number of threads")
+    limit = max(1024, os.cpu_count() or 1)
+    _checks.at_most(n, limit, fn, "n", "more threads than CPUs only take turns")
     global _num_threads, _pool
     with _lock:
         _num_threads = n

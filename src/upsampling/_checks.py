@@ -36,13 +36,25 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def _item(value: Any) -> Any:
+    """A 0-d NumPy array or tensor as its Python value (PyTorch accepts ``torch.tensor(2)``
+    where it takes an int or a float); anything else unchanged."""
+    return value.item() if _ndim(value) == 0 else value
+
+
+def _ndim(value: Any) -> int | None:
+    return value.ndim if isinstance(value, np.ndarray) or _backend.is_tensor(value) else None
+
+
 def integer(value: Any, fn: str, name: str) -> int:
     """``value`` as a Python int; bools, floats and strings are refused even when integral. A
-    ``torch.SymInt`` (a size in a graph over dynamic shapes) stays as it is."""
+    0-d integer array or tensor counts as its value. A ``torch.SymInt`` (a size in a graph over
+    dynamic shapes) stays as it is."""
+    shown, value = value, _item(value)
     if _backend.is_symbolic(value):
         return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
-        raise fail(fn, f"{name} {_show(value)} must be an int", TypeError)
+        raise fail(fn, f"{name} {_show(shown)} must be an int", TypeError)
     return operator.index(value)
 
 
@@ -61,7 +73,8 @@ MAX_SIZE = 1 << 62
 
 
 def _ntuple(value: Any, n: int, fn: str, name: str) -> tuple[int, ...]:
-    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+    # a 0-d array or tensor broadcasts (``integer`` takes its value); a 1-d one is a sequence
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes) and _ndim(value) != 0:
         items = tuple(value)
         if len(items) != n:
             raise fail(
@@ -110,13 +123,15 @@ def choice(value: Any, allowed: Sequence[str], fn: str, name: str) -> str:
 
 
 def finite_float(value: Any, fn: str, name: str) -> float:
-    """``value`` as a Python float, finite; a ``torch.SymFloat`` stays as it is."""
+    """``value`` as a Python float, finite (a 0-d array or tensor counts as its value); a
+    ``torch.SymFloat`` stays as it is."""
+    shown, value = value, _item(value)
     if _backend.is_symbolic(value, "SymFloat"):
         return value
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise fail(fn, f"{name} {value!r} must be a real number", TypeError)
+        raise fail(fn, f"{name} {shown!r} must be a real number", TypeError)
     if not math.isfinite(float(value)):
-        raise fail(fn, f"{name} {value!r} must be finite")
+        raise fail(fn, f"{name} {shown!r} must be finite")
     return float(value)
 
 
@@ -130,6 +145,7 @@ def array(
     max_spatial: int = 3,
 ) -> int:
     """Check an ``(N, C, *spatial)`` array or tensor; return its number of spatial dims."""
+    native(x, fn, name)  # refuses a masked array
     array_or_tensor(x, fn, name)
     dtype_in(x, dtypes, fn, name)
     spatial = x.ndim - 2
@@ -141,6 +157,31 @@ def array(
             f"with {dims} dims in all",
         )
     return spatial
+
+
+def native(x: Any, fn: str, name: str = "x") -> Any:
+    """``x`` as the operators compute on it: a NumPy array of non-native byte order (``">f8"``
+    on a little-endian machine) as the same values in native order, anything else unchanged.
+    A ``numpy.ma.MaskedArray`` is refused (``TypeError``): its mask would be lost silently.
+
+    Every public operator calls this first on each array argument, so that the compute dtype,
+    the kernels and the result see one byte order.
+
+    Notes
+    -----
+    The output dtype of an operator is the native-order equivalent of the input's: ``">f4"``
+    in, ``"float32"`` out, with the values (bit for bit) of the native-order input's result.
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        raise fail(
+            fn,
+            f"{name} is a numpy.ma.MaskedArray, whose mask would be ignored; pass "
+            f"np.ma.filled({name}, value) or {name}.data",
+            TypeError,
+        )
+    if isinstance(x, np.ndarray) and not x.dtype.isnative:
+        return x.astype(x.dtype.newbyteorder("="))
+    return x
 
 
 def dtype_in(x: Any, dtypes: Sequence[str], fn: str, name: str) -> None:
@@ -188,32 +229,48 @@ def same_dtype(a: Any, b: Any, fn: str, name_a: str, name_b: str) -> None:
         raise fail(fn, message, TypeError)
 
 
-def fits_in_memory(shape: Sequence[int], itemsize: int, fn: str, what: str = "output") -> None:
-    """Refuse before allocating anything absurd, naming the bytes it would take."""
-    count = math.prod(shape)
-    nbytes = count * itemsize
-    if nbytes > _MAX_BYTES:
-        raise fail(
-            fn,
-            f"the {what} of shape {tuple(shape)} would take {nbytes:,} bytes "
-            f"({nbytes / 2**30:.1f} GiB), more than the limit of {_MAX_BYTES / 2**30:.0f} GiB",
-        )
+def fits_in_memory(
+    shape: Sequence[int],
+    itemsize: int,
+    fn: str,
+    what: str = "output",
+    *,
+    temporaries: int = 0,
+    host: bool = True,
+) -> None:
+    """Refuse, before allocating it, an array of ``shape`` (elements of ``itemsize`` bytes) that
+    this machine cannot hold: :func:`fits_in_ram` on its bytes plus ``temporaries`` (the bytes of
+    scratch the computation holds at the same time). The one memory check of every operator's
+    output; ``host=False`` for a tensor on an accelerator (whose memory is not the host's)."""
+    nbytes = math.prod(shape) * itemsize + temporaries
+    extra = " with its temporaries" if temporaries else ""
+    fits_in_ram(nbytes, fn, f"the {what} of shape {tuple(shape)}{extra}", host=host)
 
 
 # Larger than any machine this library targets; a guard against overflowing size arithmetic.
 _MAX_BYTES = 1 << 40
 
 
-def fits_in_ram(nbytes: int, fn: str, what: str) -> None:
+def fits_in_ram(nbytes: int, fn: str, what: str, *, host: bool = True) -> None:
     """Refuse to build ``what`` if its ``nbytes`` exceed half of this machine's physical memory
-    (sparse matrices and other structures whose size is not one array's shape)."""
-    limit = _RAM_LIMIT
+    (sparse matrices, parameters and other structures whose size is not one array's shape;
+    :func:`fits_in_memory` for an array). ``host=False``: data on an accelerator, held to the
+    absolute guard of 1 TiB only (its own memory is not known here)."""
+    limit = _RAM_LIMIT if host else _MAX_BYTES
     if nbytes > limit:
-        raise fail(
-            fn,
-            f"{what} would take {nbytes:,} bytes ({nbytes / 2**30:.1f} GiB), more than half of "
-            f"this machine's memory ({limit / 2**30:.1f} GiB may be used)",
-        )
+        if host:
+            allowed = f"half of this machine's memory ({limit / 2**30:.1f} GiB may be used)"
+        else:
+            allowed = f"the limit of {limit / 2**30:.0f} GiB"
+        raise fail(fn, f"{what} would take {_bytes(nbytes)}, more than {allowed}")
+
+
+def _bytes(nbytes: int) -> str:
+    """``nbytes`` for a message; above a PiB (an absurd request, perhaps too large for a float)
+    as a power of two."""
+    if nbytes < 1 << 50:
+        return f"{nbytes:,} bytes ({nbytes / 2**30:.1f} GiB)"
+    return f"about 2**{nbytes.bit_length() - 1} bytes"
 
 
 def _ram_limit() -> int:
@@ -234,8 +291,19 @@ TRANSPOSED_LAYOUT = "(C_in, C_out / groups, *kernel_size)"
 
 def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[int, int, int]:
     """Check ``x``, ``weight`` and ``bias`` of :func:`upsampling.conv` (``transposed``:
-    :func:`upsampling.conv_transpose`) together; return (spatial dims, groups, C_out)."""
-    nd = array(x, fn, dtypes=FLOAT_DTYPES)
+    :func:`upsampling.conv_transpose`) together; return (spatial dims, groups, C_out).
+
+    The integer dtypes are those PyTorch 2.13's CPU convolutions take (``conv{1,2,3}d``: uint8,
+    int8, int16, int32, int64; ``conv_transpose{1,2,3}d``: int64), for arrays and CPU tensors."""
+    ints = ("int64",) if transposed else ("uint8", "int8", "int16", "int32", "int64")
+    nd = array(x, fn, dtypes=FLOAT_DTYPES + ints)
+    if _backend.dtype_name(x) in ints and _backend.is_tensor(x) and x.device.type != "cpu":
+        raise fail(
+            fn,
+            f"x has dtype {_backend.dtype_name(x)} on {x.device}; integer convolutions run on "
+            f"the CPU only (as PyTorch's); allowed dtypes there: {', '.join(FLOAT_DTYPES)}",
+            TypeError,
+        )
     groups, shape = conv_weight(fn, weight, groups, x, transposed=transposed)
     c_out = shape[1] * groups if transposed else shape[0]
     if bias is not None:
@@ -330,3 +398,30 @@ def transpose_output_padding(
                 f"output_padding {output_padding} must be smaller than stride {stride} or "
                 f"dilation {dilation}",
             )
+
+
+# ---------------------------------------------------------------------------------- counts
+# The most iterations an iterative solver may be asked for (deblur, deconvolve). The solvers
+# converge in tens to a few thousand; an iteration takes about 0.1-0.5 ms on an 8x8 image and
+# 2-4 ms on 256x256 (one core), so the longest run allowed is seconds to minutes, not years.
+MAX_ITERATIONS = 100_000
+
+
+def iterations(value: Any, fn: str, name: str = "iterations") -> int:
+    """A number of solver iterations: an int from 1 to :data:`MAX_ITERATIONS`."""
+    (n,) = positive((integer(value, fn, name),), fn, name)
+    return at_most(n, MAX_ITERATIONS, fn, name, "the most a run may take: minutes, not years")
+
+
+def at_most(value: int, maximum: int, fn: str, name: str, why: str) -> int:
+    """A positive ``value`` (already checked) refused above ``maximum``; ``why`` says why the
+    bound is there."""
+    if value > maximum:
+        raise fail(fn, f"{name} {value!r} must be between 1 and {maximum:,} ({why})")
+    return value
+
+
+def on_host(x: Any) -> bool:
+    """Whether ``x`` lives in this machine's memory: a NumPy array or a CPU tensor (for the
+    ``host`` of :func:`fits_in_memory`)."""
+    return not _backend.is_tensor(x) or x.device.type == "cpu"

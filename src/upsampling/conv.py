@@ -40,13 +40,19 @@ METHODS = tuple(_NUMPY_WORKERS)
 
 
 def _gemm_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype of NumPy's GEMMs for ``dtype``: float32 for float16 (which BLAS lacks)."""
+    """The dtype of NumPy's GEMMs for ``dtype``: float32 for float16 (which BLAS lacks), int64
+    for an integer dtype (its sums wrap modulo 2**64; cast back, they wrap modulo the dtype's
+    range: exactly PyTorch's integer convolution, whose arithmetic wraps in the dtype)."""
+    if dtype.kind in "iu":
+        return np.dtype(np.int64)
     return np.dtype(np.float32) if dtype == np.float16 else dtype
 
 
 # ------------------------------------------------------------------------------ argument checks
 def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> None:
-    """The matrix method stores, per output element, its products with every input it reads."""
+    """The matrix method stores its entries three ways (by output, by input, by weight tap: an
+    index pair each) and gathers, per output element, its products with every input it reads
+    (three such buffers at once in the backward)."""
     n, c_in = x.shape[:2]
     c_og, *kernel = weight.shape[1:]
     m = c_og * groups * math.prod(out_size)
@@ -58,7 +64,7 @@ def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> N
         )
     )
     _checks.fits_in_ram(
-        m * width * (2 * _k.INDEX_BYTES + (n + 1) * _backend.itemsize(x)),
+        m * width * (6 * _k.INDEX_BYTES + 3 * (n + 1) * _backend.itemsize(x)),
         fn,
         f"method 'matrix' for an output of shape {(n, c_og * groups, *out_size)}",
     )
@@ -80,7 +86,11 @@ def conv(
     ----------
     x : numpy.ndarray or torch.Tensor, shape ``(N, C_in, *spatial)``
         One to three spatial dims; float32 or float64 (float16 and bfloat16 on torch; a NumPy
-        float16 array is computed in float32).
+        float16 array is computed in float32); or, as PyTorch's CPU convolution, uint8, int8,
+        int16, int32 or int64 (arrays and CPU tensors), computed in integer arithmetic that
+        wraps around on overflow as PyTorch's does (not saturated: parity with PyTorch). With
+        a dilation, where PyTorch 2.13 takes int64 only, the narrower ones are computed in
+        int64 and wrapped back: the same rule.
     weight : same kind and dtype, shape ``(C_out, C_in / groups, *kernel_size)``
     bias : same kind and dtype, shape ``(C_out,)``, optional
     stride, dilation : int or tuple of int, positive
@@ -98,7 +108,8 @@ def conv(
     Raises
     ------
     TypeError
-        Not arrays, mixed kinds, mismatched or unsupported dtypes, non-int sizes.
+        Not arrays, mixed kinds, mismatched or unsupported dtypes (the message names the
+        allowed ones), an integer tensor off the CPU, non-int sizes.
     ValueError
         Wrong weight rank, channels that do not match ``groups``, non-positive stride or
         dilation, negative padding, "same" with a stride, or an empty output.
@@ -122,12 +133,15 @@ def conv(
     if _backend.is_dask(x):
         return _backend.dask_ops().conv(**locals())
     fn = "conv"
+    x, weight = _checks.native(x, fn), _checks.native(weight, fn, "weight")
+    bias = _checks.native(bias, fn, "bias")
     nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
     out = shapes.conv_sizes(_backend.shape(x)[2:], kernel, stride, pads, dilation, fn)
-    _checks.fits_in_memory((x.shape[0], c_out, *out), _backend.itemsize(x), fn)
+    host = _checks.on_host(x)
+    _checks.fits_in_memory((x.shape[0], c_out, *out), _backend.itemsize(x), fn, host=host)
     if _backend.is_tensor(x):
         torch_padding = padding if isinstance(padding, str) else tuple(b for b, _ in pads)
         return _backend.torch_ops("conv").conv(
@@ -163,7 +177,9 @@ def conv_transpose(
     Parameters
     ----------
     x, bias, stride, dilation
-        As :func:`conv`.
+        As :func:`conv`, except that the only integer dtype is int64 (the only one PyTorch's
+        CPU ``conv_transpose{1,2,3}d`` takes), with every method; its sums wrap around on
+        overflow, as PyTorch's.
     weight : same kind and dtype as ``x``, shape ``(C_in, C_out / groups, *kernel_size)``
     padding : int, tuple of int, or "same"
         Entries cut from both ends of the full result. "same" gives ``spatial * stride``,
@@ -243,6 +259,8 @@ def conv_transpose(
     if _backend.is_dask(x):
         return _backend.dask_ops().conv_transpose(**locals())
     fn = "conv_transpose"
+    x, weight = _checks.native(x, fn), _checks.native(weight, fn, "weight")
+    bias = _checks.native(bias, fn, "bias")
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
     kernel = _backend.shape(weight)[2:]
@@ -251,7 +269,8 @@ def conv_transpose(
     offset, out = shapes.conv_transpose_geometry(
         size, kernel, stride, padding, output_padding, dilation, output_size, fn
     )
-    _checks.fits_in_memory((x.shape[0], weight.shape[1] * groups, *out), _backend.itemsize(x), fn)
+    out_shape, host = (x.shape[0], weight.shape[1] * groups, *out), _checks.on_host(x)
+    _checks.fits_in_memory(out_shape, _backend.itemsize(x), fn, host=host)
     if method == "matrix":
         _check_matrix_method(x, weight, groups, stride, dilation, out, fn)
     args = (stride, dilation, groups, offset, out)
@@ -318,6 +337,7 @@ def conv_matrix(
     (16, 4)
     """
     fn = "conv_matrix"
+    weight = _checks.native(weight, fn, "weight")
     groups, shape = _checks.conv_weight(fn, weight, groups)
     nd, kernel = len(shape) - 2, shape[2:]
     if _backend.is_tensor(weight):

@@ -127,8 +127,9 @@ def deblur(
         ratio for ``"wiener"`` and ``"tikhonov"``, :math:`\lambda` for ``"tv"`` and
         ``"richardson_lucy_tv"``. ``"richardson_lucy"`` has none.
     iterations : int, optional
-        Run exactly this many iterations (iterative methods only). None: stop by the rule in
-        Notes.
+        Run exactly this many iterations (iterative methods only), at most 100,000
+        (``upsampling._checks.MAX_ITERATIONS``: the methods converge in tens to hundreds, and
+        100,000 already take minutes on a 256x256 image). None: stop by the rule in Notes.
     clip : bool
         Clip the result to the input's range ``[image.min(), image.max()]``. Off by default: the
         result is never clipped silently (integer outputs are rounded and saturated).
@@ -144,8 +145,8 @@ def deblur(
     ValueError
         NaN or inf in ``image`` or ``psf``; a PSF with a non-positive sum (all zeros), larger
         than the image or with more dims; a negative PSF for the Richardson-Lucy methods;
-        unknown ``method`` or ``boundary``; a non-positive ``balance`` or ``iterations``, or
-        one the method does not use.
+        unknown ``method`` or ``boundary``; a non-positive ``balance``, ``iterations`` not
+        between 1 and 100,000, or one the method does not use.
     TypeError
         Arguments of the wrong type.
 
@@ -221,6 +222,7 @@ def deblur(
     """
     if _backend.is_dask(image):
         return _backend.dask_ops().deblur(**locals())
+    image, psf = _checks.native(image, "deblur", "image"), _checks.native(psf, "deblur", "psf")
     plan = check_arguments(image, psf, method, boundary, balance, iterations, clip)
     y64 = _as_float64(image, "deblur", "image")
     check_finite(y64, "deblur", "image")
@@ -283,9 +285,7 @@ def _check_options(method: str, balance, iterations, k: np.ndarray, fn: str):
     if iterations is not None:
         if method in ("wiener", "tikhonov"):
             raise _checks.fail(fn, f"iterations {iterations!r} is not used by method {method!r}")
-        (iterations,) = _checks.positive(
-            (_checks.integer(iterations, fn, "iterations"),), fn, "iterations"
-        )
+        iterations = _checks.iterations(iterations, fn)
     check_finite(k, fn, "psf")
     total = k.sum()
     if not total > 0:

@@ -180,7 +180,7 @@ def _arguments(y, weight, input_size, stride, padding, dilation, groups, method,
     if damp < 0:
         raise _checks.fail(fn, f"damp {damp!r} must be non-negative")
     if it is not None:
-        (it,) = _checks.positive((_checks.integer(it, fn, "iterations"),), fn, "iterations")
+        it = _checks.iterations(it, fn)
     tol = _checks.finite_float(tol, fn, "tol")
     if not 0 < tol < 1:
         raise _checks.fail(fn, f"tol {tol!r} must lie strictly between 0 and 1")
@@ -243,6 +243,8 @@ def deconvolve(
     iterations : int, optional
         Iteration limit of ``"lsqr"`` (default ``2 * C_in * prod(input_size)``) and ``"cg"``
         (default 10 times that); a ``RuntimeWarning`` says when it is reached before ``tol``.
+        At most 100,000 (``upsampling._checks.MAX_ITERATIONS``: 100,000 iterations take
+        minutes on a 256x256 problem).
     tol : float in (0, 1)
         ``"lsqr"``: its ``atol`` and ``btol`` (relative residual and normal-equation residual);
         ``"cg"``: the relative residual of the normal equations.
@@ -260,7 +262,8 @@ def deconvolve(
         Not arrays, mixed kinds, integer dtypes, non-int sizes, non-real ``damp`` or ``tol``.
     ValueError
         Mismatched channels or groups, an ``input_size`` that does not give ``y``'s size,
-        non-finite values, negative ``damp``, ``tol`` outside (0, 1), an unknown method.
+        non-finite values, negative ``damp``, ``tol`` outside (0, 1), ``iterations`` not
+        between 1 and 100,000, an unknown method.
 
     Notes
     -----
@@ -305,6 +308,7 @@ def deconvolve(
     ((1, 1, 4, 4), True)
     """
     fn = "deconvolve"
+    y, weight = _checks.native(y, fn, "y"), _checks.native(weight, fn, "weight")
     size, stride, dilation, pads, groups, method, damp, iterations, tol = _arguments(
         y, weight, input_size, stride, padding, dilation, groups, method, damp, iterations, tol
     )

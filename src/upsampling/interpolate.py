@@ -308,8 +308,17 @@ def interpolate(
     scales use ``scale * input_size`` as the output length (onnxruntime uses the integer size).
     Integer input is computed in float and rounded: half up and saturated after each axis, last
     axis first (PyTorch's uint8 kernels, at most 1 off them), or half to even once (ONNX).
-    Taps of weight zero are not read, so a NaN or infinity spreads no further than the
-    samples that weigh it.
+    Non-finite values: the weight tables drop taps of weight zero and merge the edge-clamped
+    taps that read the same pixel into one weight, their sum; that is deliberate (fewer taps,
+    and a NaN or infinity spreads no further than the samples that weigh it). An output that
+    weighs no non-finite sample is finite, and its value is the weighted sum of the samples
+    of nonzero weight; one that weighs one, ``x[j]`` with weight ``w``, is ``sign(w) * x[j]``
+    (a NaN stays NaN); one that weighs several is non-finite. PyTorch multiplies every tap on
+    its own, so with non-finite input it gives NaN where we do not, and only there: at
+    ``0 * inf`` (a pixel read with weight zero, e.g. where output and input pixels coincide,
+    or where the coordinate is clamped at the edge) and at ``inf - inf`` (cubic's clamped
+    taps near the edge, whose weights have both signs: we get ``inf * (w_1 + w_2 + ...)``).
+    With finite input the two agree.
 
     References
     ----------
@@ -357,6 +366,7 @@ def resize_by(x: Any, spec: ResizeSpec, fn: str = "interpolate"):
     ``nn.Upsample`` calls with the spec it stores."""
     if _backend.is_dask(x):
         return _backend.dask_ops().interpolate(x, spec)
+    x = _checks.native(x, fn)
     _checks.array(x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("interpolate").interpolate(x, spec)
@@ -364,20 +374,48 @@ def resize_by(x: Any, spec: ResizeSpec, fn: str = "interpolate"):
 
 
 def plan_for(
-    spec: ResizeSpec, shape: tuple[int, ...], itemsize: int, double: bool, *, memory: bool = True
+    spec: ResizeSpec,
+    shape: tuple[int, ...],
+    itemsize: int,
+    double: bool,
+    *,
+    memory: bool = True,
+    host: bool = True,
 ) -> Plan:
     """The checked plan of ``spec`` for an input of ``shape`` (float64 if ``double``, elements
     of ``itemsize`` bytes); ``memory=False`` skips the check that the output fits in memory (a
-    Dask array's whole output need not). Cached: a call's plan depends on nothing else."""
-    return _plan_for(spec, tuple(shape), itemsize, double, memory)
+    Dask array's whole output need not), ``host=False`` says the data is on an accelerator
+    (see :func:`upsampling._checks.fits_in_memory`). Cached: a call's plan depends on nothing
+    else."""
+    return _plan_for(spec, tuple(shape), itemsize, double, memory, host)
 
 
 @functools.lru_cache(maxsize=256)
-def _plan_for(spec: ResizeSpec, shape: tuple, itemsize: int, double: bool, memory: bool) -> Plan:
+def _plan_for(
+    spec: ResizeSpec, shape: tuple, itemsize: int, double: bool, memory: bool, host: bool
+) -> Plan:
     fn = "interpolate"
     if any(s < 1 for s in shape[2:]):
         raise _checks.fail(fn, f"x has shape {tuple(shape)}; its spatial sizes must be positive")
     plan = make_plan(spec, tuple(shape[2:]), double=double, fn=fn)
     if memory:
-        _checks.fits_in_memory((*shape[:2], *plan.out_size), itemsize, fn)
+        out, scratch = (*shape[:2], *plan.out_size), _temporaries(shape, plan, itemsize, double)
+        _checks.fits_in_memory(out, itemsize, fn, temporaries=scratch, host=host)
     return plan
+
+
+def _temporaries(shape: tuple, plan: Plan, itemsize: int, double: bool) -> int:
+    """An upper bound on the bytes :func:`interpolate_array` holds besides its output: none for
+    a copy (nearest); else each thread's two scratch planes (:func:`apply_tables`) and, for
+    input not already in the compute dtype (integers, 16-bit floats), its float copy and the
+    float results of a pass (before they are rounded or cast). Every intermediate is bounded by
+    the larger of the input's and the output's size along each axis."""
+    if plan.extrapolation is None and all(a.filter.name == "nearest" for a in plan.axes):
+        return 0
+    compute = 8 if double or itemsize == 8 else 4
+    planes = shape[0] * shape[1]
+    widest = math.prod(max(i, a.axis.out_size) for i, a in zip(shape[2:], plan.axes, strict=True))
+    scratch = 2 * min(_backend.get_num_threads(), planes) * widest * compute
+    if itemsize == compute:  # float32, float64: no copies (int32 is taken for float32)
+        return scratch
+    return scratch + (math.prod(shape) + 2 * planes * widest) * compute

@@ -98,6 +98,7 @@ def pixel_shuffle(x: Any, upscale_factor: Any):
            [4, 6, 5, 7]])
     """
     fn = "pixel_shuffle"
+    x = _checks.native(x, fn)
     _, r = _factors(x, upscale_factor, fn, "upscale_factor")
     c, block = x.shape[1], math.prod(r)
     if c % block:
@@ -137,6 +138,7 @@ def pixel_unshuffle(x: Any, downscale_factor: Any):
     True
     """
     fn = "pixel_unshuffle"
+    x = _checks.native(x, fn)
     _, r = _factors(x, downscale_factor, fn, "downscale_factor")
     size = x.shape[2:]
     if any(a % f for a, f in zip(size, r, strict=True)):

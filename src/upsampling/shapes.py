@@ -421,10 +421,18 @@ def interpolate_sizes(in_size: tuple[int, ...], size, scale_factor, fn: str) -> 
     if size is not None:
         return _checks.positive(_checks.ntuple(size, n, fn, "size"), fn, "size")
     scales = interpolate_scales(scale_factor, n, fn)
+    # in_size and the scales are at most 2**62 (an array's shape, interpolate_scales): the
+    # product is a finite float, its floor a Python int however large
     out = tuple(math.floor(a * s) for a, s in zip(in_size, scales, strict=True))
     if any(o < 1 for o in out):
         raise _checks.fail(
             fn, f"scale_factor {scale_factor!r} on input size {in_size} gives an empty output {out}"
+        )
+    if any(o > _checks.MAX_SIZE for o in out):
+        raise _checks.fail(
+            fn,
+            f"scale_factor {scale_factor!r} on input size {in_size} gives an output size above "
+            f"2**62 (the largest size)",
         )
     return out
 
@@ -440,6 +448,12 @@ def interpolate_scales(scale_factor: Any, n: int, fn: str) -> tuple[float, ...]:
         scales = (_checks.finite_float(scale_factor, fn, "scale_factor"),) * n
     if any(s <= 0 for s in scales):
         raise _checks.fail(fn, f"scale_factor {scale_factor!r} must be positive")
+    if any(s > _checks.MAX_SIZE for s in scales):
+        raise _checks.fail(
+            fn,
+            f"scale_factor {scale_factor!r} must be at most 2**62 (a larger factor gives an "
+            f"output size above the largest, 2**62)",
+        )
     return scales
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks, shapes
+from . import _backend, _checks, shapes
 from .coordinates import COORDINATE_MODES
 from .filters import NEAREST_MODES
 from .modes import MODES, ONNX, TORCH, names
@@ -101,9 +101,7 @@ class ResizeSpec:
             _checks.positive(entries, fn, "size")
             size = entries if isinstance(size, tuple) else entries[0]
         else:
-            entries = tuple(_checks.finite_float(v, fn, "scale_factor") for v in _entries(scale))
-            if any(v <= 0 for v in entries):
-                raise _checks.fail(fn, f"scale_factor {self.scale_factor!r} must be positive")
+            entries = shapes.interpolate_scales(scale, len(_entries(scale)), fn)
             scale = entries if isinstance(scale, tuple) else entries[0]
         antialias = _checks.boolean(self.antialias, fn, "antialias")
         exclude = _checks.boolean(self.exclude_outside, fn, "exclude_outside")
@@ -281,6 +279,8 @@ _NORMALISED: dict[tuple, ResizeSpec] = {}
 def _typed(value: Any) -> Any:
     if isinstance(value, tuple):
         return (type(value), tuple(_typed(v) for v in value))
+    if _backend.is_tensor(value):  # hashed by identity and mutable: never part of a key
+        raise TypeError("a tensor is not a cache key")
     return (type(value), value)
 
 
@@ -291,7 +291,10 @@ def _compiling() -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """NumPy scalars and arrays, lists and ``torch.Size`` as Python values and tuples."""
+    """NumPy scalars and arrays, tensors, lists and ``torch.Size`` as Python values and tuples
+    (a 0-d array or tensor as its value, PyTorch accepts ``size=torch.tensor(7)``)."""
+    if _backend.is_tensor(value) and not _compiling():  # traced: the op checks it when it runs
+        return _plain(value.tolist())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

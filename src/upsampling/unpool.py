@@ -52,13 +52,11 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view(np.uint16) if a.dtype.name in _checks.HALF_DTYPES else a
 
 
-def _fits(shape: tuple[int, ...], x: Any, fn: str) -> None:
-    """Refuse an output that could not be allocated (in host memory, for NumPy and CPU
-    tensors) before allocating it."""
-    _checks.fits_in_memory(shape, _backend.itemsize(x), fn)
-    if not _backend.is_tensor(x) or x.device.type == "cpu":
-        nbytes = math.prod(shape) * _backend.itemsize(x)
-        _checks.fits_in_ram(nbytes, fn, f"the output of shape {shape}")
+def _fits(shape: tuple[int, ...], x: Any, fn: str, temporaries: int = 0) -> None:
+    """Refuse an output like ``x`` (with ``temporaries`` bytes more) that could not be
+    allocated (in host memory, for NumPy and CPU tensors) before allocating it."""
+    host = _checks.on_host(x)
+    _checks.fits_in_memory(shape, _backend.itemsize(x), fn, temporaries=temporaries, host=host)
 
 
 def _work(*arrays: np.ndarray) -> int:
@@ -276,6 +274,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     if _backend.is_dask(x):
         return _backend.dask_ops().unpool(**locals())
     fn = "unpool"
+    x = _checks.native(x, fn)
     n = _checks.array(x, fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
     out_size = shapes.unpool_sizes(tuple(x.shape[2:]), scale)
@@ -346,10 +345,13 @@ def max_pool(
            [13, 15]])
     """
     fn = "max_pool"
+    x = _checks.native(x, fn)
     n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
     args = shapes.pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn)
     return_indices = _checks.boolean(return_indices, fn, "return_indices")
     shapes.pool_windows_nonempty(tuple(x.shape[2:]), *args, fn)
+    out = (*x.shape[:2], *shapes.pool_sizes(tuple(x.shape[2:]), *args, fn))
+    _fits(out, x, fn, temporaries=math.prod(out) * 8)  # the int64 indices
     if _backend.is_tensor(x):
         values, indices = _backend.torch_ops("unpool").max_pool(x, *args)
     else:
@@ -422,6 +424,7 @@ def max_unpool(
            [ 0.,  0.,  0.,  0.,  0.]])
     """
     fn = "max_unpool"
+    x, indices = _checks.native(x, fn), _checks.native(indices, fn, "indices")
     n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
     _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n, max_spatial=n)
     _checks.same_device(x, indices, fn, "x", "indices")

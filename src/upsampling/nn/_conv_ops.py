@@ -12,6 +12,10 @@ nothing here calls NumPy on tensor data.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -39,13 +43,31 @@ def correlate(x: Tensor, w: Tensor, stride, dilation, groups: int) -> Tensor:
 
 
 def _take(t: Tensor, indices: list[int], axis: int) -> Tensor:
+    """``t``'s entries ``indices`` along ``axis``. The sub-pixel plan's taps are an arithmetic
+    progression: a strided slice (flipped for a decreasing one), whose backward is a strided
+    copy on every device, where ``index_select``'s is an ``index_add_`` (atomic on CUDA)."""
+    step = indices[1] - indices[0] if len(indices) > 1 else 1
+    if step and all(b - a == step for a, b in itertools.pairwise(indices)):
+        lo, hi = min(indices[0], indices[-1]), max(indices[0], indices[-1])
+        part = t[(slice(None),) * axis + (slice(lo, hi + 1, abs(step)),)]
+        return part if step > 0 else part.flip(axis)
     return t.index_select(axis, torch.tensor(indices, device=t.device))
 
 
 # -------------------------------------------------------------------------------- convolution
+_NARROW_INTS = (torch.uint8, torch.int8, torch.int16, torch.int32)
+
+
 def conv(x: Tensor, w: Tensor, bias, stride, padding, dilation, groups: int) -> Tensor:
-    """``padding`` is PyTorch's: a tuple of ints or "same" / "valid"."""
-    return _CONV[x.ndim - 3](x, w, bias, tuple(stride), padding, tuple(dilation), groups)
+    """``padding`` is PyTorch's: a tuple of ints or "same" / "valid". PyTorch 2.13 has no
+    dilated CPU convolution for the integer dtypes narrower than int64: those run in int64 and
+    are cast back, which wraps exactly as the dtype's own arithmetic does (integers modulo
+    ``2**bits`` are a ring), as PyTorch's undilated integer convolution."""
+    op = _CONV[x.ndim - 3]
+    if x.dtype in _NARROW_INTS and max(dilation) > 1:
+        wide = [None if t is None else t.long() for t in (x, w, bias)]
+        return op(*wide, tuple(stride), padding, tuple(dilation), groups).to(x.dtype)
+    return op(x, w, bias, tuple(stride), padding, tuple(dilation), groups)
 
 
 # --------------------------------------------------------------------- transposed convolution
@@ -151,29 +173,93 @@ def transpose_scatter(x, w, bias, stride, dilation, groups, offset, out_size) ->
     return add_bias(out.reshape(n, groups * c_og, *out_size), bias)
 
 
-def transpose_matrix(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
-    """``C.T @ x`` with ``C`` the convolution matrix, stored by output element (ELLPACK: the
-    entries of each output in a padded row), so the product is a gather and a sum: no
-    scattered additions, the same result on every run and device."""
-    n, c, *size = x.shape
-    rows, cols, taps = K.matrix_entries(
-        tuple(w.shape), tuple(out_size), tuple(size), stride, dilation, offset, groups
-    )
-    m = w.shape[1] * groups * int(np.prod(out_size))
-    r_total, w_total = c * int(np.prod(size)), w.numel()
-    order = np.argsort(cols, kind="stable")
-    counts = np.bincount(cols, minlength=m)
+def _ell(key: np.ndarray, m: int, a: np.ndarray, b: np.ndarray, pad_a: int, pad_b: int):
+    """Entries grouped by ``key`` (ELLPACK): row ``i`` of the two ``(m, width)`` tables holds
+    ``a`` and ``b`` of the entries with ``key == i`` in their stored order, then ``pad_a`` and
+    ``pad_b`` (indices of an appended zero)."""
+    order = np.argsort(key, kind="stable")
+    counts = np.bincount(key, minlength=m)
     width = int(counts.max()) if counts.size else 0
     slot = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    ell_rows = np.full((m, width), r_total, dtype=np.int64)  # r_total: the appended zero
-    ell_taps = np.full((m, width), w_total, dtype=np.int64)
-    ell_rows[cols[order], slot] = rows[order]
-    ell_taps[cols[order], slot] = taps[order]
-    xe = torch.cat([x.reshape(n, r_total), x.new_zeros((n, 1))], dim=1)
-    we = torch.cat([w.reshape(-1), w.new_zeros(1)])
-    ell_rows_t = torch.from_numpy(ell_rows).to(x.device)
-    ell_taps_t = torch.from_numpy(ell_taps).to(x.device)
-    y = (xe[:, ell_rows_t] * we[ell_taps_t]).sum(-1)
+    ell_a = np.full((m, width), pad_a, dtype=np.int64)
+    ell_b = np.full((m, width), pad_b, dtype=np.int64)
+    ell_a[key[order], slot] = a[order]
+    ell_b[key[order], slot] = b[order]
+    return ell_a, ell_b
+
+
+@functools.lru_cache(maxsize=4)
+def _matrix_tables(w_shape, out_size, size, stride, dilation, offset, groups):
+    """The convolution matrix's entries three ways, each a pair of ELLPACK tables: by output
+    element (the forward), by input element (the input's gradient) and by weight tap (the
+    weight's gradient). Every sum of the method and of its gradients is then a gather and a
+    sum along a row, in a fixed order."""
+    rows, cols, taps = K.matrix_entries(w_shape, out_size, size, stride, dilation, offset, groups)
+    m = w_shape[1] * groups * math.prod(out_size)  # outputs of the transposed convolution
+    r = w_shape[0] * math.prod(size)  # its inputs
+    t = math.prod(w_shape)  # weight taps
+    return (
+        _ell(cols, m, rows, taps, r, t),
+        _ell(rows, r, cols, taps, m, t),
+        _ell(taps, t, rows, cols, r, m),
+    )
+
+
+@torch.compiler.disable
+def _device_tables(device, key) -> list:
+    """:func:`_matrix_tables` on ``device``; run eagerly (a graph break under ``torch.compile``,
+    which would trace the NumPy of a cache miss)."""
+    return [tuple(torch.from_numpy(a).to(device) for a in pair) for pair in _matrix_tables(*key)]
+
+
+def _gather_sum(a: Tensor, ia: Tensor, b: Tensor, ib: Tensor) -> Tensor:
+    """``sum_k a[:, ia[i, k]] * b[..., ib[i, k]]`` for each ``i``, ``a`` and ``b`` given an
+    appended zero (the index the tables pad with)."""
+    a = torch.cat([a, a.new_zeros((*a.shape[:-1], 1))], -1)
+    b = torch.cat([b, b.new_zeros((*b.shape[:-1], 1))], -1)
+    return (a[..., ia] * b[..., ib]).sum(-1)
+
+
+class _MatrixProduct(torch.autograd.Function):
+    """``C.T @ x`` from the ELLPACK tables, with a backward that gathers too: the input's
+    gradient sums, for each input, the outputs that read it; the weight's sums, for each tap,
+    its products, over the batch last. No scatter, no atomic addition: the same bits on every
+    run and device. (Autograd's own backward of the gathers is an ``index_put_`` with
+    accumulation, whose CPU threads add in the order they are scheduled: the weight's gradient
+    of issue 19, different bits from run to run.)"""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, w: Tensor, tables) -> Tensor:
+        ctx.save_for_backward(x, w)
+        ctx.tables = tables
+        return _gather_sum(x, tables[0][0], w, tables[0][1])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, w = ctx.saved_tensors
+        by_input, by_tap = ctx.tables[1:]
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gx = _gather_sum(grad, by_input[0], w, by_input[1])
+        if ctx.needs_input_grad[1]:
+            gw = _gather_sum(x, by_tap[0], grad, by_tap[1]).sum(0)
+        return gx, gw, None
+
+
+def transpose_matrix(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
+    """``C.T @ x`` with ``C`` the convolution matrix, stored by output element (ELLPACK: the
+    entries of each output in a padded row), so the product is a gather and a sum; with a
+    gradient wanted, :class:`_MatrixProduct`, whose backward gathers as well (by input element
+    and by weight tap). No scattered additions: the same result on every run and device."""
+    n, _, *size = x.shape
+    key = (tuple(w.shape), tuple(out_size), tuple(size), stride, dilation, offset, groups)
+    tables = _device_tables(x.device, key)
+    xf, wf = x.reshape(n, -1), w.reshape(-1)
+    tracing = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    if not tracing and torch.is_grad_enabled() and (x.requires_grad or w.requires_grad):
+        y = _MatrixProduct.apply(xf, wf, tables)
+    else:
+        y = _gather_sum(xf, tables[0][0], wf, tables[0][1])
     return add_bias(y.reshape(n, w.shape[1] * groups, *out_size), bias)
 
 

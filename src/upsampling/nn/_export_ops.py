@@ -118,7 +118,8 @@ def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
         # the checks, and the tables if they are needed (for the traced size: a symbolic
         # size is made concrete here)
         concrete = tuple(int(a) for a in shape)
-        plan = plan_for(spec, concrete, x.element_size(), x.dtype == torch.float64)
+        double, host = x.dtype == torch.float64, x.device.type == "cpu"
+        plan = plan_for(spec, concrete, x.element_size(), double, host=host)
         if tables:
             return _interpolate_ops.interpolate_torch(x, plan)
     return F.interpolate(

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import _backend
+from .. import _backend, _checks
 from ..filters import Plan, is_identity, outside_rows, table
 from ..interpolate import interpolate_array, interpolate_backward_array, plan_for
 from ..spec import ResizeSpec, key_of
@@ -102,16 +102,25 @@ _key = torch.compiler.assume_constant_result(key_of)
 
 @functools.lru_cache(maxsize=256)
 def _plan(
-    shape: tuple[int, ...], itemsize: int, double: bool, key: str, size: tuple, scale: tuple
+    shape: tuple[int, ...],
+    itemsize: int,
+    double: bool,
+    key: str,
+    size: tuple,
+    scale: tuple,
+    host: bool = True,
 ) -> Plan:
-    """The checked plan of a call whose spec is ``key``, ``size``, ``scale``."""
-    return plan_for(ResizeSpec.from_key(key, size, scale), shape, itemsize, double)
+    """The checked plan of a call whose spec is ``key``, ``size``, ``scale`` (``host``: the
+    data is in this machine's memory, not on an accelerator)."""
+    spec = ResizeSpec.from_key(key, size, scale)
+    return plan_for(spec, shape, itemsize, double, host=host)
 
 
 def _plan_for(t, shape, key: str, size, scale) -> Plan:
     """The cached plan for a tensor or NumPy view ``t`` read as an input of ``shape``."""
     double = _backend.dtype_name(t) == "float64"
-    return _plan(tuple(shape), _backend.itemsize(t), double, key, tuple(size), tuple(scale))
+    host = _checks.on_host(t)
+    return _plan(tuple(shape), _backend.itemsize(t), double, key, tuple(size), tuple(scale), host)
 
 
 def _interpolate_torch(x: Tensor, key: str, size: list[int], scale: list[float]) -> Tensor:
@@ -173,7 +182,8 @@ def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
     key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
     if not torch.compiler.is_compiling():
         double = x.dtype == torch.float64
-        _plan(_backend.shape(x), x.element_size(), double, key, tuple(size), tuple(scale))
+        shape, host = _backend.shape(x), _checks.on_host(x)
+        _plan(shape, x.element_size(), double, key, tuple(size), tuple(scale), host)
     return _interpolate_op(x, key, size, scale)
 
 

@@ -4,6 +4,7 @@ pure-PyTorch building blocks that trace into ONNX and ``torch.compile`` graphs a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -66,6 +67,20 @@ def factory(fn: str, device: Any, dtype: Any) -> dict[str, Any]:
             fn, f"dtype {dtype} must be a floating dtype for the parameters", TypeError
         )
     return {"device": device, "dtype": dtype}
+
+
+def parameters_fit(fn: str, factory: dict[str, Any], **shapes: tuple[int, ...] | None) -> None:
+    """Refuse, before torch allocates them, a module's parameters (and buffers) of these
+    ``shapes`` (None: absent) whose bytes exceed the memory check
+    (:func:`upsampling._checks.fits_in_ram`: half the host's memory; on an accelerator, the
+    1 TiB guard) in the dtype and on the device of ``factory`` (:func:`factory`'s keywords)."""
+    given = {name: shape for name, shape in shapes.items() if shape is not None}
+    dtype = factory.get("dtype") or torch.get_default_dtype()
+    device = factory.get("device")
+    device = torch.get_default_device() if device is None else torch.device(device)
+    nbytes = sum(math.prod(shape) for shape in given.values()) * dtype.itemsize
+    listed = ", ".join(f"{name} of shape {shape}" for name, shape in given.items())
+    _checks.fits_in_ram(nbytes, fn, f"the parameters ({listed})", host=device.type == "cpu")
 
 
 def conv_module(d: int):

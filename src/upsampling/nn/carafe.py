@@ -297,6 +297,14 @@ class CARAFE(torch.nn.Module):
         conv = U.conv_module(self.dims)
         kw = U.factory(fn, device, dtype)
         taps = math.prod(self.k_up) * math.prod(self.scale_factor) * self.groups
+        U.parameters_fit(
+            fn,
+            kw,
+            compressor=(self.c_mid, self.channels, *(1,) * self.dims),
+            compressor_bias=(self.c_mid,),
+            encoder=(taps, self.c_mid, *self.k_enc),
+            encoder_bias=(taps,),
+        )
         self.compressor = conv(self.channels, self.c_mid, 1, **kw)
         padding = tuple(k // 2 for k in self.k_enc)
         self.encoder = conv(self.c_mid, taps, self.k_enc, padding=padding, **kw)

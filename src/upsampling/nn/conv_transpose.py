@@ -132,6 +132,7 @@ class ConvTranspose(torch.nn.Module):
         self.method = _checks.choice(method, METHODS, fn, "method")
         kw = U.factory(fn, device, dtype)
         shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        U.parameters_fit(fn, kw, weight=shape, bias=(self.out_channels,) if has_bias else None)
         self.weight = torch.nn.Parameter(torch.empty(shape, **kw))
         self.bias = torch.nn.Parameter(torch.empty(self.out_channels, **kw)) if has_bias else None
         self.reset_parameters()

@@ -104,6 +104,14 @@ class DySample(torch.nn.Module):
         else:
             conv_in, conv_out = self.in_channels, 2 * self.groups * phases
         kw = U.factory(fn, device, dtype)
+        U.parameters_fit(
+            fn,
+            kw,
+            offset=(conv_out, conv_in, 1, 1),
+            offset_bias=(conv_out,),
+            scope=(conv_out, conv_in, 1, 1) if self.dyscope else None,
+            init_pos=(1, 2 * self.groups * phases, 1, 1),
+        )
         self.offset = torch.nn.Conv2d(conv_in, conv_out, 1, **kw)
         self.scope = torch.nn.Conv2d(conv_in, conv_out, 1, bias=False, **kw) if dyscope else None
         self.register_buffer("init_pos", self._initial_positions(kw), persistent=False)

@@ -135,15 +135,19 @@ class SubPixelConv(torch.nn.Module):
         self.blur = _checks.boolean(blur, fn, "blur")
         has_bias = _checks.boolean(bias, fn, "bias")
         phases = math.prod(self.scale_factor)
+        kw = U.factory(fn, device, dtype)
+        c_out = self.out_channels * phases
+        weight = (c_out, self.in_channels, *self.kernel_size)
+        U.parameters_fit(fn, kw, weight=weight, bias=(c_out,) if has_bias else None)
         # skip_init: reset_parameters makes the only random draws (those of nn.Conv)
         self.conv = torch.nn.utils.skip_init(
             U.conv_module(d),
             self.in_channels,
-            self.out_channels * phases,
+            c_out,
             self.kernel_size,
             padding=tuple(k // 2 for k in self.kernel_size),
             bias=has_bias,
-            **{k: v for k, v in U.factory(fn, device, dtype).items() if v is not None},
+            **{k: v for k, v in kw.items() if v is not None},
         )
         self.shuffle = PixelShuffle(self.scale_factor)
         self.reset_parameters()
@@ -232,13 +236,16 @@ class ResizeConv(torch.nn.Module):
         MODES[spec.mode].check_rank(d, fn)
         self.mode = spec.mode
         self.upsample = Upsample(**spec.options())
+        has_bias, kw = _checks.boolean(bias, fn, "bias"), U.factory(fn, device, dtype)
+        weight = (self.out_channels, self.in_channels, *self.kernel_size)
+        U.parameters_fit(fn, kw, weight=weight, bias=(self.out_channels,) if has_bias else None)
         self.conv = U.conv_module(d)(
             self.in_channels,
             self.out_channels,
             self.kernel_size,
             padding=tuple(k // 2 for k in self.kernel_size),
-            bias=_checks.boolean(bias, fn, "bias"),
-            **U.factory(fn, device, dtype),
+            bias=has_bias,
+            **kw,
         )
 
     def reset_parameters(self) -> None:
