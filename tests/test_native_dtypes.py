@@ -240,3 +240,23 @@ def test_masked_arrays_are_refused(name, rng):
         message = rf"^{case.fn}: {key} is a numpy.ma.MaskedArray.*np\.ma\.filled\({key}, value\)"
         with pytest.raises(TypeError, match=message):
             case.call(**{**arrays, key: masked})
+
+
+DASK_CASES = {
+    "interpolate": lambda a: up.interpolate(a, scale_factor=2, mode="bilinear"),
+    "unpool": lambda a: up.unpool(a, 2),
+    "conv": lambda a: up.conv(a, np.ones((3, 2, 3, 3)), padding=1),
+    "conv_transpose": lambda a: up.conv_transpose(a, np.ones((2, 3, 3, 3)), stride=2),
+    "deblur": lambda a: up.deblur(a, np.ones((3, 3)) / 9, method="wiener"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DASK_CASES))
+def test_dask_arrays_of_swapped_byte_order(name, rng):
+    """A Dask array of ">f8" computes as float64, equal to the native in-memory result."""
+    da = pytest.importorskip("dask.array")
+    a = rng.random((1, 2, 6, 7))
+    expected = DASK_CASES[name](a)
+    got = DASK_CASES[name](da.from_array(a.astype(">f8"), chunks=(1, 2, 3, 4))).compute()
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)

@@ -179,8 +179,8 @@ def native(x: Any, fn: str, name: str = "x") -> Any:
             f"np.ma.filled({name}, value) or {name}.data",
             TypeError,
         )
-    if isinstance(x, np.ndarray) and not x.dtype.isnative:
-        return x.astype(x.dtype.newbyteorder("="))
+    if (isinstance(x, np.ndarray) or _backend.is_dask(x)) and not x.dtype.isnative:
+        return x.astype(x.dtype.newbyteorder("="))  # (lazy for a Dask array)
     return x
 
 

@@ -130,11 +130,11 @@ def conv(
     array([[45., 54.],
            [81., 90.]])
     """
+    x, weight = _checks.native(x, "conv"), _checks.native(weight, "conv", "weight")
+    bias = _checks.native(bias, "conv", "bias")
     if _backend.is_dask(x):
         return _backend.dask_ops().conv(**locals())
     fn = "conv"
-    x, weight = _checks.native(x, fn), _checks.native(weight, fn, "weight")
-    bias = _checks.native(bias, fn, "bias")
     nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
@@ -256,11 +256,12 @@ def conv_transpose(
     ...                                       stride=2, method="zero_insertion")))
     True
     """
+    x = _checks.native(x, "conv_transpose")
+    weight = _checks.native(weight, "conv_transpose", "weight")
+    bias = _checks.native(bias, "conv_transpose", "bias")
     if _backend.is_dask(x):
         return _backend.dask_ops().conv_transpose(**locals())
     fn = "conv_transpose"
-    x, weight = _checks.native(x, fn), _checks.native(weight, fn, "weight")
-    bias = _checks.native(bias, fn, "bias")
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
     kernel = _backend.shape(weight)[2:]

@@ -220,9 +220,9 @@ def deblur(
     >>> err(deblur(y, psf)) < err(y) / 4
     True
     """
+    image, psf = _checks.native(image, "deblur", "image"), _checks.native(psf, "deblur", "psf")
     if _backend.is_dask(image):
         return _backend.dask_ops().deblur(**locals())
-    image, psf = _checks.native(image, "deblur", "image"), _checks.native(psf, "deblur", "psf")
     plan = check_arguments(image, psf, method, boundary, balance, iterations, clip)
     y64 = _as_float64(image, "deblur", "image")
     check_finite(y64, "deblur", "image")

@@ -364,9 +364,9 @@ def interpolate(
 def resize_by(x: Any, spec: ResizeSpec, fn: str = "interpolate"):
     """:func:`interpolate` of ``x`` (array, tensor or Dask array) by a normalised spec: what
     ``nn.Upsample`` calls with the spec it stores."""
+    x = _checks.native(x, fn)
     if _backend.is_dask(x):
         return _backend.dask_ops().interpolate(x, spec)
-    x = _checks.native(x, fn)
     _checks.array(x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("interpolate").interpolate(x, spec)

@@ -41,11 +41,6 @@ def _flat(a: np.ndarray, dtype=None) -> np.ndarray:
     )
 
 
-def _native(a: np.ndarray) -> np.ndarray:
-    """``a`` in the machine's byte order (numba refuses the other one)."""
-    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
-
-
 def _bits(a: np.ndarray) -> np.ndarray:
     """A 16-bit float array (NumPy's float16, ml_dtypes' bfloat16: numba types neither) viewed
     as uint16, for kernels that only move values."""
@@ -271,10 +266,10 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
            [3, 0, 4, 0],
            [0, 0, 0, 0]])
     """
+    x = _checks.native(x, "unpool")
     if _backend.is_dask(x):
         return _backend.dask_ops().unpool(**locals())
     fn = "unpool"
-    x = _checks.native(x, fn)
     n = _checks.array(x, fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
     out_size = shapes.unpool_sizes(tuple(x.shape[2:]), scale)
@@ -282,7 +277,7 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     bed = mode == "bed_of_nails"
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").unpool(x, scale, offset, bed)
-    return unpool_array(_native(x), scale, offset, bed)
+    return unpool_array(x, scale, offset, bed)
 
 
 def max_pool(
@@ -355,7 +350,7 @@ def max_pool(
     if _backend.is_tensor(x):
         values, indices = _backend.torch_ops("unpool").max_pool(x, *args)
     else:
-        values, indices = max_pool_array(_native(x), *args)
+        values, indices = max_pool_array(x, *args)
     return (values, indices) if return_indices else values
 
 
@@ -439,4 +434,4 @@ def max_unpool(
     _fits((*x.shape[:2], *out_size), x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").max_unpool(x, indices, out_size)
-    return max_unpool_array(_native(x), _native(indices), out_size, fn)
+    return max_unpool_array(x, indices, out_size, fn)
