@@ -235,3 +235,22 @@ def test_a_size_tensor_is_read_at_each_call():
     assert up.interpolate(x, size=size).shape == (1, 1, 3, 3)
     size.fill_(5)
     assert up.interpolate(x, size=size).shape == (1, 1, 5, 5)
+
+
+def test_the_remaining_argument_forms():
+    """Tensors as input_size, as per-dim checkerboard arguments (dims from their length), as
+    the extrapolation value and as a per-dim scale factor of the size function."""
+    w = np.ones((1, 1, 3))
+    assert up.conv_matrix(w, input_size=torch.tensor(6)).shape == up.conv_matrix(w, 6).shape
+    np.testing.assert_array_equal(
+        up.checkerboard(torch.tensor([3, 3]), torch.tensor([2, 2])), up.checkerboard(3, 2, dims=2)
+    )
+    x = np.arange(4.0).reshape(1, 1, 4)
+    kw = dict(size=8, mode="linear", coordinate_transformation_mode="tf_crop_and_resize")
+    kw["roi"] = (-0.5, 1.5)
+    np.testing.assert_array_equal(
+        up.interpolate(x, extrapolation_value=torch.tensor(2.5), **kw),
+        up.interpolate(x, extrapolation_value=2.5, **kw),
+    )
+    got = up.shapes.interpolate_output_size((4, 4), scale_factor=torch.tensor([2.0, 3.0]))
+    assert got == (8, 12)

@@ -39,10 +39,11 @@ def _show(value: Any) -> str:
 def _item(value: Any) -> Any:
     """A 0-d NumPy array or tensor as its Python value (PyTorch accepts ``torch.tensor(2)``
     where it takes an int or a float); anything else unchanged."""
-    return value.item() if _ndim(value) == 0 else value
+    return value.item() if ndim_of(value) == 0 else value
 
 
-def _ndim(value: Any) -> int | None:
+def ndim_of(value: Any) -> int | None:
+    """The rank of a NumPy array or tensor given as an argument value; None for anything else."""
     return value.ndim if isinstance(value, np.ndarray) or _backend.is_tensor(value) else None
 
 
@@ -74,7 +75,7 @@ MAX_SIZE = 1 << 62
 
 def _ntuple(value: Any, n: int, fn: str, name: str) -> tuple[int, ...]:
     # a 0-d array or tensor broadcasts (``integer`` takes its value); a 1-d one is a sequence
-    if isinstance(value, Iterable) and not isinstance(value, str | bytes) and _ndim(value) != 0:
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes) and ndim_of(value) != 0:
         items = tuple(value)
         if len(items) != n:
             raise fail(

@@ -393,7 +393,11 @@ def checkerboard(kernel_size: Any, stride: Any, dilation: Any = 1, *, dims: int 
     """
     fn = "checkerboard"
     if dims is None:
-        lengths = [len(a) for a in (kernel_size, stride, dilation) if isinstance(a, tuple | list)]
+        lengths = [
+            len(a)
+            for a in (kernel_size, stride, dilation)
+            if isinstance(a, tuple | list) or (_checks.ndim_of(a) or 0) > 0
+        ]
         dims = max(lengths, default=1)
     (dims,) = _checks.positive(_checks.ntuple(dims, 1, fn, "dims"), fn, "dims")
     kernel, stride, dilation = shapes.conv_arguments(dims, kernel_size, stride, dilation, fn)

@@ -36,7 +36,7 @@ __all__ = [
 
 def spatial_size(input_size: Any, fn: str) -> tuple[int, ...]:
     """``input_size`` as a tuple of non-negative ints; an int is one spatial dim."""
-    if isinstance(input_size, int):
+    if isinstance(input_size, int) or _checks.ndim_of(input_size) == 0:
         input_size = (input_size,)
     n = _checks.length(input_size, fn, "input_size")
     if n == 0:
@@ -438,6 +438,8 @@ def interpolate_sizes(in_size: tuple[int, ...], size, scale_factor, fn: str) -> 
 
 
 def interpolate_scales(scale_factor: Any, n: int, fn: str) -> tuple[float, ...]:
+    if (_checks.ndim_of(scale_factor) or 0) > 0:
+        scale_factor = tuple(scale_factor)  # a 1-d array or tensor: one factor per dim
     if isinstance(scale_factor, Sequence) and not isinstance(scale_factor, str):
         if len(scale_factor) != n:
             raise _checks.fail(

@@ -105,7 +105,7 @@ class ResizeSpec:
             scale = entries if isinstance(scale, tuple) else entries[0]
         antialias = _checks.boolean(self.antialias, fn, "antialias")
         exclude = _checks.boolean(self.exclude_outside, fn, "exclude_outside")
-        extrapolation = self.extrapolation_value
+        extrapolation = _plain(self.extrapolation_value)
         if isinstance(extrapolation, bool | np.bool_) or not isinstance(
             extrapolation, numbers.Real
         ):
