@@ -199,3 +199,32 @@ def test_the_spec_cache_keeps_types_apart():
 def test_upsample_refuses_an_absurd_factor_at_construction():
     with pytest.raises(ValueError, match=r"Upsample: scale_factor 1e\+300 must be at most 2\*\*62"):
         Upsample(scale_factor=1e300)
+
+
+# ------------------------------------------------------------------------------ presets
+def test_a_preset_without_its_mode_is_refused():
+    """The footgun: a preset for calls that name their mode, used without mode, ran nearest."""
+    x = np.random.default_rng(0).random((1, 1, 5, 5))
+    with pytest.raises(ValueError, match=r"preset 'opencv/bilinear' reproduces mode 'linear'"):
+        up.interpolate(x, scale_factor=2, **up.conventions["opencv"]["bilinear"])
+    with pytest.raises(ValueError, match=r"Upsample: preset 'pillow/nearest'"):
+        Upsample(scale_factor=2, mode="bicubic", **up.conventions["pillow"]["nearest"])
+    with pytest.raises(ValueError, match="preset 'nope/linear' must name a preset"):
+        up.interpolate(x, scale_factor=2, preset="nope/linear")
+
+
+@pytest.mark.parametrize("library", sorted(up.conventions))
+def test_every_preset_works_with_its_own_mode(rng, library):
+    """Each preset runs with the modes of its method, and gives what it gave without the
+    ``preset`` keyword (it changes nothing but the check)."""
+    x = _x(rng, 2)
+    for method in [*up.conventions[library], "bilinear", "bicubic"]:
+        if method not in up.conventions[library]:
+            continue
+        preset = dict(up.conventions[library][method])
+        assert preset.pop("preset") == f"{library}/{method}"
+        mode = preset.pop(
+            "mode", {"bilinear": "bilinear", "bicubic": "bicubic"}.get(method, "nearest")
+        )
+        got = up.interpolate(x, size=(7, 9), mode=mode, preset=f"{library}/{method}", **preset)
+        assert torch.equal(got, up.interpolate(x, size=(7, 9), mode=mode, **preset))

@@ -13,7 +13,10 @@ plus ``"nearest-exact"`` and ``"area"`` where the library has them. Presets hold
 except nearest ones (``"nearest"`` is the default mode); under PyTorch's names
 (``"bilinear"``, ``"bicubic"``, ``"trilinear"``) the same presets come without ``mode``, for calls
 that name it: ``interpolate(x, scale_factor=2, mode="bicubic",
-**conventions["pillow"]["bicubic"])``. Pillow's ``NEAREST`` and
+**conventions["pillow"]["bicubic"])``. Every preset also names itself
+(``preset="pillow/bicubic"``), and ``interpolate`` refuses a call whose ``mode`` is not the
+preset's: forgetting ``mode=`` with such a preset is an error, not a nearest resize.
+Pillow's ``NEAREST`` and
 OpenCV's ``INTER_NEAREST`` / ``INTER_NEAREST_EXACT`` pick their pixel with their own arithmetic,
 reproduced bit for bit by private coordinate rules (:mod:`upsampling.coordinates`). OpenCV's
 ``INTER_NEAREST_EXACT`` is that of its PyPI wheels, whose resize goes through the IPP HAL (the
@@ -148,16 +151,25 @@ class _Methods(Mapping):
     ``mode``, for calls that name the mode themselves:
     ``interpolate(x, scale_factor=2, mode="bicubic", **conventions["pillow"]["bicubic"])``."""
 
-    def __init__(self, presets: dict[str, Mapping[str, Any]]) -> None:
-        self._presets = presets
+    def __init__(self, library: str, presets: dict[str, Mapping[str, Any]]) -> None:
+        self._library = library
+        self._presets = {
+            method: MappingProxyType({**preset, "preset": f"{library}/{method}"})
+            for method, preset in presets.items()
+        }
 
     def __getitem__(self, method: str) -> Mapping[str, Any]:
         if method in self._presets:
             return self._presets[method]
         if _ALIASES.get(method) in self._presets:
             preset = self._presets[_ALIASES[method]]
-            return MappingProxyType({k: v for k, v in preset.items() if k != "mode"})
+            named = {k: v for k, v in preset.items() if k != "mode"}
+            return MappingProxyType({**named, "preset": f"{self._library}/{method}"})
         raise KeyError(method)
+
+    def mode_of(self, method: str) -> str:
+        """The mode the preset of ``method`` is made for (nearest where it names none)."""
+        return self._presets[_ALIASES.get(method, method)].get("mode", "nearest")
 
     def __iter__(self):
         return iter(self._presets)
@@ -173,16 +185,18 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
     {
         # torch.nn.functional.interpolate (2.13), any rank
         "pytorch": _Methods(
+            "pytorch",
             {
                 "nearest": _preset(),
                 "nearest-exact": _preset(mode="nearest-exact"),
                 "linear": _preset(mode="linear", align_corners=False),
                 "cubic": _preset(mode="cubic", align_corners=False),
                 "area": _preset(mode="area"),
-            }
+            },
         ),
         # ONNX Resize with its default attributes
         "onnx": _Methods(
+            "onnx",
             {
                 "nearest": _preset(
                     coordinate_transformation_mode=_HALF_PIXEL, nearest_mode="round_prefer_floor"
@@ -191,11 +205,12 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                 "cubic": _preset(
                     mode="cubic", coordinate_transformation_mode=_HALF_PIXEL, cubic_coeff_a=-0.75
                 ),
-            }
+            },
         ),
         # tf.image.resize (TF 2): half-pixel centres, Keys a = -0.5 with out-of-range taps
         # dropped, no antialiasing
         "tensorflow": _Methods(
+            "tensorflow",
             {
                 "nearest": _floor("_tf_half_pixel_nearest"),
                 "linear": _preset(mode="linear", coordinate_transformation_mode=_HALF_PIXEL),
@@ -205,11 +220,12 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                     cubic_coeff_a=-0.5,
                     exclude_outside=True,
                 ),
-            }
+            },
         ),
         # cv2.resize on float images: INTER_NEAREST, INTER_NEAREST_EXACT, INTER_LINEAR,
         # INTER_CUBIC (edge pixels replicated)
         "opencv": _Methods(
+            "opencv",
             {
                 "nearest": _floor("_opencv_nearest"),
                 "nearest-exact": _floor("_accumulated"),
@@ -217,11 +233,12 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                 "cubic": _preset(
                     mode="cubic", coordinate_transformation_mode=_HALF_PIXEL, cubic_coeff_a=-0.75
                 ),
-            }
+            },
         ),
         # PIL.Image.resize on mode "F": NEAREST, BILINEAR, BICUBIC (kernels widened when
         # down-sampling, truncated at the edges and renormalised)
         "pillow": _Methods(
+            "pillow",
             {
                 "nearest": _floor("_accumulated"),
                 "linear": _preset(
@@ -237,7 +254,7 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                     antialias=True,
                     exclude_outside=True,
                 ),
-            }
+            },
         ),
     }
 )

@@ -219,6 +219,7 @@ def interpolate(
     exclude_outside: bool = False,
     extrapolation_value: float = 0.0,
     roi: Any = None,
+    preset: str | None = None,
 ):
     r"""Resize by interpolation: ``torch.nn.functional.interpolate``, or ONNX ``Resize``.
 
@@ -268,6 +269,11 @@ def interpolate(
     roi : sequence of float, optional, keyword-only
         ``(starts..., ends...)`` over the spatial axes, normalised; ``"tf_crop_and_resize"``
         only (default the whole input).
+    preset : str, optional, keyword-only
+        Set by the presets of :data:`upsampling.conventions` (``"opencv/bilinear"``), which
+        name themselves: a preset whose method is not ``mode``'s is refused, so that
+        ``interpolate(x, **conventions["opencv"]["bilinear"])`` (no ``mode``: the default,
+        nearest) cannot silently run another mode. It changes nothing else.
 
     Returns
     -------
@@ -357,6 +363,7 @@ def interpolate(
         exclude_outside=exclude_outside,
         extrapolation_value=extrapolation_value,
         roi=roi,
+        preset=preset,
     )
     return resize_by(x, spec)
 

@@ -63,6 +63,7 @@ class ResizeSpec:
     exclude_outside: bool = False
     extrapolation_value: float = 0.0
     roi: tuple[float, ...] | None = None
+    preset: str | None = None
 
     # ------------------------------------------------------------------------------ building
     @classmethod
@@ -127,7 +128,34 @@ class ResizeSpec:
             extrapolation_value=float(extrapolation),
             roi=roi,
         )
+        spec._check_preset(fn)
         return spec._onnx(fn) if spec.onnx else spec._torch(fn)
+
+    def _check_preset(self, fn: str) -> None:
+        """A preset of :data:`upsampling.conventions` names itself (``"opencv/bilinear"``): its
+        method must be the mode's, or the call would silently run another mode (presets of the
+        default mode, nearest, and those for calls that name their mode carry no ``mode``)."""
+        if self.preset is None:
+            return
+        from .conventions import conventions  # (conventions builds on this module)
+
+        library, _, method = str(self.preset).partition("/")
+        if not isinstance(self.preset, str) or method not in conventions.get(library, {}):
+            raise _checks.fail(
+                fn,
+                f"preset {self.preset!r} must name a preset of upsampling.conventions as "
+                "'library/method' (e.g. 'opencv/bilinear'); pass the mapping itself: "
+                "**up.conventions['opencv']['bilinear']",
+            )
+        mode = MODES.get(self.mode) if isinstance(self.mode, str) else None
+        wanted = MODES[conventions[library].mode_of(method)].method
+        if mode is not None and mode.method != wanted:
+            modes = ", ".join(repr(m) for m in names() if MODES[m].method == wanted)
+            raise _checks.fail(
+                fn,
+                f"preset {self.preset!r} reproduces mode {modes}, but mode is {self.mode!r}; "
+                f"pass mode={modes.split(', ')[0]} with it",
+            )
 
     @property
     def onnx(self) -> bool:
@@ -236,8 +264,9 @@ class ResizeSpec:
     def from_key(cls, key: str, size: Sequence, scale: Sequence) -> ResizeSpec:
         """The spec back from :meth:`key`, :meth:`size_values` and :meth:`scale_values`."""
         size_form, scale_form, *rest = json.loads(key)
-        rest[-1] = None if rest[-1] is None else tuple(rest[-1])  # roi
-        return cls(_join(size_form, size), _join(scale_form, scale), *rest)
+        fields = dict(zip(_FIELDS[2:], rest, strict=True))
+        fields["roi"] = None if fields["roi"] is None else tuple(fields["roi"])
+        return cls(_join(size_form, size), _join(scale_form, scale), **fields)
 
 
 _ONNX_DEFAULTS = {
