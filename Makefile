@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml constraints-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -c constraints-dev.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
+# --force: a rerun replaces the files of the last run in ./upsampling-demo/.
 demo: $(STAMP)
-	$(PY) -m upsampling demo
+	$(PY) -m upsampling demo --force
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q

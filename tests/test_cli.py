@@ -372,8 +372,8 @@ def test_demo_writes_its_files(tmp_path):
     assert figures <= set(os.listdir(out)) and "explain-unpooling.png" in figures
     for label in ("nearest unpooling", "learnable params", "wrote"):
         assert label in result.stdout
-    # a second run replaces its own files
-    assert invoke("demo", "--out", out, "--size", "32", "--no-explain").exit_code == 0
+    # a second run replaces its files with --force (without, it is refused: test_cli_demo_force)
+    assert invoke("demo", "--out", out, "--size", "32", "--no-explain", "--force").exit_code == 0
     assert json.loads((out / "results.json").read_text())["images"][0]["size"] == [32, 32]
 
 

@@ -209,8 +209,9 @@ def test_non_contiguous(rng):
 
 
 @pytest.mark.parametrize("kind", ["numpy", "torch", "torch-float16"])
-@pytest.mark.parametrize("shape", [(0, 3, 2, 2), (2, 0, 2, 2), (1, 1, 0, 3)], ids=str)
+@pytest.mark.parametrize("shape", [(0, 3, 2, 2), (1, 1, 0, 3)], ids=str)
 def test_empty(shape, kind):
+    """An empty batch or spatial axis (C=0 is refused: tests/test_zero_channels.py)."""
     x = np.zeros(shape)
     if kind != "numpy":  # (from_numpy would give the empty tensor NumPy's zero strides)
         dtype = torch.float16 if kind == "torch-float16" else torch.float64

@@ -18,6 +18,8 @@ from .interpolate import interpolate
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .unpool import max_pool, max_unpool, unpool
 
+# The one version string: pyproject.toml reads it (tool.setuptools.dynamic), `upsampling
+# --version` prints it.
 __version__ = "0.1.0"
 
 __all__ = [

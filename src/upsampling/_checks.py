@@ -426,3 +426,13 @@ def on_host(x: Any) -> bool:
     """Whether ``x`` lives in this machine's memory: a NumPy array or a CPU tensor (for the
     ``host`` of :func:`fits_in_memory`)."""
     return not _backend.is_tensor(x) or x.device.type == "cpu"
+
+
+def positive_channels(x: Any, fn: str, name: str = "x", axis: int = 1, what: str = "") -> None:
+    """Refuse an array whose axis ``axis`` (its channels) is empty, as PyTorch's operators do
+    where they require non-empty non-batch dims (max_pool, max_unpool, nearest interpolation,
+    conv_transpose); an empty batch stays allowed."""
+    shape = tuple(x.shape)
+    if len(shape) > axis and shape[axis] == 0:
+        channels = f"{what} channels" if what else "channels"
+        raise fail(fn, f"{name} has shape {shape}; its {channels} (axis {axis}) must be positive")

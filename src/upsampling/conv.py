@@ -70,6 +70,16 @@ def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> N
     )
 
 
+def _check_channels(x, weight, fn: str, transposed: bool) -> None:
+    """Refuse what PyTorch 2.13 refuses: a weight without output channels, and (transposed) an
+    input without channels. ``conv`` takes an input without channels (PyTorch returns an empty
+    result)."""
+    if hasattr(weight, "shape"):
+        _checks.positive_channels(weight, fn, "weight", axis=1 if transposed else 0, what="output")
+    if transposed and hasattr(x, "shape"):
+        _checks.positive_channels(x, fn)
+
+
 # ---------------------------------------------------------------------------- public functions
 def conv(
     x: Any,
@@ -111,8 +121,10 @@ def conv(
         Not arrays, mixed kinds, mismatched or unsupported dtypes (the message names the
         allowed ones), an integer tensor off the CPU, non-int sizes.
     ValueError
-        Wrong weight rank, channels that do not match ``groups``, non-positive stride or
-        dilation, negative padding, "same" with a stride, or an empty output.
+        Wrong weight rank, channels that do not match ``groups``, a weight without output
+        channels (as PyTorch; an ``x`` without channels is taken, as PyTorch takes it),
+        non-positive stride or dilation, negative padding, "same" with a stride, or an empty
+        output.
 
     Notes
     -----
@@ -133,9 +145,11 @@ def conv(
     x, weight = _checks.native(x, "conv"), _checks.native(weight, "conv", "weight")
     bias = _checks.native(bias, "conv", "bias")
     if _backend.is_dask(x):
+        _check_channels(x, weight, "conv", transposed=False)
         return _backend.dask_ops().conv(**locals())
     fn = "conv"
     nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
+    _check_channels(x, weight, fn, transposed=False)
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
@@ -225,7 +239,7 @@ def conv_transpose(
     ValueError
         As :func:`conv` (here ``C_in`` must match ``x`` and be divisible by ``groups``); also
         ``output_padding`` not smaller than stride or dilation, ``output_size`` out of range,
-        an unknown method.
+        an unknown method, an ``x`` without channels (as PyTorch).
 
     Notes
     -----
@@ -260,9 +274,11 @@ def conv_transpose(
     weight = _checks.native(weight, "conv_transpose", "weight")
     bias = _checks.native(bias, "conv_transpose", "bias")
     if _backend.is_dask(x):
+        _check_channels(x, weight, "conv_transpose", transposed=True)
         return _backend.dask_ops().conv_transpose(**locals())
     fn = "conv_transpose"
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
+    _check_channels(x, weight, fn, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)

@@ -372,6 +372,8 @@ def resize_by(x: Any, spec: ResizeSpec, fn: str = "interpolate"):
     """:func:`interpolate` of ``x`` (array, tensor or Dask array) by a normalised spec: what
     ``nn.Upsample`` calls with the spec it stores."""
     x = _checks.native(x, fn)
+    if spec.mode != "area" and _backend.is_array(x):  # PyTorch's resizes refuse no channels;
+        _checks.positive_channels(x, fn)  # its adaptive pooling ("area") takes them
     if _backend.is_dask(x):
         return _backend.dask_ops().interpolate(x, spec)
     _checks.array(x, fn)

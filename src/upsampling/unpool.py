@@ -236,8 +236,9 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
         ``x`` is not an array or tensor of a real dtype; ``scale_factor`` or ``offset`` is
         not an int (a fractional factor is refused, not rounded).
     ValueError
-        Wrong rank, non-positive ``scale_factor``, ``offset`` outside the block, or a non-zero
-        ``offset`` with ``mode="nearest"``.
+        Wrong rank, an ``x`` without channels (as PyTorch's nearest interpolation; an empty
+        batch is fine), non-positive ``scale_factor``, ``offset`` outside the block, or a
+        non-zero ``offset`` with ``mode="nearest"``.
 
     Notes
     -----
@@ -268,9 +269,11 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     """
     x = _checks.native(x, "unpool")
     if _backend.is_dask(x):
+        _checks.positive_channels(x, "unpool")
         return _backend.dask_ops().unpool(**locals())
     fn = "unpool"
     n = _checks.array(x, fn)
+    _checks.positive_channels(x, fn)
     scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
     out_size = shapes.unpool_sizes(tuple(x.shape[2:]), scale)
     _fits((*x.shape[:2], *out_size), x, fn)
@@ -315,7 +318,8 @@ def max_pool(
     Raises
     ------
     TypeError, ValueError
-        Bad types, wrong rank, non-positive sizes, padding over half the kernel, an empty output,
+        Bad types, wrong rank, an ``x`` without channels (as PyTorch; an empty batch is fine),
+        non-positive sizes, padding over half the kernel, an empty output,
         or a window that covers no input element at all (possible with dilation and padding;
         PyTorch returns ``-inf`` and a meaningless index there).
 
@@ -342,6 +346,7 @@ def max_pool(
     fn = "max_pool"
     x = _checks.native(x, fn)
     n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
+    _checks.positive_channels(x, fn)
     args = shapes.pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn)
     return_indices = _checks.boolean(return_indices, fn, "return_indices")
     shapes.pool_windows_nonempty(tuple(x.shape[2:]), *args, fn)
@@ -390,8 +395,9 @@ def max_unpool(
     TypeError
         Float or otherwise non-integer ``indices``; ``x`` and ``indices`` of different kinds.
     ValueError
-        ``indices`` of another shape or device, an index outside the output plane (checked
-        before anything is written), ``output_size`` out of range.
+        ``indices`` of another shape or device, an ``x`` without channels (as PyTorch), an
+        index outside the output plane (checked before anything is written), ``output_size``
+        out of range.
 
     Notes
     -----
@@ -423,6 +429,7 @@ def max_unpool(
     n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
     _checks.array(indices, fn, "indices", dtypes=_checks.INDEX_DTYPES, min_spatial=n, max_spatial=n)
     _checks.same_device(x, indices, fn, "x", "indices")
+    _checks.positive_channels(x, fn)
     if tuple(indices.shape) != tuple(x.shape):
         raise _checks.fail(
             fn,

@@ -75,6 +75,27 @@ def _echo(text: str) -> None:
     typer.echo(text, nl=not text.endswith("\n"))
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"upsampling {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    # the options of `upsampling` itself (the help text is the app's)
+    return None
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Directory for the figures and tables.")] = Path(
@@ -87,13 +108,16 @@ def demo(
     explain: Annotated[
         bool, typer.Option(help="Also write the figures of every `explain` topic.")
     ] = True,
+    force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
 ) -> None:
     """Every method of the seed on the bundled photograph: a table and figures in OUT."""
     from .demo import run_demo
 
     _run(
         "demo",
-        lambda: run_demo(out, size=size, explain=explain, echo=_echo, error=_error("demo")),
+        lambda: run_demo(
+            out, size=size, explain=explain, force=force, echo=_echo, error=_error("demo")
+        ),
     )
 
 

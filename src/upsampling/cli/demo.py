@@ -1,9 +1,10 @@
 """``upsampling demo``: every method of the seed on the bundled photograph, with figures.
 
 Down-samples the sample by 2 (see :mod:`.methods`), brings it back with every method, prints the
-table and writes into the output directory (``./upsampling-demo/`` by default, its files
-replaced on every run): ``methods.png`` (zoomed crops of every result), ``results.csv``,
-``results.json`` and ``explain-<topic>.png`` for every topic of ``upsampling explain``.
+table and writes into the output directory (``./upsampling-demo/`` by default):
+``methods.png`` (zoomed crops of every result), ``results.csv``, ``results.json`` and
+``explain-<topic>.png`` for every topic of ``upsampling explain``. Existing files there are
+refused before any work, as ``compare`` and ``explain`` refuse them, unless ``force`` is given.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import describe
-from .io import CliError, check_directory, os_reason, write_atomic
+from .io import CliError, check_directory, check_writable, os_reason, write_atomic
 from .methods import METHODS, degrade
 from .report import (
     evaluate,
@@ -51,6 +52,7 @@ def run_demo(
     *,
     size: int | None,
     explain: bool,
+    force: bool,
     echo: Callable[[str], None],
     error: Callable[[str], None],
     console=None,
@@ -77,6 +79,12 @@ def run_demo(
             skipped.append((f"explain {name}", missing))
         else:
             topics.append(name)
+    planned = [out / "methods.png", *(out / f"explain-{name}.png" for name in topics)]
+    refused = check_writable([*planned, out / "results.json", out / "results.csv"], force)
+    if refused:
+        others = len(refused) - 1
+        more = f" (and {others} other output{'s' if others > 1 else ''})" if others else ""
+        raise CliError(refused[0] + more)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -97,11 +105,11 @@ def run_demo(
             SCALE,
             f"The sample down-sampled x{SCALE} and brought back by every method",
         )
-        save_figure(fig, out / "methods.png", force=True)
+        save_figure(fig, out / "methods.png", force=force)
         written.append(out / "methods.png")
         for name in topics:
             step(f"figure: explain {name}")
-            written.append(write_topic(name, out / f"explain-{name}.png", force=True))
+            written.append(write_topic(name, out / f"explain-{name}.png", force=force))
     rows = [r.row() for r in results]
     report = {
         **describe(SCALE),
@@ -119,7 +127,7 @@ def run_demo(
         (out / "results.json", format_json(report)),
         (out / "results.csv", format_csv([("sample", results)])),
     ):
-        write_atomic(path, text.encode(), force=True)
+        write_atomic(path, text.encode(), force=force)
         written.append(path)
     con = stdout_console() if console is None else console
     h, w = problem.original.shape[2:]

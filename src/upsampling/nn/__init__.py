@@ -34,3 +34,8 @@ __all__ = [
     "carafe_reassemble",
     "inverse_of",
 ]
+
+
+def __dir__() -> list[str]:
+    """The layers and functions of ``__all__`` (not ``torch`` or the submodules' names)."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
