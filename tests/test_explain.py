@@ -230,3 +230,26 @@ def test_explain_refuses(tmp_path, monkeypatch, args, code, message):
     assert result.exit_code == code
     assert message in result.output
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(3, 2), (3, 3), (2, 1), (3, 1)])
+def test_max_unpooling_windows_that_do_not_tile_the_input(tmp_path, kernel, stride):
+    """A kernel of 3 with stride 2 or 3 names positions past the default output size: the
+    figure unpools into the size the pooling came from (it exited 2 with an index error)."""
+    out = tmp_path / "mu.png"
+    args = ["explain", "max-unpooling", "--kernel", str(kernel), "--stride", str(stride)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    d = topic_data("max-unpooling", kernel=kernel, stride=stride)
+    assert d["unpooled"].shape == (4, 4)
+    np.testing.assert_array_equal(d["unpooled"].ravel()[d["indices"].ravel()], d["values"].ravel())
+
+
+def test_max_unpool_index_error_suggests_output_size():
+    import upsampling as up
+
+    x = np.arange(1.0, 17).reshape(1, 1, 4, 4)
+    values, indices = up.max_pool(x, 3, 2, return_indices=True)
+    with pytest.raises(ValueError, match="pass that input's spatial size as output_size"):
+        up.max_unpool(values, indices, 3, 2)
+    assert up.max_unpool(values, indices, 3, 2, output_size=(4, 4)).shape == (1, 1, 4, 4)

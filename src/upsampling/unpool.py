@@ -184,7 +184,8 @@ def invalid_index(bad: np.ndarray, idf: np.ndarray, out_size, fn: str) -> None:
             fn,
             f"indices holds {value} (plane {p}, position {int(bad[p])}), outside the output "
             f"plane of {math.prod(out_size)} elements (spatial size {tuple(out_size)}); "
-            f"indices must lie in [0, {math.prod(out_size)})",
+            f"indices must lie in [0, {math.prod(out_size)}) (indices from max_pool of a larger "
+            f"input: pass that input's spatial size as output_size)",
         )
 
 

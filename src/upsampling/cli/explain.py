@@ -39,12 +39,17 @@ def unpooling_data(stride: int = 2) -> dict:
 # -------------------------------------------------------------------------- max unpooling
 def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
     """The seed's example: 4x4 ``1..16``, max-pooled with indices, unpooled to 4x4 and 5x5."""
+    from ..shapes import max_unpool_output_size
     from ..unpool import max_pool, max_unpool
 
     stride = kernel if stride is None else stride
     x = _grid(np.arange(1, 17).reshape(4, 4))
     values, indices = max_pool(x, kernel, stride, return_indices=True)
-    out = max_unpool(values, indices, kernel, stride)
+    # the size the pooling came from: a kernel that does not tile the input (3 with stride 2)
+    # names positions past the default output size
+    out = max_unpool(values, indices, kernel, stride, output_size=x.shape[2:])
+    default = max_unpool_output_size(values.shape[2:], kernel, stride)
+    largest = tuple(n + stride - 1 for n in default)
     flat = indices[0, 0].ravel()
     d = {
         "input": x[0, 0],
@@ -53,8 +58,8 @@ def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
         "unpooled": out[0, 0],
         "argmax_input": np.stack(np.unravel_index(flat, x.shape[2:]), 1),
     }
-    if stride > 1:  # output_size may exceed the default by up to stride - 1
-        bigger = tuple(n + 1 for n in out.shape[2:])
+    bigger = tuple(n + 1 for n in out.shape[2:])
+    if all(b <= m for b, m in zip(bigger, largest, strict=True)):  # output_size's range
         d["unpooled_big"] = max_unpool(values, indices, kernel, stride, output_size=bigger)[0, 0]
         d["argmax_big"] = np.stack(np.unravel_index(flat, bigger), 1)
     return {
