@@ -100,3 +100,12 @@ def test_the_wheel_holds_py_typed_the_license_and_the_version(tmp_path):
     metadata = zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode()
     assert f"\nVersion: {upsampling.__version__}\n" in metadata
     assert "\nLicense-Expression: MIT\n" in metadata
+
+
+def test_dir_of_the_package_lists_its_api_only():
+    import upsampling as up
+
+    names = dir(up)
+    assert not {"Any", "annotations", "importlib"} & set(names)
+    assert [n for n in names if not n.startswith("__")] == sorted(up.__all__)
+    assert "__version__" in names and up.nn.Upsample and up.data.sample  # lazy names still load

@@ -53,4 +53,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _LAZY)
+    """The names of ``__all__`` and the module's dunders (not ``Any`` or ``importlib``)."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
