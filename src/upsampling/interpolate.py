@@ -368,9 +368,10 @@ def interpolate(
     return resize_by(x, spec)
 
 
-def resize_by(x: Any, spec: ResizeSpec, fn: str = "interpolate"):
+def resize_by(x: Any, spec: ResizeSpec):
     """:func:`interpolate` of ``x`` (array, tensor or Dask array) by a normalised spec: what
     ``nn.Upsample`` calls with the spec it stores."""
+    fn = "interpolate"
     x = _checks.native(x, fn)
     if spec.mode != "area" and _backend.is_array(x):  # PyTorch's resizes refuse no channels;
         _checks.positive_channels(x, fn)  # its adaptive pooling ("area") takes them

@@ -181,9 +181,7 @@ def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
     at the call, not inside the op; in a compiled graph the op checks it when it runs."""
     key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
     if not torch.compiler.is_compiling():
-        double = x.dtype == torch.float64
-        shape, host = _backend.shape(x), _checks.on_host(x)
-        _plan(shape, x.element_size(), double, key, tuple(size), tuple(scale), host)
+        _plan_for(x, _backend.shape(x), key, size, scale)
     return _interpolate_op(x, key, size, scale)
 
 
