@@ -314,6 +314,11 @@ def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[i
         if tuple(bias.shape) != (c_out,):
             raise fail(fn, f"bias has shape {tuple(bias.shape)}; it must be ({c_out},)")
         same_dtype(bias, x, fn, "bias", "x")
+    # what PyTorch 2.13 refuses: a weight without output channels and, transposed, an input
+    # without channels (conv takes one: PyTorch returns an empty result)
+    positive_channels(weight, fn, "weight", axis=1 if transposed else 0, what="output")
+    if transposed:
+        positive_channels(x, fn)
     return nd, groups, c_out
 
 

@@ -50,9 +50,9 @@ def _gemm_dtype(dtype: np.dtype) -> np.dtype:
 
 # ------------------------------------------------------------------------------ argument checks
 def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> None:
-    """The matrix method stores its entries three ways (by output, by input, by weight tap: an
-    index pair each) and gathers, per output element, its products with every input it reads
-    (three such buffers at once in the backward)."""
+    """The matrix method stores, per output element, its products with every input it reads;
+    on tensors its entries three ways (by output, by input, by weight tap: an index pair each,
+    for the gathering backward) with three such buffers at once in the backward."""
     n, c_in = x.shape[:2]
     c_og, *kernel = weight.shape[1:]
     m = c_og * groups * math.prod(out_size)
@@ -63,21 +63,12 @@ def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> N
             -(-k * math.gcd(s, d) // s) for k, s, d in zip(kernel, stride, dilation, strict=True)
         )
     )
+    ways = 3 if _backend.is_tensor(x) else 1
     _checks.fits_in_ram(
-        m * width * (6 * _k.INDEX_BYTES + 3 * (n + 1) * _backend.itemsize(x)),
+        m * width * ways * (2 * _k.INDEX_BYTES + (n + 1) * _backend.itemsize(x)),
         fn,
         f"method 'matrix' for an output of shape {(n, c_og * groups, *out_size)}",
     )
-
-
-def _check_channels(x, weight, fn: str, transposed: bool) -> None:
-    """Refuse what PyTorch 2.13 refuses: a weight without output channels, and (transposed) an
-    input without channels. ``conv`` takes an input without channels (PyTorch returns an empty
-    result)."""
-    if hasattr(weight, "shape"):
-        _checks.positive_channels(weight, fn, "weight", axis=1 if transposed else 0, what="output")
-    if transposed and hasattr(x, "shape"):
-        _checks.positive_channels(x, fn)
 
 
 # ---------------------------------------------------------------------------- public functions
@@ -145,11 +136,9 @@ def conv(
     x, weight = _checks.native(x, "conv"), _checks.native(weight, "conv", "weight")
     bias = _checks.native(bias, "conv", "bias")
     if _backend.is_dask(x):
-        _check_channels(x, weight, "conv", transposed=False)
         return _backend.dask_ops().conv(**locals())
     fn = "conv"
     nd, groups, c_out = _checks.conv_operands(fn, x, weight, bias, groups, transposed=False)
-    _check_channels(x, weight, fn, transposed=False)
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
     pads = shapes.conv_padding(padding, kernel, stride, dilation, fn)
@@ -274,11 +263,9 @@ def conv_transpose(
     weight = _checks.native(weight, "conv_transpose", "weight")
     bias = _checks.native(bias, "conv_transpose", "bias")
     if _backend.is_dask(x):
-        _check_channels(x, weight, "conv_transpose", transposed=True)
         return _backend.dask_ops().conv_transpose(**locals())
     fn = "conv_transpose"
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
-    _check_channels(x, weight, fn, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
     kernel = _backend.shape(weight)[2:]
     _, stride, dilation = shapes.conv_arguments(nd, kernel, stride, dilation, fn)
