@@ -146,7 +146,7 @@ def array(
     max_spatial: int = 3,
 ) -> int:
     """Check an ``(N, C, *spatial)`` array or tensor; return its number of spatial dims."""
-    native(x, fn, name)  # refuses a masked array
+    not_masked(x, fn, name)
     array_or_tensor(x, fn, name)
     dtype_in(x, dtypes, fn, name)
     spatial = x.ndim - 2
@@ -158,6 +158,17 @@ def array(
             f"with {dims} dims in all",
         )
     return spatial
+
+
+def not_masked(x: Any, fn: str, name: str = "x") -> None:
+    """Refuse a ``numpy.ma.MaskedArray`` (``TypeError``): its mask would be lost silently."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise fail(
+            fn,
+            f"{name} is a numpy.ma.MaskedArray, whose mask would be ignored; pass "
+            f"np.ma.filled({name}, value) or {name}.data",
+            TypeError,
+        )
 
 
 def native(x: Any, fn: str, name: str = "x") -> Any:
@@ -173,13 +184,7 @@ def native(x: Any, fn: str, name: str = "x") -> Any:
     The output dtype of an operator is the native-order equivalent of the input's: ``">f4"``
     in, ``"float32"`` out, with the values (bit for bit) of the native-order input's result.
     """
-    if isinstance(x, np.ma.MaskedArray):
-        raise fail(
-            fn,
-            f"{name} is a numpy.ma.MaskedArray, whose mask would be ignored; pass "
-            f"np.ma.filled({name}, value) or {name}.data",
-            TypeError,
-        )
+    not_masked(x, fn, name)
     if (isinstance(x, np.ndarray) or _backend.is_dask(x)) and not x.dtype.isnative:
         return x.astype(x.dtype.newbyteorder("="))  # (lazy for a Dask array)
     return x
@@ -298,7 +303,7 @@ def conv_operands(fn: str, x, weight, bias, groups, transposed: bool) -> tuple[i
     int8, int16, int32, int64; ``conv_transpose{1,2,3}d``: int64), for arrays and CPU tensors."""
     ints = ("int64",) if transposed else ("uint8", "int8", "int16", "int32", "int64")
     nd = array(x, fn, dtypes=FLOAT_DTYPES + ints)
-    if _backend.dtype_name(x) in ints and _backend.is_tensor(x) and x.device.type != "cpu":
+    if _backend.dtype_name(x) in ints and not on_host(x):
         raise fail(
             fn,
             f"x has dtype {_backend.dtype_name(x)} on {x.device}; integer convolutions run on "

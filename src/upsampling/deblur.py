@@ -61,17 +61,9 @@ def estimate_noise(image: Any, ndim: int | None = None) -> np.ndarray:
 
 def _check_real(x: Any, fn: str, name: str) -> str:
     """``x``'s dtype name, after checking that ``x`` is an array of a real dtype."""
-    if not _backend.is_array(x):
-        raise _checks.fail(
-            fn,
-            f"{name} must be a numpy.ndarray or a torch.Tensor, got {type(x).__name__}",
-            TypeError,
-        )
-    dtype = _backend.dtype_name(x)
-    if dtype not in _checks.REAL_DTYPES:
-        allowed = ", ".join(_checks.REAL_DTYPES)
-        raise _checks.fail(fn, f"{name} has dtype {dtype}; allowed dtypes: {allowed}", TypeError)
-    return dtype
+    _checks.array_or_tensor(x, fn, name)
+    _checks.dtype_in(x, _checks.REAL_DTYPES, fn, name)
+    return _backend.dtype_name(x)
 
 
 def _as_float64(x: Any, fn: str, name: str) -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import describe
-from .io import CliError, check_directory, check_writable, os_reason, write_atomic
+from .io import CliError, check_directory, check_writable, write_atomic
 from .methods import METHODS, degrade
 from .report import (
     evaluate,
@@ -85,10 +85,6 @@ def run_demo(
         others = len(refused) - 1
         more = f" (and {others} other output{'s' if others > 1 else ''})" if others else ""
         raise CliError(refused[0] + more)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CliError(f"{out}: cannot create the directory ({os_reason(exc)})") from None
     written = []
     with progress_steps(len(methods) + len(topics) + 3, console) as step:
         step("compiling kernels (first run only)")

@@ -48,8 +48,6 @@ def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
     # the size the pooling came from: a kernel that does not tile the input (3 with stride 2)
     # names positions past the default output size
     out = max_unpool(values, indices, kernel, stride, output_size=x.shape[2:])
-    default = max_unpool_output_size(values.shape[2:], kernel, stride)
-    largest = tuple(n + stride - 1 for n in default)
     flat = indices[0, 0].ravel()
     d = {
         "input": x[0, 0],
@@ -59,7 +57,11 @@ def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
         "argmax_input": np.stack(np.unravel_index(flat, x.shape[2:]), 1),
     }
     bigger = tuple(n + 1 for n in out.shape[2:])
-    if all(b <= m for b, m in zip(bigger, largest, strict=True)):  # output_size's range
+    try:  # one larger, where output_size's range allows it
+        max_unpool_output_size(values.shape[2:], kernel, stride, output_size=bigger)
+    except ValueError:
+        pass
+    else:
         d["unpooled_big"] = max_unpool(values, indices, kernel, stride, output_size=bigger)[0, 0]
         d["argmax_big"] = np.stack(np.unravel_index(flat, bigger), 1)
     return {

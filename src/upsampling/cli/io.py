@@ -198,9 +198,9 @@ def _kind(path: Path) -> str:
     return "a file" if path.is_file() else "not a directory"
 
 
-def os_error_line(exc: OSError, path: str | os.PathLike | None = None) -> str:
-    """``exc`` as one line naming ``path`` (default: the file the error names)."""
-    name = os.fspath(path) if path is not None else exc.filename
+def os_error_line(exc: OSError) -> str:
+    """``exc`` as one line naming the file it names."""
+    name = exc.filename
     return f"{name}: {os_reason(exc)}" if name is not None else os_reason(exc)
 
 
