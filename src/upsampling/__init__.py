@@ -16,6 +16,7 @@ from .conventions import conventions
 from .deconvolution import deblur, deconvolve
 from .interpolate import interpolate
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .resize import resize
 from .unpool import max_pool, max_unpool, unpool
 
 # The one version string: pyproject.toml reads it (tool.setuptools.dynamic), `upsampling
@@ -38,6 +39,7 @@ __all__ = [
     "nn",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "resize",
     "set_num_threads",
     "shapes",
     "unpool",

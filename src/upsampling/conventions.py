@@ -67,8 +67,10 @@ def make_plan(
     out = spec.output_size(in_size, fn)
     scales = spec.scales(len(in_size), fn)
     if spec.onnx:
-        return _onnx_plan(spec, mode, in_size, out, scales, fn)
-    return _torch_plan(spec, mode, in_size, out, scales, double)
+        plan = _onnx_plan(spec, mode, in_size, out, scales, fn)
+    else:
+        plan = _torch_plan(spec, mode, in_size, out, scales, double)
+    return plan if spec.preset is None else dataclasses.replace(plan, preset=spec.preset)
 
 
 def _torch_plan(spec, mode, in_size, out, scales, double) -> Plan:

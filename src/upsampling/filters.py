@@ -296,11 +296,14 @@ class Plan:
     """A normalised interpolation: one :class:`AxisPlan` per spatial axis, the value of samples
     outside the region of interest (``None``: no extrapolation), and how integers round
     (``"torch"``: half up after every axis, as PyTorch's uint8 kernels; ``"onnx"``: half to even
-    once, as ONNX's reference)."""
+    once, as ONNX's reference), and the preset of :data:`upsampling.conventions` the call named
+    (``"opencv/linear"``; ``None`` if none), which integer input may compute with that library's
+    own fixed-point arithmetic (:mod:`upsampling._integer`)."""
 
     axes: tuple[AxisPlan, ...]
     extrapolation: float | None = None
     integer_rounding: str = "torch"
+    preset: str | None = None
 
     @property
     def out_size(self) -> tuple[int, ...]:

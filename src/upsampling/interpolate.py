@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _checks, shapes
+from . import _backend, _checks, _integer, shapes
 from ._kernels import interpolate as _k
 from ._kernels.interpolate import Layout
 from .conventions import make_plan
@@ -166,6 +166,10 @@ def interpolate_array(
     input, in the whole array's pass ``order`` (:func:`pass_order`): the same path and the
     same sums as the whole; ``gather`` says whether the whole is a copy (a slice of a table
     may look like one when the whole is not)."""
+    if x.dtype.kind in "iu":  # a library's own integer arithmetic, or integer kernels
+        out = _integer.interpolate(x, plan, tables, order, rows, gather=gather)
+        if out is not None:
+            return out
     if tables is None:
         tables = [table(a) for a in plan.axes]
     if gather is None:

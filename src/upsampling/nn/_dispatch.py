@@ -13,6 +13,7 @@ gather (or add in a fixed order), so gradients are the same bit for bit on every
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,21 @@ def numba_runs(args: tuple) -> bool:
     return numba_ok(args[0]) and all(
         a.device.type == "cpu" for a in args[1:] if isinstance(a, Tensor)
     )
+
+
+def triton_kernel(name: str, args: tuple) -> Callable | None:
+    """The Triton implementation of op ``name`` for ``args``, or ``None``: CUDA data, or CPU data
+    under ``UPSAMPLING_KERNELS=triton`` (Triton's interpreter, ``TRITON_INTERPRET=1``: how the
+    CUDA kernels are tested without a GPU). :mod:`upsampling._triton` is imported only then, and
+    answers ``None`` where Triton is not installed or has no kernel for the call."""
+    x = args[0]
+    if not isinstance(x, Tensor):
+        return None
+    if x.device.type != "cuda" and os.environ.get("UPSAMPLING_KERNELS") != "triton":
+        return None
+    from .. import _triton
+
+    return _triton.kernel(name, args)
 
 
 def as_numpy(t: Tensor):
@@ -74,13 +90,17 @@ def _unaliased(result: Any, args: tuple) -> Any:
     return tuple(map(fresh, result)) if isinstance(result, tuple) else fresh(result)
 
 
-def implementation(impl: Callable, numba: Callable | None = None) -> Callable:
-    """The function an op runs: ``numba`` on NumPy views where :func:`numba_runs`, else
-    ``impl``; outputs that alias an input are cloned (see :func:`define`)."""
+def implementation(impl: Callable, numba: Callable | None = None, name: str = "") -> Callable:
+    """The function an op runs: the Triton kernel where :func:`triton_kernel` has one, else
+    ``numba`` on NumPy views where :func:`numba_runs`, else ``impl``; outputs that alias an input
+    are cloned (see :func:`define`)."""
 
     @functools.wraps(impl)
     def run(*args):
-        if numba is not None and numba_runs(args):
+        triton = triton_kernel(name, args)
+        if triton is not None:
+            result = triton(*args)
+        elif numba is not None and numba_runs(args):
             result = _torch_result(numba(*map(_numpy_argument, args)))
         else:
             result = impl(*args)
@@ -137,7 +157,7 @@ def define(
     releases without ``torch.library.custom_op`` (before 2.4) the op is an
     ``autograd.Function`` instead.
     """
-    run = implementation(impl, numba)
+    run = implementation(impl, numba, name)
     if hasattr(torch.library, "custom_op"):
         op = torch.library.custom_op(
             f"upsampling::{name}", run, mutates_args=(), schema=_schema(impl)
