@@ -1,8 +1,8 @@
-"""Deconvolution: the seed's "Deconvolution", the inverse of :func:`upsampling.conv`.
+"""Deconvolution: the true inverse of :func:`upsampling.conv`.
 
 :func:`deconvolve` finds the input of a convolution from its output, matrix-free: the
 convolution is a :class:`scipy.sparse.linalg.LinearOperator` whose adjoint is
-:func:`upsampling.conv_transpose` (the seed's point: the transposed convolution is the
+:func:`upsampling.conv_transpose` (the transposed convolution is the
 transpose of the convolution matrix, not its inverse), solved by LSQR or by conjugate gradients
 on the normal equations; ``method="direct"`` factorises :func:`upsampling.conv_matrix` instead.
 Image deblurring with a point-spread function lives in :mod:`upsampling.deblur` (re-exported
@@ -275,8 +275,8 @@ def deconvolve(
       channels) and ``damp = 0``: exactly the input, :math:`x = (A^T A)^{-1} A^T y`, to the
       solver's tolerance.
     * Not injective (fewer outputs than inputs, as a "valid" convolution with no more output
-      than input channels; a stride larger than the kernel, which skips inputs): the seed's
-      "only approximately". Of all inputs with this output, the one of least norm,
+      than input channels; a stride larger than the kernel, which skips inputs): only
+      approximately. Of all inputs with this output, the one of least norm,
       :math:`x = A^+ y`: it has no component that ``conv`` cannot see.
     * ``damp > 0``: :math:`x = (A^T A + \mathrm{damp}^2 I)^{-1} A^T y`, always unique.
 
@@ -299,7 +299,7 @@ def deconvolve(
     >>> bool(np.allclose(deconvolve(y, w, padding=2, tol=1e-12), x))
     True
 
-    The seed's 3x3 kernel on a 4x4 input keeps 4 of 16 numbers: the least-norm input that
+    A 3x3 kernel on a 4x4 input (no padding) keeps 4 of 16 numbers: the least-norm input that
     gives the same 2x2 output.
 
     >>> y = up.conv(x, w)

@@ -327,7 +327,7 @@ def _write_phases(start, stop, r, view, phases, row, shift) -> None:
 
 
 def transpose_zero_insertion(x, w, bias, stride, dilation, groups, offset, out_size):
-    """The seed's second method: zeros between the inputs, padding, then an ordinary
+    """The zero-insertion method: zeros between the inputs, padding, then an ordinary
     correlation with the flipped kernel."""
     n, c, *size = x.shape
     dilated, pads = zero_insertion_geometry(size, w.shape[2:], stride, dilation, offset, out_size)
@@ -338,7 +338,7 @@ def transpose_zero_insertion(x, w, bias, stride, dilation, groups, offset, out_s
 
 
 def transpose_scatter(x, w, bias, stride, dilation, groups, offset, out_size):
-    """The seed's direct method: every input value times the kernel (one GEMM per chunk),
+    """The direct (scatter) method: every input value times the kernel (one GEMM per chunk),
     added into the output at stride steps, tap by tap."""
     n, c, *size = x.shape
     _, c_og, *kernel = w.shape
@@ -358,7 +358,7 @@ def transpose_scatter(x, w, bias, stride, dilation, groups, offset, out_size):
 
 
 def transpose_matrix(x, w, bias, stride, dilation, groups, offset, out_size) -> np.ndarray:
-    """The seed's matrix method: the transpose of the convolution matrix
+    """The matrix method: the transpose of the convolution matrix
     (:func:`sparse_matrix`) times the flattened input."""
     n = x.shape[0]
     c = sparse_matrix(w, out_size, x.shape[2:], stride, dilation, offset, groups, "conv_transpose")
