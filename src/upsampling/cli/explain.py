@@ -1,4 +1,4 @@
-"""The seed note's figures, recomputed by the library's operators.
+"""The figures of ``upsampling explain``, recomputed by the library's operators.
 
 Each topic is a pair: a ``*_data`` function that calls the real operators and returns the numbers
 the figure shows (the tests check these), and a drawing function in :mod:`.explain_draw` that
@@ -38,7 +38,8 @@ def unpooling_data(stride: int = 2) -> dict:
 
 # -------------------------------------------------------------------------- max unpooling
 def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
-    """The seed's example: 4x4 ``1..16``, max-pooled with indices, unpooled to 4x4 and 5x5."""
+    """4x4 ``1..16``, max-pooled with indices, unpooled to 4x4 and, where ``output_size``
+    allows, 5x5: the same flat indices in a wider plane, so the values land elsewhere."""
     from ..shapes import max_unpool_output_size
     from ..unpool import max_pool, max_unpool
 
@@ -73,12 +74,16 @@ def max_unpooling_data(kernel: int = 2, stride: int | None = None) -> dict:
 
 # ------------------------------------------------------------------------------- bilinear
 def bilinear_data() -> dict:
-    """The seed's ``[[6, 10], [9, 12]]`` up-sampled x2; P, Q and the star for output (1, 1).
+    """``[[6, 10], [9, 12]]`` up-sampled x2 by bilinear interpolation; P, Q and the star for
+    output (1, 1).
 
     The source coordinates are found by interpolating the coordinate ramp ``[0, 1]`` itself
     (linear interpolation reproduces linear functions), P and Q by 1-D linear interpolation of
     the two rows, and the star by interpolating ``[P, Q]`` along y; it equals the 2-D result.
+    ``inputs_at[ac]`` is where input pixel ``j`` sits in output pixels, ``(j - b) / a`` for the
+    affine source coordinate ``a * o + b`` of each rule (:mod:`upsampling.coordinates`).
     """
+    from ..coordinates import Axis, source_coordinates
     from ..interpolate import interpolate
 
     x = _grid([[6, 10], [9, 12]])
@@ -102,7 +107,12 @@ def bilinear_data() -> dict:
         Q=q,
         star=star,
         coords_half_pixel=interpolate(ramp, size=4, mode="linear", align_corners=False)[0, 0],
+        inputs_at={},
     )
+    for ac, rule in ((True, "align_corners"), (False, "half_pixel")):
+        src, _ = source_coordinates(rule, Axis(2, 4, 2.0, given=True))
+        a, b = src[1] - src[0], src[0]
+        out["inputs_at"][ac] = (np.arange(2) - b) / a
     return out
 
 
@@ -132,6 +142,8 @@ def conv_matrix_data(kernel: int = 3, stride: int = 1, padding: int = 0, size: i
         "check_input": x[0, 0],
         "check_output": y[0, 0],
         "labels": _tap_labels(c, kernel),
+        "stride": stride,
+        "padding": padding,
     }
 
 
@@ -195,39 +207,69 @@ def transposed_conv_data(kernel: int = 3, stride: int = 2, padding: int = 0) -> 
 
 
 # --------------------------------------------------------------------------- checkerboard
-def checkerboard_data(kernels: tuple[int, ...] = (3, 4), stride: int = 2, size: int = 4) -> dict:
-    """Overlap counts of kernel ``k`` at stride ``s`` and a constant image through a transposed
-    convolution with a constant kernel (scaled so that uniform overlap gives 1)."""
+def checkerboard_data(kernels: tuple[int, ...] = (3, 4), stride: int = 2) -> dict:
+    """Overlap counts of kernel ``k`` at stride ``s``, and a constant image and a photograph
+    through a transposed convolution with a constant kernel (scaled so that even overlap gives
+    1), with padding ``k - s``: it crops the ``k - s`` outputs of each edge that fewer inputs
+    reach, leaving the interior, where only the overlap pattern shows."""
     from ..conv import checkerboard, conv_transpose
+    from ..data import sample
 
+    photo = _gray_crop(sample(), 96, 200, 48)
     rows = []
     for k in kernels:
         overlap = np.asarray(checkerboard((k, k), (stride, stride)))
+        padding = max(k - stride, 0)
+        size = max(5, -(-k // stride) + 3)  # an interior of at least 4 periods
         ones = np.ones((1, 1, size, size))
         w = np.full((1, 1, k, k), stride * stride / (k * k))
-        out = conv_transpose(ones, w, stride=stride)[0, 0]
         rows.append(
-            {"kernel": k, "overlap": overlap, "tiled": np.tile(overlap, (4, 4)), "output": out}
+            {
+                "kernel": k,
+                "size": size,
+                "padding": padding,
+                "overlap": overlap,
+                "tiled": np.tile(overlap, (4, 4)),
+                "output": conv_transpose(ones, w, stride=stride, padding=padding)[0, 0],
+                "photo": conv_transpose(photo, w, stride=stride, padding=padding)[0, 0],
+            }
         )
-    return {"stride": stride, "rows": rows}
+    return {"stride": stride, "rows": rows, "photo_input": photo[0, 0]}
+
+
+def _gray_crop(image: np.ndarray, top: int, left: int, size: int) -> np.ndarray:
+    """A ``size`` x ``size`` crop of the sample's channel mean, float64 ``(1, 1, size, size)``."""
+    crop = image[:, :, top : top + size, left : left + size]
+    return crop.mean(1, keepdims=True).astype(np.float64)
 
 
 # -------------------------------------------------------------------------- deconvolution
+NOISE = 0.01  # standard deviation of the noise added to h (the image is in [0, 1])
+NOISY_TOL = 1e-3  # LSQR's tolerance on the noisy h (tighter: more noise, and minutes)
+DAMP = 0.1  # the Tikhonov damping of the regularised solve
+
+
 def deconvolution_data(kernel: int = 5, stride: int = 1, padding: int | None = None) -> dict:
     """A crop of the sample blurred by a binomial kernel, then brought back two ways: the
-    transposed convolution (same kernel, not an inverse) and :func:`upsampling.deconvolve`."""
+    transposed convolution (same kernel, not an inverse) and :func:`upsampling.deconvolve`;
+    and the same blurred image with a little noise: undamped, the inverse amplifies it, damped,
+    it gives an approximation."""
     from ..conv import conv, conv_transpose
     from ..data import sample
     from ..deconvolution import deconvolve
     from .metrics import psnr
 
     padding = kernel - 1 if padding is None else padding
-    x = sample()[:, :, 72:136, 184:248].mean(1, keepdims=True).astype(np.float64)
+    x = _gray_crop(sample(), 72, 184, 64)
     taps = np.array([_binomial(kernel - 1, i) for i in range(kernel)], dtype=np.float64)
     w = (np.outer(taps, taps) / taps.sum() ** 2)[None, None]  # binomial: integers / 4^(k-1)
-    y = conv(x, w, stride=stride, padding=padding)
-    t = conv_transpose(y, w, stride=stride, padding=padding, output_size=x.shape[2:])
-    d = deconvolve(y, w, x.shape[2:], stride=stride, padding=padding)
+    geometry = {"stride": stride, "padding": padding}
+    y = conv(x, w, **geometry)
+    t = conv_transpose(y, w, output_size=x.shape[2:], **geometry)
+    d = deconvolve(y, w, x.shape[2:], **geometry)
+    noisy = y + np.random.default_rng(0).normal(0.0, NOISE, y.shape)
+    amplified = deconvolve(noisy, w, x.shape[2:], tol=NOISY_TOL, **geometry)
+    damped = deconvolve(noisy, w, x.shape[2:], damp=DAMP, **geometry)
     return {
         "image": x[0, 0],
         "weight": w[0, 0],
@@ -236,11 +278,18 @@ def deconvolution_data(kernel: int = 5, stride: int = 1, padding: int | None = N
         "deconvolved": d[0, 0],
         "psnr_transposed": psnr(x, t),
         "psnr_deconvolved": psnr(x, d),
+        "noisy": noisy[0, 0],
+        "noise": NOISE,
+        "noisy_tol": NOISY_TOL,
+        "damp": DAMP,
+        "amplified": amplified[0, 0],
+        "damped": damped[0, 0],
+        "psnr_amplified": psnr(x, amplified),
+        "psnr_damped": psnr(x, damped),
         "weight_denominator": int(taps.sum() ** 2),
         "underdetermined": y.size < x.size,  # fewer equations than unknowns: not invertible
         "kernel": kernel,
-        "stride": stride,
-        "padding": padding,
+        **geometry,
     }
 
 

@@ -13,13 +13,28 @@ import numpy as np
 
 from .io import write_atomic
 
-__all__ = ["crops_figure", "draw_grid", "new_figure", "save_figure"]
+__all__ = [
+    "cell_mask",
+    "crops_figure",
+    "detail_box",
+    "draw_grid",
+    "figure_format",
+    "grid_row",
+    "grid_size",
+    "mark_points",
+    "new_figure",
+    "save_figure",
+    "show_image",
+    "vector_text",
+]
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 HIGHLIGHT = "#d62728"
 ACCENT = "#1f77b4"
 TITLE = 12  # points, every panel title
 CELL = 0.55  # inches per matrix cell
+GAP = 0.6  # inches between panels
+HEAD = 1.5  # inches for the titles of a row
 
 
 def new_figure(width: float, height: float):
@@ -62,6 +77,7 @@ def draw_grid(
     fontsize: float = 11,
     blank_zeros: bool = False,
     corner_index: bool = False,
+    index_fontsize: float | None = None,
     outline_colour: str = HIGHLIGHT,
     row_names: Sequence[str] | None = None,
     col_names: Sequence[str] | None = None,
@@ -71,7 +87,8 @@ def draw_grid(
     ``highlight``: boolean mask of cells drawn with a red frame; ``outline``: list of
     ``(row, col, height, width)`` rectangles drawn in blue; ``block``: thicker lines every
     ``block`` cells (e.g. the pooling windows); ``corner_index``: each cell's flat (row-major)
-    position in small print; ``row_names`` / ``col_names``: tick labels.
+    position in small print (``index_fontsize`` points, default 0.6 of ``fontsize``);
+    ``row_names`` / ``col_names``: tick labels.
     """
     from matplotlib.patches import Rectangle
 
@@ -95,7 +112,7 @@ def draw_grid(
                     str(r * cols + c),
                     ha="left",
                     va="top",
-                    fontsize=fontsize * 0.6,
+                    fontsize=fontsize * 0.6 if index_fontsize is None else index_fontsize,
                     color="#e6550d",
                 )
     ax.set_xticks(np.arange(-0.5, cols, 1), minor=True)
@@ -126,6 +143,46 @@ def draw_grid(
         ax.set_title(title, fontsize=TITLE)
 
 
+def grid_size(shapes, cell: float = CELL, extra_rows: float = 0.0) -> tuple[float, float]:
+    """Width and height (inches) of a row of matrices of ``shapes`` with ``cell``-inch cells."""
+    width = sum(c for _, c in shapes) * cell + GAP * len(shapes)
+    height = max(r for r, _ in shapes) * cell + HEAD + extra_rows
+    return max(width, 6.0), height
+
+
+def cell_mask(shape, positions) -> np.ndarray:
+    """A boolean ``shape`` mask, true at the ``(row, col)`` positions that lie inside it."""
+    m = np.zeros(shape, dtype=bool)
+    for r, c in positions:
+        if 0 <= r < shape[0] and 0 <= c < shape[1]:
+            m[r, c] = True
+    return m
+
+
+def vector_text(v, indent: int, per_line: int = 8) -> str:
+    """Numbers of ``v`` as a list, integers without decimals, wrapped every ``per_line``."""
+    items = [f"{x:g}" if float(x).is_integer() else f"{x:.4g}" for x in np.ravel(v)]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+    return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+
+
+def mark_points(ax, xs, ys, labels: Sequence[str]) -> None:
+    """Orange diamonds at ``(xs, ys)`` (data coordinates), under a grid's numbers, each with
+    its label in bold beside it."""
+    ax.scatter(xs, ys, s=300, marker="D", color="#fd8d3c", alpha=0.6, zorder=2)
+    for x, y, label in zip(xs, ys, labels, strict=True):
+        ax.annotate(
+            label,
+            (x, y),
+            xytext=(9, 7),
+            textcoords="offset points",
+            fontsize=10,
+            weight="bold",
+            color="#a63603",
+            zorder=4,
+        )
+
+
 def grid_row(container, shapes, *, total_cols: int | None = None) -> list:
     """Axes side by side for matrices of ``shapes`` (rows, cols) with cells of one size.
 
@@ -145,9 +202,11 @@ def grid_row(container, shapes, *, total_cols: int | None = None) -> list:
     return axes
 
 
-def show_image(ax, image: np.ndarray, title: str = "", fontsize: float = 10) -> None:
-    """``(C, H, W)`` in [0, 1] (1 or 3 channels) shown pixel for pixel."""
-    a = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+def show_image(
+    ax, image: np.ndarray, title: str = "", fontsize: float = 10, *, vmax: float = 1.0
+) -> None:
+    """``(C, H, W)`` in [0, ``vmax``] (1 or 3 channels) shown pixel for pixel, ``vmax`` white."""
+    a = np.clip(np.asarray(image, dtype=np.float32) / np.float32(vmax), 0, 1)
     if a.shape[0] == 1:
         ax.imshow(a[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     else:
