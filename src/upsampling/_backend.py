@@ -9,14 +9,17 @@
   tensors and a pure-PyTorch version of the same algorithm elsewhere (CUDA, float16/bfloat16),
   with autograd formulas that gather; while ``torch.onnx.export`` traces, plain PyTorch that
   exports (``upsampling.nn._export_ops``).
-* Kernels work on independent ``(n, c)`` planes; :func:`run_planes` splits the planes over a pool
-  of threads (the kernels release the GIL), so one thread owns each plane and every result is the
-  same bit for bit whatever the thread count.
+* Kernels work on independent ``(n, c)`` planes (or ``n`` images of a channels_last array);
+  :func:`run_planes` splits the planes over a pool of threads (the kernels release the GIL) and
+  :func:`run_blocks` also cuts planes into blocks of output rows when there are fewer planes
+  than threads. One thread computes each output element, whole, so every result is the same bit
+  for bit whatever the thread count.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import itertools
 import os
@@ -87,6 +90,48 @@ def shape(x: Any) -> tuple[int, ...]:
     """The shape as Python ints (``torch.onnx.export``'s tracer hands out sizes as tensors);
     symbolic sizes (``torch.export`` or ``torch.compile`` over dynamic shapes) stay symbolic."""
     return tuple(a if is_symbolic(a) else int(a) for a in x.shape)
+
+
+def channels_last(a: np.ndarray) -> bool:
+    """Whether ``a`` ``(N, C, *spatial)`` keeps its channels innermost: the zero-copy view of a
+    ``channels_last`` (``channels_last_3d``) tensor, ``np.moveaxis(a, 1, -1)`` C-contiguous.
+    The kernels read and write such arrays in place and give outputs of the same layout; an
+    array that is C-contiguous as well (one channel, or one pixel) counts as NCHW."""
+    return (
+        a.ndim >= 3
+        and a.shape[1] > 1
+        and not a.flags.c_contiguous
+        and np.moveaxis(a, 1, -1).flags.c_contiguous
+    )
+
+
+def volumes(a: np.ndarray, last: bool) -> np.ndarray:
+    """``(N, C, *spatial)`` as the kernels' ``(P, D, H, W, C')``: ``(N * C, ..., 1)`` planes of
+    a C-contiguous array (a copy when ``a`` is not), or, with ``last`` (:func:`channels_last`),
+    the view ``(N, ..., C)`` of its images. Missing spatial axes are padded in front with 1s."""
+    n, c, *spatial = a.shape
+    pad = (1,) * (3 - len(spatial))
+    if last:
+        return np.moveaxis(a, 1, -1).reshape(n, *pad, *spatial, c)
+    return np.ascontiguousarray(a).reshape(n * c, *pad, *spatial, 1)
+
+
+def empty_in_layout(shape: tuple[int, ...], dtype, last: bool, fill=np.empty) -> np.ndarray:
+    """A new ``(N, C, *spatial)`` array of ``shape`` made by ``fill`` (``np.empty`` or
+    ``np.zeros``), channels innermost if ``last``."""
+    if not last:
+        return fill(shape, dtype)
+    return np.moveaxis(fill((shape[0], *shape[2:], shape[1]), dtype), -1, 1)
+
+
+def in_layout(a: np.ndarray, last: bool) -> np.ndarray:
+    """``a`` (C-contiguous) copied into the channels-innermost layout if ``last``: the
+    layout-preserving fallback of kernels that read and write NCHW only."""
+    if not last or channels_last(a):
+        return a
+    out = empty_in_layout(a.shape, a.dtype, True)
+    out[...] = a
+    return out
 
 
 # ---------------------------------------------------------------------------- torch backends
@@ -275,19 +320,87 @@ def serial():
         _serial.active = before
 
 
+def threads_for(work: int, items: int) -> int:
+    """How many threads a call that touches ``work`` elements in ``items`` independent pieces
+    uses: one below :data:`_PARALLEL_MIN_WORK` elements per thread (the hand-off to the pool
+    costs more than it saves; the call runs on the calling thread), else up to
+    :func:`get_num_threads`."""
+    return max(1, min(get_num_threads(), items, work // _PARALLEL_MIN_WORK))
+
+
+def _submit_all(jobs: list) -> None:
+    """Run the zero-argument callables ``jobs`` on the pool and wait for all of them; the
+    first error is raised once every job has finished (none is left writing)."""
+    pool = _executor(get_num_threads())
+    futures = [pool.submit(job) for job in jobs]
+    errors = [f.exception() for f in futures]
+    for e in errors:
+        if e is not None:
+            raise e
+
+
 def run_planes(kernel, planes: int, work: int, *args) -> None:
     """Call ``kernel(start, stop, *args)`` over ``range(planes)``, split across threads.
 
     ``work`` is the number of elements the whole call touches; small calls stay on this thread.
     """
-    threads = min(get_num_threads(), planes, max(1, work // _PARALLEL_MIN_WORK))
+    threads = threads_for(work, planes)
     if threads <= 1:
         kernel(0, planes, *args)
         return
     bounds = np.linspace(0, planes, threads + 1).round().astype(np.int64)
-    pool = _executor(get_num_threads())
-    futures = [
-        pool.submit(kernel, int(a), int(b), *args) for a, b in itertools.pairwise(bounds) if b > a
-    ]
-    for f in futures:
-        f.result()
+    _submit_all(
+        [
+            functools.partial(kernel, int(a), int(b), *args)
+            for a, b in itertools.pairwise(bounds)
+            if b > a
+        ]
+    )
+
+
+def run_blocks(call, planes: int, rows: int, work: int, block_rows: int = 0) -> None:
+    """Call ``call(p0, p1, r0, r1)`` (planes ``p0 <= p < p1``, rows ``r0 <= r < r1`` of each)
+    so that every (plane, row) pair is covered once, split across threads.
+
+    Planes go to threads whole while there are at least as many planes as threads; with fewer,
+    each plane is also cut into blocks of rows (about four blocks per thread when the planes
+    do not divide evenly, so that no thread waits long on another). ``block_rows`` (if > 0)
+    caps the rows of one call whatever the threads, so that a call's temporaries stay in
+    cache. The caller's results must not depend on the split (each element computed whole by
+    one call): then they are the same bit for bit for every thread count. Small calls
+    (``work`` elements) stay on this thread.
+    """
+    threads = threads_for(work, planes * rows)
+    blocks = -(-rows // block_rows) if block_rows > 0 and rows > block_rows else 1
+    if 1 < threads and planes < threads:
+        wanted = -(-threads // planes)
+        if (planes * wanted) % threads:
+            wanted = -(-4 * threads // planes)
+        blocks = max(blocks, wanted)
+    blocks = min(blocks, rows)
+    if blocks <= 1 or planes == 0:
+        if threads <= 1 or planes == 0 or rows == 0:
+            call(0, planes, 0, rows)
+            return
+        bounds = np.linspace(0, planes, threads + 1).round().astype(np.int64)
+        jobs = [
+            functools.partial(call, int(a), int(b), 0, rows)
+            for a, b in itertools.pairwise(bounds)
+            if b > a
+        ]
+        _submit_all(jobs)
+        return
+    cuts = np.linspace(0, rows, blocks + 1).round().astype(np.int64).tolist()
+    items = [(p, a, b) for p in range(planes) for a, b in itertools.pairwise(cuts) if b > a]
+
+    def job(lo: int, hi: int) -> None:
+        for p, a, b in items[lo:hi]:
+            call(p, p + 1, a, b)
+
+    if threads <= 1:
+        job(0, len(items))
+        return
+    bounds = np.linspace(0, len(items), threads + 1).round().astype(np.int64)
+    _submit_all(
+        [functools.partial(job, int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
+    )

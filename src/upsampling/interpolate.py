@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _checks, _integer, shapes
+from . import _backend, _checks, _integer
 from ._kernels import interpolate as _k
 from ._kernels.interpolate import Layout
 from .conventions import make_plan
@@ -29,9 +29,15 @@ __all__ = ["interpolate"]
 
 
 # ------------------------------------------------------------------------- NumPy-level workers
-def _volumes(a: np.ndarray) -> np.ndarray:
-    """``(N, C, *spatial)`` as contiguous ``(planes, D, H, W)``, the kernels' layout."""
-    return np.ascontiguousarray(a).reshape(shapes.plane_shape(a.shape))
+def _split_axis(sizes: list[int], out_sizes: list[int]) -> int:
+    """The axis (0 = D, 1 = H) whose output rows threads may split: the outermost one that is
+    not a padding axis of size one, so that a block of one volume is contiguous."""
+    return 0 if sizes[0] > 1 or out_sizes[0] > 1 else 1
+
+
+def _block(a: np.ndarray, p0: int, p1: int, axis: int, lo: int, hi: int) -> np.ndarray:
+    """Volumes ``p0:p1`` of ``a``, rows ``lo:hi`` along spatial ``axis`` (0 or 1)."""
+    return a[(slice(p0, p1), *(slice(None),) * axis, slice(lo, hi))]
 
 
 def _accumulator(dtype: np.dtype) -> np.dtype:
@@ -42,6 +48,12 @@ def _accumulator(dtype: np.dtype) -> np.dtype:
 
 
 _NO_TABLE = (np.zeros((1, 1), np.int64), np.zeros(1, np.int64))
+
+
+@functools.lru_cache(maxsize=4)
+def _no_table(dtype: np.dtype) -> tuple:
+    """The (index, weight, count) the kernel receives for an axis it leaves alone."""
+    return _NO_TABLE[0], _NO_TABLE[0].astype(dtype), _NO_TABLE[1]
 
 
 @functools.lru_cache(maxsize=4)
@@ -92,55 +104,95 @@ def pass_order(in_size: tuple[int, ...], tables: list[Table]) -> tuple[int, ...]
     return tuple(a - pad for a in _order([1] * pad + list(in_size), full))
 
 
+# Elements of a volume's intermediate result above which its H and W passes run output row by
+# output row (``stream`` of ``_k.resample``: a few rows stay in cache instead of the whole).
+_STREAM = 1 << 15
+# Row layouts with a period above this (or none) resample NCHW rows through transposed tiles.
+_LONG_PERIOD = 4
+
+
+def _scratch(sizes: list[int], out_sizes: list[int], steps, channels: int, stream: bool) -> int:
+    """The elements of the largest intermediate result of the passes ``steps`` (with
+    ``stream``, none between an H pass and the W pass right after it, or the reverse)."""
+    scratch, cur = 1, list(sizes)
+    for i, axis in enumerate(steps[:-1]):
+        cur[axis] = out_sizes[axis]
+        if not (stream and axis != 0 and steps[i + 1] == 3 - axis):
+            scratch = max(scratch, math.prod(cur))
+    return scratch * channels
+
+
 def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | None = None):
     """Apply per-axis tables to a float32/float64 array ``(N, C, *spatial)`` (identity tables
-    are skipped). ``order`` fixes the axes and their order (default: the cheapest order)."""
+    are skipped). ``order`` fixes the axes and their order (default: the cheapest order).
+    A :func:`channels_last` array gives a channels_last result, computed in place."""
     n, c, *size = x.shape
     pad = 3 - len(size)
     full: list[Table | None] = [None] * pad + [None if is_identity(t) else t for t in tables]
     if order is not None:
         full = [t if i - pad in order else None for i, t in enumerate(full)]
-    src = _volumes(x)
-    sizes = list(src.shape[1:])
     if all(t is None for t in full):
-        return x.copy()
+        return x.copy(order="K")
+    last = _backend.channels_last(x)
+    src = _backend.volumes(x, last)
+    sizes = list(src.shape[1:4])
     steps = _order(sizes, full) if order is None else tuple(a + pad for a in order)
     out_sizes = [s if t is None else t.out_size for s, t in zip(sizes, full, strict=True)]
-    scratch, cur = 1, list(sizes)
-    for axis in steps[:-1]:
-        cur[axis] = out_sizes[axis]
-        scratch = max(scratch, math.prod(cur))
-    out = np.empty((len(src), *out_sizes), x.dtype)
-    args = []
-    for t in full:
-        if t is None:
-            args += [_NO_TABLE[0], _NO_TABLE[0].astype(x.dtype), _NO_TABLE[1]]
-        else:
-            args += [t.index, t.weight.astype(x.dtype), t.count]
-    last = full[2].layout(x.dtype) if full[2] is not None else _no_layout(x.dtype)
-    layout = _layout_args(last)
-    work = src.size + out.size
-    _backend.run_planes(
-        _k.resample, len(src), work, src, out, *args, layout, np.array(steps, np.int64), scratch
-    )
-    return out.reshape(n, c, *out_sizes[pad:])
+    out = _backend.empty_in_layout((n, c, *out_sizes[pad:]), x.dtype, last)
+    dst = _backend.volumes(out, last)
+    none = _no_table(x.dtype)
+    args = [
+        none if t is None else (t.index, t.weight.astype(x.dtype, copy=False), t.count)
+        for t in full
+    ]
+    rows = full[2] is not None and not last  # the W pass along rows, through its layout
+    row_layout = full[2].layout(x.dtype) if rows else _no_layout(x.dtype)
+    layout = _layout_args(row_layout)
+    transposed = rows and not 0 < row_layout.period <= _LONG_PERIOD
+    steps_array = np.array(steps, np.int64)
+    axis = _split_axis(sizes, out_sizes)
+    split = full[axis]
+
+    def call(p0: int, p1: int, r0: int, r1: int) -> None:
+        block_args = list(args)
+        if r0 == 0 and r1 == out_sizes[axis]:
+            xs, os_, lo, hi = src[p0:p1], dst[p0:p1], 0, sizes[axis]
+        else:  # output rows r0:r1 along the split axis, from the input rows they read
+            lo, hi = r0, r1
+            if split is not None:
+                index, weight, count = args[axis]
+                used = np.maximum(count[r0:r1] - 1, 0)
+                lo = int(index[r0:r1, 0].min())
+                hi = int(index[np.arange(r0, r1), used].max()) + 1
+                block_args[axis] = (index[r0:r1] - lo, weight[r0:r1], count[r0:r1])
+            xs, os_ = _block(src, p0, p1, axis, lo, hi), _block(dst, p0, p1, axis, r0, r1)
+        in_b, out_b = list(sizes), list(out_sizes)
+        in_b[axis], out_b[axis] = hi - lo, r1 - r0
+        stream = last or _scratch(in_b, out_b, steps, src.shape[4], False) > _STREAM
+        scratch = _scratch(in_b, out_b, steps, src.shape[4], stream)
+        flat = [a for triple in block_args for a in triple]
+        _k.resample(0, p1 - p0, xs, os_, *flat, layout, steps_array, scratch, stream, transposed)
+
+    _backend.run_blocks(call, len(src), out_sizes[axis], src.size + dst.size)
+    return out
 
 
 def _gather(x: np.ndarray, tables: list[Table]) -> np.ndarray:
     n, c, *size = x.shape
-    out = np.empty((n, c, *(t.out_size for t in tables)), x.dtype)
+    last = _backend.channels_last(x)
+    out = _backend.empty_in_layout((n, c, *(t.out_size for t in tables)), x.dtype, last)
     bits = (lambda a: a.view(np.uint16)) if x.dtype == np.float16 else (lambda a: a)
-    src, dst = _volumes(bits(x)), _volumes(bits(out))
+    src, dst = _backend.volumes(bits(x), last), _backend.volumes(bits(out), last)
     idx = [np.zeros(1, np.int64)] * (3 - len(size)) + [t.index[:, 0] for t in tables]
-    _backend.run_planes(
-        _k.gather,
-        len(src),
-        dst.size,
-        src,
-        dst,
-        *idx,
-        _layout_args(tables[-1].layout(src.dtype, slack=0)),
-    )
+    layout = _layout_args(tables[-1].layout(src.dtype, slack=0))
+    axis = _split_axis(list(src.shape[1:4]), list(dst.shape[1:4]))
+
+    def call(p0: int, p1: int, r0: int, r1: int) -> None:
+        block = list(idx)
+        block[axis] = idx[axis][r0:r1]
+        _k.gather(0, p1 - p0, src[p0:p1], _block(dst, p0, p1, axis, r0, r1), *block, layout)
+
+    _backend.run_blocks(call, len(src), dst.shape[1 + axis], dst.size)
     return out
 
 

@@ -58,28 +58,51 @@ def _work(*arrays: np.ndarray) -> int:
     return sum(a.size for a in arrays)
 
 
+def _unpool_blocks(kernel, src: np.ndarray, dst: np.ndarray, scale3, work: int, *args) -> None:
+    """``kernel`` over the volumes of ``src`` (the small side) and ``dst`` (``scale3`` times
+    larger), split over threads by planes and, for few planes, by blocks of ``src`` rows along
+    its outermost spatial axis (each block writes its own output rows: the same bits)."""
+    axis = 0 if src.shape[1] > 1 or dst.shape[1] > 1 else 1
+    s = scale3[axis]
+
+    def call(p0: int, p1: int, r0: int, r1: int) -> None:
+        part = (slice(p0, p1), *(slice(None),) * axis)
+        small, big = src[(*part, slice(r0, r1))], dst[(*part, slice(r0 * s, r1 * s))]
+        kernel(0, p1 - p0, small, big, *scale3, *args)
+
+    _backend.run_blocks(call, len(src), src.shape[1 + axis], work)
+
+
 def unpool_array(x: np.ndarray, scale, offset, bed_of_nails: bool) -> np.ndarray:
+    """Unpooling of a NumPy array (NCHW, or channels_last in and out)."""
     n, c, *size = x.shape
     out_size = shapes.unpool_sizes(tuple(size), scale)
+    last = _backend.channels_last(x)
     alloc = np.zeros if bed_of_nails else np.empty
-    out = alloc((n, c, *out_size), dtype=x.dtype)
-    src, dst = _plane_view(_bits(x)), _plane_view(_bits(out))
+    out = _backend.empty_in_layout((n, c, *out_size), x.dtype, last, alloc)
+    src, dst = _backend.volumes(_bits(x), last), _backend.volumes(_bits(out), last)
     s3 = (1,) * (3 - len(scale)) + tuple(scale)
     if bed_of_nails:
         o3 = (0,) * (3 - len(offset)) + tuple(offset)
-        _backend.run_planes(_k.unpool_bed_of_nails, len(src), _work(src), src, dst, *s3, *o3)
+        _unpool_blocks(_k.unpool_bed_of_nails, src, dst, s3, _work(src), *o3)
     else:
-        _backend.run_planes(_k.unpool_nearest, len(src), _work(dst), src, dst, *s3)
+        _unpool_blocks(_k.unpool_nearest, src, dst, s3, _work(dst))
     return out
 
 
 def unpool_nearest_backward_array(g: np.ndarray, scale) -> np.ndarray:
+    """The gradient of nearest unpooling: the sum of each block (in ``g``'s layout)."""
     n, c, *size = g.shape
     in_size = tuple(a // s for a, s in zip(size, scale, strict=True))
-    gx = np.zeros((n, c, *in_size), dtype=g.dtype)
-    src, dst = _plane_view(g), _plane_view(gx)
+    last = _backend.channels_last(g)
+    gx = _backend.empty_in_layout((n, c, *in_size), g.dtype, last, np.zeros)
+    src, dst = _backend.volumes(g, last), _backend.volumes(gx, last)
     s3 = (1,) * (3 - len(scale)) + tuple(scale)
-    _backend.run_planes(_k.unpool_nearest_backward, len(src), _work(src), src, dst, *s3)
+
+    def kernel(start, stop, small, big, *s):
+        _k.unpool_nearest_backward(start, stop, big, small, *s)
+
+    _unpool_blocks(kernel, dst, src, s3, _work(src))
     return gx
 
 
@@ -112,6 +135,8 @@ def _live_taps(size: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarra
 
 
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
+    """Max pooling of a NumPy array: values and int64 indices (in ``x``'s layout; the kernel
+    reads a C-contiguous copy of a channels_last ``x``)."""
     n, c, *size = x.shape
     out_size = shapes.pool_sizes(
         tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool"
@@ -143,7 +168,9 @@ def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
         _lowest(np.dtype(compute)),
     )
     shape = (n, c, *out_size)
-    return out.reshape(shape).astype(x.dtype, copy=False), idx.reshape(shape)
+    last = _backend.channels_last(x)  # NCHW kernels; the results copied into x's layout
+    values = _backend.in_layout(out.reshape(shape).astype(x.dtype, copy=False), last)
+    return values, _backend.in_layout(idx.reshape(shape), last)
 
 
 def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.ndarray:
@@ -154,7 +181,7 @@ def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.nd
     gf, idf, dst = _flat(g), _flat(idx, np.int64), _flat(gx)
     zero = gx.dtype.type(0)
     _backend.run_planes(_k.max_pool_backward, len(gf), _work(gf, dst), gf, idf, dst, zero)
-    return gx
+    return _backend.in_layout(gx, _backend.channels_last(g))
 
 
 def max_unpool_array(
@@ -171,6 +198,7 @@ def max_unpool_array(
     twice = np.zeros(n * c if repeats else 0, dtype=np.bool_)
     _backend.run_planes(_k.max_unpool, len(xf), _work(xf, dst), xf, idf, dst, bad, twice)
     invalid_index(bad, idf, out_size, fn)
+    out = _backend.in_layout(out, _backend.channels_last(x))
     return (out, bool(twice.any())) if repeats else out
 
 
@@ -194,7 +222,7 @@ def max_unpool_backward_array(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
     gf, idf = _flat(g), _flat(idx, np.int64)
     args = (gf, idf, _flat(gx), gx.dtype.type(0))
     _backend.run_planes(_k.max_unpool_backward, len(gf), _work(gf, idf), *args)
-    return gx
+    return _backend.in_layout(gx, _backend.channels_last(g))
 
 
 # ---------------------------------------------------------------------------- public functions

@@ -1,10 +1,12 @@
 """Numba kernels for interpolation: per-axis weighted sums and the nearest-pixel gather.
 
-Arrays arrive as ``(planes, D, H, W)``. Each spatial axis has a table (``index``, ``weight``,
-``count``, see :class:`upsampling.filters.Table`): output ``m`` along that axis is
-``sum(weight[m, k] * x[index[m, k]] for k < count[m])``. :func:`resample` applies the tables of
-the active axes one after another, plane by plane, through two scratch buffers small enough to
-stay in cache, so a 2-D resize costs two light passes instead of one pass over
+Arrays arrive as volumes ``(P, D, H, W, C)``: ``P = N * C`` planes and ``C = 1`` for NCHW
+arrays, ``P = N`` images of ``C`` interleaved channels for channels_last ones. Each spatial
+axis has a table (``index``, ``weight``, ``count``, see :class:`upsampling.filters.Table`):
+output ``m`` along that axis is ``sum(weight[m, k] * x[index[m, k]] for k < count[m])``.
+:func:`resample` applies the tables of the active axes one after another, volume by volume,
+through two scratch buffers (the caller cuts large volumes into blocks of output rows, so that
+they stay in cache), so a 2-D resize costs two light passes instead of one pass over
 ``taps_h * taps_w`` inputs. The backward of a resize is the same kernel on the transposed tables
 (each input sums the outputs that read it, in output order): a gather, never a scatter, so its
 result is the same bit for bit on every run and every thread count.
@@ -18,6 +20,7 @@ import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+_TILE = 64  # rows per transposed tile of :func:`_row_pass_transposed`
 # helpers called per row and tap: inlined, so their loops vectorise in place without a call
 _inline = nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
 
@@ -149,6 +152,42 @@ def layout(t, dtype: np.dtype, slack: int) -> Layout:
 # ------------------------------------------------------------------------------------ kernels
 
 
+@_inline
+def _combine(out, at, s, rows, weight, m, c, zero):
+    """``out[at, b] = sum_k weight[m, k] * s[rows[k], b]`` over the columns ``b`` of the 2-D
+    ``out`` and ``s``, ``k < c``, added left to right (plain 2-D indexing, no views: cheap for
+    short rows such as the channels of one pixel, and it vectorises). Every pass of
+    :func:`resample` but the row pass of NCHW planes sums through here."""
+    n = out.shape[1]
+    if c == 0:
+        for b in range(n):
+            out[at, b] = zero
+        return
+    r0 = rows[0]
+    w0 = weight[m, 0]
+    if c == 1:
+        for b in range(n):
+            out[at, b] = w0 * s[r0, b]
+    elif c == 2:
+        r1 = rows[1]
+        w1 = weight[m, 1]
+        for b in range(n):
+            out[at, b] = w0 * s[r0, b] + w1 * s[r1, b]
+    elif c == 4:
+        r1, r2, r3 = rows[1], rows[2], rows[3]
+        w1, w2, w3 = weight[m, 1], weight[m, 2], weight[m, 3]
+        for b in range(n):
+            out[at, b] = w0 * s[r0, b] + w1 * s[r1, b] + w2 * s[r2, b] + w3 * s[r3, b]
+    else:
+        for b in range(n):
+            out[at, b] = w0 * s[r0, b]
+        for k in range(1, c):
+            rk = rows[k]
+            wk = weight[m, k]
+            for b in range(n):
+                out[at, b] += wk * s[rk, b]
+
+
 @_jit
 def _axis_pass(src, dst, index, weight, count):
     """``dst[a, m, b] = sum_k weight[m, k] * src[a, index[m, k], b]`` for ``k < count[m]``."""
@@ -173,41 +212,15 @@ def _axis_pass(src, dst, index, weight, count):
                         acc += weight[m, k] * s[index[m, k]]
                     d[m] = acc
         return
+    s2 = src.reshape((n_a * n_in, n_b))
+    d2 = dst.reshape((n_a * n_out, n_b))
+    rows = np.empty(max(index.shape[1], 1), np.int64)
     for a in range(n_a):
         for m in range(n_out):
             c = count[m]
-            d = dst[a, m]
-            if c == 0:
-                for b in range(n_b):
-                    d[b] = zero
-                continue
-            s0 = src[a, index[m, 0]]
-            w0 = weight[m, 0]
-            if c == 1:
-                for b in range(n_b):
-                    d[b] = w0 * s0[b]
-            elif c == 2:
-                s1 = src[a, index[m, 1]]
-                w1 = weight[m, 1]
-                for b in range(n_b):
-                    d[b] = w0 * s0[b] + w1 * s1[b]
-            elif c == 4:
-                s1 = src[a, index[m, 1]]
-                s2_ = src[a, index[m, 2]]
-                s3 = src[a, index[m, 3]]
-                w1 = weight[m, 1]
-                w2 = weight[m, 2]
-                w3 = weight[m, 3]
-                for b in range(n_b):
-                    d[b] = w0 * s0[b] + w1 * s1[b] + w2 * s2_[b] + w3 * s3[b]
-            else:
-                for b in range(n_b):
-                    d[b] = w0 * s0[b]
-                for k in range(1, c):
-                    sk = src[a, index[m, k]]
-                    wk = weight[m, k]
-                    for b in range(n_b):
-                        d[b] += wk * sk[b]
+            for k in range(c):
+                rows[k] = a * n_in + index[m, k]
+            _combine(d2, a * n_out + m, s2, rows, weight, m, c, zero)
 
 
 @_inline
@@ -329,37 +342,161 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
 
 
 @_jit
-def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch):
-    """Apply the tables of the axes listed in ``order`` (0 = D, 1 = H, 2 = W) to the planes
-    ``start <= p < stop`` of ``x`` into ``out``; ``layout`` holds the last axis's
-    :class:`Layout` fields. ``scratch`` is the size of the largest
-    intermediate result; axes not in ``order`` must keep their size."""
-    _, n_d, n_h, n_w = x.shape
-    _, o_d, o_h, o_w = out.shape
+def _row_pass_transposed(src, dst, index, weight, count, tile):
+    """The last axis of NCHW rows ``src (R, W)`` through transposed tiles: ``T`` rows at a
+    time are turned into ``T``-wide columns, resampled by :func:`_axis_pass` vectorised over
+    the ``T`` rows, and turned back (``tile`` holds both tiles). For tables whose row layout
+    has no fast path (long periods, strided runs, no period): the same sums, in table order."""
+    n_r, n_w = src.shape
+    o_w = dst.shape[1]
+    size = tile.shape[0] // (n_w + o_w)
+    t_in = tile[: n_w * size]
+    t_out = tile[n_w * size : (n_w + o_w) * size]
+    for r0 in range(0, n_r, size):
+        t = min(size, n_r - r0)
+        a = t_in[: n_w * t].reshape((n_w, t))
+        b = t_out[: o_w * t].reshape((o_w, t))
+        for r in range(t):
+            row = src[r0 + r]
+            for j in range(n_w):
+                a[j, r] = row[j]
+        _axis_pass(a.reshape((1, n_w, t)), b.reshape((1, o_w, t)), index, weight, count)
+        for r in range(t):
+            row = dst[r0 + r]
+            for m in range(o_w):
+                row[m] = b[m, r]
+
+
+@_jit
+def _w_row(src, dst, i2, w2, c2, layout, tmp, split):
+    """The last axis of one row ``(W, C)``: along the row (``C == 1``) or over channels."""
+    n_w, n_c = src.shape
+    o_w = dst.shape[0]
+    if n_c == 1:
+        _row_pass(src.reshape((1, n_w)), dst.reshape((1, o_w)), i2, w2, c2, layout, tmp, split)
+    else:
+        _axis_pass(src.reshape((1, n_w, n_c)), dst.reshape((1, o_w, n_c)), i2, w2, c2)
+
+
+@_jit
+def _stream_hw(src, dst, i1, w1, c1, i2, w2, c2, layout, tmp, split, h_first):
+    """The H and W passes of one slice ``(H, W, C)`` output row by output row, without the
+    intermediate array: with ``h_first`` each output row's H sum goes to one row buffer and
+    is resampled along W from there; else the W-resampled input rows are kept in a ring of the
+    few rows one output row reads (each computed once). The same sums as the two passes."""
+    n_h, n_w, n_c = src.shape
+    o_h, o_w = dst.shape[0], dst.shape[1]
+    zero = w1[0, 0] - w1[0, 0]
+    offsets = np.empty(max(i1.shape[1], 1), np.int64)
+    if h_first:
+        flat = src.reshape((n_h, n_w * n_c))
+        row = np.empty((n_w, n_c), src.dtype)
+        row_flat = row.reshape((1, n_w * n_c))
+        for h in range(o_h):
+            c = c1[h]
+            for k in range(c):
+                offsets[k] = i1[h, k]
+            _combine(row_flat, 0, flat, offsets, w1, h, c, zero)
+            _w_row(row, dst[h], i2, w2, c2, layout, tmp, split)
+        return
+    span = 1
+    for h in range(o_h):
+        if c1[h] > 0:
+            span = max(span, i1[h, c1[h] - 1] - i1[h, 0] + 1)
+    ring = np.empty((span, o_w, n_c), src.dtype)
+    tags = np.full(span, -1, np.int64)
+    flat = ring.reshape((span, o_w * n_c))
+    out = dst.reshape((o_h, o_w * n_c))
+    for h in range(o_h):
+        c = c1[h]
+        for k in range(c):
+            r = i1[h, k]
+            slot = r % span
+            if tags[slot] != r:
+                _w_row(src[r], ring[slot], i2, w2, c2, layout, tmp, split)
+                tags[slot] = r
+            offsets[k] = slot
+        _combine(out, h, flat, offsets, w1, h, c, zero)
+
+
+@_jit
+def resample(
+    start,
+    stop,
+    x,
+    out,
+    i0,
+    w0,
+    c0,
+    i1,
+    w1,
+    c1,
+    i2,
+    w2,
+    c2,
+    layout,
+    order,
+    scratch,
+    stream,
+    transposed,
+):
+    """Apply the tables of the axes listed in ``order`` (0 = D, 1 = H, 2 = W) to the volumes
+    ``start <= p < stop`` of ``x`` ``(P, D, H, W, C)`` into ``out``; ``layout`` holds the last
+    axis's :class:`Layout` fields. ``scratch`` is the size of the largest intermediate result;
+    axes not in ``order`` must keep their size.
+
+    ``C == 1``: planes of an NCHW array, the last axis resampled along its rows by
+    :func:`_row_pass`. ``C > 1``: images of a channels_last array, every axis (the last too) by
+    :func:`_axis_pass`, vectorised over the contiguous channels. With ``stream``, consecutive H
+    and W passes run output row by output row (:func:`_stream_hw`): no intermediate larger than
+    a few rows, for slices too large for the cache. Either way each output adds its taps in the
+    table's order, in the input's dtype: the same sums, the same bits."""
+    _, n_d, n_h, n_w, n_c = x.shape
+    _, o_d, o_h, o_w, _ = out.shape
     buf_a = np.empty(scratch, x.dtype)
     buf_b = np.empty(scratch, x.dtype)
-    tmp = np.empty((max(layout[1], 1), max(layout[3], 1)), x.dtype)
-    split = np.empty((max(layout[2], 1), max(n_w // max(layout[2], 1) + 1, layout[3])), x.dtype)
+    rows = n_c == 1
+    tmp = np.empty((max(layout[1], 1), max(layout[3], 1) if rows else 1), x.dtype)
+    sw = max(layout[2], 1) if rows else 1
+    split = np.empty((sw, max(n_w // sw + 1, layout[3]) if rows else 1), x.dtype)
     steps = len(order)
+    transpose = rows and transposed
+    tile = np.empty((n_w + o_w) * _TILE if transpose else 0, x.dtype)
     for p in range(start, stop):
         cur = x[p]
         d, h, w = n_d, n_h, n_w
-        for s in range(steps):
+        s = 0
+        written = 0
+        while s < steps:
             axis = order[s]
+            fused = stream and s + 1 < steps and axis != 0 and order[s + 1] == 3 - axis
             nd = o_d if axis == 0 else d
-            nh = o_h if axis == 1 else h
-            nw = o_w if axis == 2 else w
-            if s == steps - 1:
+            nh = o_h if axis == 1 or fused else h
+            nw = o_w if axis == 2 or fused else w
+            last = s == steps - 1 or (fused and s + 2 == steps)
+            if last:
                 nxt = out[p]
-            elif s % 2 == 0:
-                nxt = buf_a[: nd * nh * nw].reshape((nd, nh, nw))
+            elif written % 2 == 0:
+                nxt = buf_a[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
             else:
-                nxt = buf_b[: nd * nh * nw].reshape((nd, nh, nw))
-            if axis == 0:
-                _axis_pass(cur.reshape((1, d, h * w)), nxt.reshape((1, nd, nh * nw)), i0, w0, c0)
+                nxt = buf_b[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
+            if fused:
+                for k in range(d):
+                    _stream_hw(
+                        cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
+                    )
+                s += 1
+            elif axis == 0:
+                shape_in, shape_out = (1, d, h * w * n_c), (1, nd, nh * nw * n_c)
+                _axis_pass(cur.reshape(shape_in), nxt.reshape(shape_out), i0, w0, c0)
             elif axis == 1:
-                _axis_pass(cur, nxt, i1, w1, c1)
-            else:
+                shape_in, shape_out = (d, h, w * n_c), (nd, nh, nw * n_c)
+                _axis_pass(cur.reshape(shape_in), nxt.reshape(shape_out), i1, w1, c1)
+            elif rows and transpose:
+                _row_pass_transposed(
+                    cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw)), i2, w2, c2, tile
+                )
+            elif rows:
                 _row_pass(
                     cur.reshape((d * h, w)),
                     nxt.reshape((nd * nh, nw)),
@@ -370,8 +507,13 @@ def resample(start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, or
                     tmp,
                     split,
                 )
+            else:
+                shape_in, shape_out = (d * h, w, n_c), (nd * nh, nw, n_c)
+                _axis_pass(cur.reshape(shape_in), nxt.reshape(shape_out), i2, w2, c2)
             cur = nxt
             d, h, w = nd, nh, nw
+            written += 1
+            s += 1
 
 
 @_inline
@@ -405,30 +547,66 @@ def _gather_run(row, src, start, period, stride, repeats, base):
 
 
 @_jit
-def gather(start, stop, x, out, i0, i1, i2, layout):
-    """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]``, the last axis laid out
-    by :class:`Layout` (a periodic run copied with strided loads); repeated
-    rows and planes are copied rather than gathered again. Moves values only (any dtype)."""
+def _gather_plane(xp, op, i0, i1, i2, layout):
+    """:func:`gather` of one NCHW plane ``(D, H, W)``, its rows laid out by :class:`Layout`."""
     l_start, period, stride, repeats, base, _, band, band_window, _, rest, _ = layout
-    o_d, o_h = out.shape[1], out.shape[2]
-    for p in range(start, stop):
-        xp = x[p]
-        op = out[p]
-        for d in range(o_d):
-            if d > 0 and i0[d] == i0[d - 1]:
-                op[d] = op[d - 1]
+    o_d, o_h = op.shape[0], op.shape[1]
+    for d in range(o_d):
+        if d > 0 and i0[d] == i0[d - 1]:
+            op[d] = op[d - 1]
+            continue
+        xd = xp[i0[d]]
+        od = op[d]
+        for h in range(o_h):
+            row = od[h]
+            if h > 0 and i1[h] == i1[h - 1]:
+                row[:] = od[h - 1]
                 continue
-            xd = xp[i0[d]]
-            od = op[d]
-            for h in range(o_h):
-                row = od[h]
-                if h > 0 and i1[h] == i1[h - 1]:
-                    row[:] = od[h - 1]
-                    continue
-                src = xd[i1[h]]
-                if period:
-                    _gather_run(row, src, l_start, period, stride, repeats, base)
-                for i in range(band.shape[0]):
-                    row[band[i]] = src[band_window[i]]
-                for w in rest:
-                    row[w] = src[i2[w]]
+            src = xd[i1[h]]
+            if period:
+                _gather_run(row, src, l_start, period, stride, repeats, base)
+            for i in range(band.shape[0]):
+                row[band[i]] = src[band_window[i]]
+            for w in rest:
+                row[w] = src[i2[w]]
+
+
+@_jit
+def _gather_image(xp, op, i0, i1, i2):
+    """:func:`gather` of one channels_last image ``(D, H, W, C)``: each pixel's channels are
+    copied as one contiguous run."""
+    o_d, o_h, o_w, n_c = op.shape
+    for d in range(o_d):
+        if d > 0 and i0[d] == i0[d - 1]:
+            op[d] = op[d - 1]
+            continue
+        xd = xp[i0[d]]
+        od = op[d]
+        for h in range(o_h):
+            row = od[h]
+            if h > 0 and i1[h] == i1[h - 1]:
+                row[:] = od[h - 1]
+                continue
+            src = xd[i1[h]]
+            for w in range(o_w):
+                pixel = row[w]
+                source = src[i2[w]]
+                for c in range(n_c):
+                    pixel[c] = source[c]
+
+
+@_jit
+def gather(start, stop, x, out, i0, i1, i2, layout):
+    """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]`` over volumes
+    ``(P, D, H, W, C)``. With ``C == 1`` the last axis is laid out by :class:`Layout` (a
+    periodic run copied with strided loads); with ``C > 1`` (channels_last) each pixel's
+    channels are copied as one contiguous run. Repeated rows and planes are copied rather
+    than gathered again. Moves values only (any dtype)."""
+    _, n_d, n_h, n_w, n_c = x.shape
+    _, o_d, o_h, o_w, _ = out.shape
+    for p in range(start, stop):
+        if n_c == 1:
+            xp = x[p].reshape((n_d, n_h, n_w))
+            _gather_plane(xp, out[p].reshape((o_d, o_h, o_w)), i0, i1, i2, layout)
+        else:
+            _gather_image(x[p], out[p], i0, i1, i2)

@@ -17,52 +17,99 @@ _U = np.uint64  # an index known to be >= 0: numba then skips the negative-index
 
 
 # ------------------------------------------------------------------------------------ unpooling
+# Unpooling kernels take volumes ``(P, D, H, W, C)``: ``C == 1`` for the planes of an NCHW
+# array, ``C > 1`` for the images of a channels_last one (each pixel's channels contiguous).
+@_jit
+def _unpool_plane(x, out, sd, sh, sw):
+    """:func:`unpool_nearest` of one NCHW plane ``(D, H, W)``."""
+    D, H, W = x.shape
+    for d in range(D):
+        for h in range(H):
+            row = out[d * sd, h * sh]
+            src = x[d, h]
+            for w in range(W):
+                v = src[w]
+                for k in range(sw):
+                    row[w * sw + k] = v
+            for a in range(1, sh):
+                out[d * sd, h * sh + a, :] = row
+        for b in range(1, sd):
+            out[d * sd + b] = out[d * sd]
+
+
+@_jit
+def _unpool_image(x, out, sd, sh, sw):
+    """:func:`unpool_nearest` of one channels_last image ``(D, H, W, C)``."""
+    D, H, W, C = x.shape
+    for d in range(D):
+        for h in range(H):
+            row = out[d * sd, h * sh]
+            src = x[d, h]
+            for w in range(W):
+                pixel = src[w]
+                for k in range(sw):
+                    dst = row[w * sw + k]
+                    for c in range(C):
+                        dst[c] = pixel[c]
+            for a in range(1, sh):
+                out[d * sd, h * sh + a] = row
+        for b in range(1, sd):
+            out[d * sd + b] = out[d * sd]
+
+
 @_jit
 def unpool_nearest(start, stop, x, out, sd, sh, sw):
-    _, D, H, W = x.shape
+    _, D, H, W, C = x.shape
+    shape = (out.shape[1], out.shape[2], out.shape[3])
     for p in range(start, stop):
-        for d in range(D):
-            for h in range(H):
-                row = out[p, d * sd, h * sh]
-                src = x[p, d, h]
-                for w in range(W):
-                    v = src[w]
-                    for k in range(sw):
-                        row[w * sw + k] = v
-                for a in range(1, sh):
-                    out[p, d * sd, h * sh + a, :] = row
-            for b in range(1, sd):
-                out[p, d * sd + b] = out[p, d * sd]
+        if C == 1:
+            _unpool_plane(x[p].reshape((D, H, W)), out[p].reshape(shape), sd, sh, sw)
+        else:
+            _unpool_image(x[p], out[p], sd, sh, sw)
 
 
 @_jit
 def unpool_nearest_backward(start, stop, g, gx, sd, sh, sw):
-    """Sum of each block (the gradient of nearest unpooling), in raster order inside the block."""
-    _, D, H, W = gx.shape
+    """Sum of each block (the gradient of nearest unpooling), in raster order inside the block
+    (with channels_last volumes, all channels of a pixel at once: the same order for each)."""
+    _, D, H, W, C = gx.shape
     for p in range(start, stop):
         for d in range(D):
             for h in range(H):
                 for w in range(W):
-                    acc = gx[p, d, h, w]  # zero-filled by the caller
+                    if C == 1:
+                        acc = gx[p, d, h, w, 0]  # zero-filled by the caller
+                        for b in range(sd):
+                            for a in range(sh):
+                                row = g[p, d * sd + b, h * sh + a]
+                                for k in range(sw):
+                                    acc += row[w * sw + k, 0]
+                        gx[p, d, h, w, 0] = acc
+                        continue
+                    out = gx[p, d, h, w]
                     for b in range(sd):
                         for a in range(sh):
                             row = g[p, d * sd + b, h * sh + a]
                             for k in range(sw):
-                                acc += row[w * sw + k]
-                    gx[p, d, h, w] = acc
+                                src = row[w * sw + k]
+                                for c in range(C):
+                                    out[c] += src[c]
 
 
 @_jit
 def unpool_bed_of_nails(start, stop, x, out, sd, sh, sw, od, oh, ow):
     """Write ``x`` at offset ``(od, oh, ow)`` of each block of the zero-filled ``out``."""
-    _, D, H, W = x.shape
+    _, D, H, W, C = x.shape
     for p in range(start, stop):
         for d in range(D):
             for h in range(H):
                 row = out[p, d * sd + od, h * sh + oh]
                 src = x[p, d, h]
                 for w in range(W):
-                    row[w * sw + ow] = src[w]
+                    dst = row[w * sw + ow]
+                    pixel = src[w]
+                    for c in range(C):
+                        dst[c] = pixel[c]
 
 
 # ---------------------------------------------------------------------------------- max pooling
