@@ -51,6 +51,8 @@ def integer(value: Any, fn: str, name: str) -> int:
     """``value`` as a Python int; bools, floats and strings are refused even when integral. A
     0-d integer array or tensor counts as its value. A ``torch.SymInt`` (a size in a graph over
     dynamic shapes) stays as it is."""
+    if type(value) is int:  # the usual argument: nothing to look into
+        return value
     shown, value = value, _item(value)
     if _backend.is_symbolic(value):
         return value
@@ -62,6 +64,8 @@ def integer(value: Any, fn: str, name: str) -> int:
 def ntuple(value: Any, n: int, fn: str, name: str) -> tuple[int, ...]:
     """An int broadcast to ``n`` spatial dims, or a sequence of exactly ``n`` ints, each of
     magnitude at most ``MAX_SIZE`` (no size or step is larger, and the kernels use int64)."""
+    if type(value) is int and -MAX_SIZE <= value <= MAX_SIZE:  # the usual argument
+        return (value,) * n
     values = _ntuple(value, n, fn, name)
     if any(abs(v) > MAX_SIZE for v in values):
         raise fail(fn, f"{name} {_show(value)} is out of range: each entry must be at most 2**62")
@@ -192,10 +196,22 @@ def native(x: Any, fn: str, name: str = "x") -> Any:
 
 def dtype_in(x: Any, dtypes: Sequence[str], fn: str, name: str) -> None:
     """Refuse an array or tensor whose dtype is not one of ``dtypes`` (``TypeError``)."""
+    try:  # the answer for a (dtype, allowed) pair seen before: no name to build
+        key = (x.dtype, dtypes)
+        if key in _ALLOWED:
+            return
+    except TypeError:  # an unhashable list of dtypes
+        key = None
     got = _backend.dtype_name(x)
     if got not in dtypes:
         allowed = ", ".join(d for d in REAL_DTYPES if d in dtypes)
         raise fail(fn, f"{name} has dtype {got}; allowed dtypes: {allowed}", TypeError)
+    if key is not None and len(_ALLOWED) < 256:
+        _ALLOWED.add(key)
+
+
+# (dtype, allowed dtypes) pairs that dtype_in accepted
+_ALLOWED: set = set()
 
 
 def array_or_tensor(value: Any, fn: str, name: str) -> None:
@@ -243,14 +259,17 @@ def fits_in_memory(
     *,
     temporaries: int = 0,
     host: bool = True,
+    cause: str = "",
 ) -> None:
     """Refuse, before allocating it, an array of ``shape`` (elements of ``itemsize`` bytes) that
     this machine cannot hold: :func:`fits_in_ram` on its bytes plus ``temporaries`` (the bytes of
     scratch the computation holds at the same time). The one memory check of every operator's
-    output; ``host=False`` for a tensor on an accelerator (whose memory is not the host's)."""
+    output; ``host=False`` for a tensor on an accelerator (whose memory is not the host's);
+    ``cause`` names the argument that sets the size (``"size (10, 10)"``), for the message."""
     nbytes = math.prod(shape) * itemsize + temporaries
     extra = " with its temporaries" if temporaries else ""
-    fits_in_ram(nbytes, fn, f"the {what} of shape {tuple(shape)}{extra}", host=host)
+    given = f" (from {cause})" if cause else ""
+    fits_in_ram(nbytes, fn, f"the {what} of shape {tuple(shape)}{given}{extra}", host=host)
 
 
 # Larger than any machine this library targets; a guard against overflowing size arithmetic.
@@ -435,7 +454,7 @@ def at_most(value: int, maximum: int, fn: str, name: str, why: str) -> int:
 def on_host(x: Any) -> bool:
     """Whether ``x`` lives in this machine's memory: a NumPy array or a CPU tensor (for the
     ``host`` of :func:`fits_in_memory`)."""
-    return not _backend.is_tensor(x) or x.device.type == "cpu"
+    return not _backend.is_tensor(x) or x.is_cpu
 
 
 def positive_channels(x: Any, fn: str, name: str = "x", axis: int = 1, what: str = "") -> None:

@@ -17,6 +17,7 @@ import numpy as np
 from . import _backend, _checks, shapes
 from ._kernels import conv as _k
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
+from .spec import _compiling
 
 __all__ = [
     "checkerboard",
@@ -264,6 +265,27 @@ def conv_transpose(
     bias = _checks.native(bias, "conv_transpose", "bias")
     if _backend.is_dask(x):
         return _backend.dask_ops().conv_transpose(**locals())
+    options = (stride, padding, output_padding, groups, dilation, output_size, method)
+    key = _call_key(x, weight, bias, options)
+    found = _TRANSPOSE_CALLS.get(key) if key is not None else None
+    if found is None:
+        found = _transpose_arguments(x, weight, bias, *options)
+        if key is not None:
+            if len(_TRANSPOSE_CALLS) >= 256:
+                _TRANSPOSE_CALLS.clear()
+            _TRANSPOSE_CALLS[key] = found
+    method, args = found
+    if _backend.is_tensor(x):
+        return _backend.torch_ops("conv").conv_transpose(x, weight, bias, *args, method)
+    dtype = _gemm_dtype(x.dtype)
+    xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
+    return _NUMPY_WORKERS[method](xc, wc, bias, *args).astype(x.dtype, copy=False)
+
+
+def _transpose_arguments(
+    x, weight, bias, stride, padding, output_padding, groups, dilation, output_size, method
+) -> tuple[str, tuple]:
+    """:func:`conv_transpose`'s checks and geometry: the method and the workers' arguments."""
     fn = "conv_transpose"
     nd, groups, _ = _checks.conv_operands(fn, x, weight, bias, groups, transposed=True)
     method = _checks.choice(method, METHODS, fn, "method")
@@ -277,12 +299,38 @@ def conv_transpose(
     _checks.fits_in_memory(out_shape, _backend.itemsize(x), fn, host=host)
     if method == "matrix":
         _check_matrix_method(x, weight, groups, stride, dilation, out, fn)
-    args = (stride, dilation, groups, offset, out)
-    if _backend.is_tensor(x):
-        return _backend.torch_ops("conv").conv_transpose(x, weight, bias, *args, method)
-    dtype = _gemm_dtype(x.dtype)
-    xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
-    return _NUMPY_WORKERS[method](xc, wc, bias, *args).astype(x.dtype, copy=False)
+    return method, (stride, dilation, groups, offset, out)
+
+
+# the checked arguments of recent calls, by what they depend on (kind, shape, dtype and device
+# of each operand, the options with their types): a small call would spend most of its time
+# checking the same arguments again
+_TRANSPOSE_CALLS: dict[tuple, tuple] = {}
+_PLAIN_OPTIONS = frozenset({type(None), bool, int, str})
+
+
+def _call_key(x, weight, bias, options: tuple) -> tuple | None:
+    """The cache key of a tensor call, or None (NumPy or Dask input, an option that is not a
+    plain int, str or tuple of ints, symbolic sizes, inside a trace)."""
+    if not _backend.is_tensor(x) or _compiling():
+        return None
+    if not _PLAIN_OPTIONS.issuperset(map(type, options)):
+        if not all(
+            type(o) in _PLAIN_OPTIONS
+            or (type(o) is tuple and _PLAIN_OPTIONS.issuperset(map(type, o)))
+            for o in options
+        ):
+            return None
+    operands = tuple(
+        None if a is None else (type(a), tuple(a.shape), a.dtype, a.device)
+        for a in (x, weight, bias)
+    )
+    key = (operands, options, tuple(type(o) for o in options))
+    try:
+        hash(key)
+    except TypeError:  # a symbolic size
+        return None
+    return key
 
 
 def conv_matrix(

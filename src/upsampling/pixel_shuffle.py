@@ -19,8 +19,19 @@ def _factors(x, factor, fn: str, name: str) -> tuple[int, tuple[int, ...]]:
 
 def _rearrange(x, shape, perm, out_shape):
     if _backend.is_tensor(x):
-        return x.reshape(shape).permute(perm).reshape(out_shape)
+        return _same_format(x, x.reshape(shape).permute(perm).reshape(out_shape))
     return np.ascontiguousarray(x.reshape(shape).transpose(perm)).reshape(out_shape)
+
+
+def _same_format(x, y):
+    """``y`` in ``x``'s memory format: ``channels_last`` (``channels_last_3d``) where ``x`` is
+    laid out so and not also contiguous, as PyTorch's ``pixel_shuffle`` keeps it."""
+    if x.is_contiguous() or x.dim() not in (4, 5):
+        return y
+    import torch
+
+    fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
+    return y.contiguous(memory_format=fmt) if x.is_contiguous(memory_format=fmt) else y
 
 
 def _square_2d(x, r: tuple[int, ...]) -> bool:

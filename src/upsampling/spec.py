@@ -71,25 +71,32 @@ class ResizeSpec:
         """The normalised spec of ``interpolate``'s arguments after ``x`` (positional or by
         name, as the function takes them), checked as far as they can be without an input;
         errors name ``fn``."""
-        try:
-            raw = cls(*args, **kwargs)
-        except TypeError as e:  # an unknown keyword or too many arguments
-            message = str(e).replace("ResizeSpec.__init__()", "arguments")
-            raise _checks.fail(fn, message, TypeError) from None
         if _compiling():  # traced values: no cache
-            return raw._normalised(fn)
-        values = tuple(getattr(raw, f) for f in _FIELDS)
+            return cls._build(fn, args, kwargs)._normalised(fn)
+        values = (*args, *kwargs.values())
+        types = tuple(map(type, values))
         try:  # the types are part of the key: 2, 2.0 and True are equal but not the same
-            key = (fn, _typed(values))
+            if _PLAIN.issuperset(types):  # the usual call: no tuple, array or tensor to look in
+                key = (fn, len(args), tuple(kwargs), values, types)
+            else:
+                key = (fn, len(args), tuple(kwargs), _typed(values))
             found = _NORMALISED.get(key)
         except TypeError:  # an unhashable value (a list, an array): normalise it each time
-            return raw._normalised(fn)
+            return cls._build(fn, args, kwargs)._normalised(fn)
         if found is None:
-            found = raw._normalised(fn)
+            found = cls._build(fn, args, kwargs)._normalised(fn)
             if len(_NORMALISED) >= 1024:
                 _NORMALISED.clear()
             _NORMALISED[key] = found
         return found
+
+    @classmethod
+    def _build(cls, fn: str, args: tuple, kwargs: dict) -> ResizeSpec:
+        try:
+            return cls(*args, **kwargs)
+        except TypeError as e:  # an unknown keyword or too many arguments
+            message = str(e).replace("ResizeSpec.__init__()", "arguments")
+            raise _checks.fail(fn, message, TypeError) from None
 
     def _normalised(self, fn: str) -> ResizeSpec:
         size, scale = _plain(self.size), _plain(self.scale_factor)
@@ -254,6 +261,23 @@ class ResizeSpec:
         rest = tuple(getattr(self, f.name) for f in dataclasses.fields(self)[2:])
         return (_form(self.size, "int"), _form(self.scale_factor, "number"), *rest)
 
+    def op_arguments(self) -> tuple[str, list, list]:
+        """``(key(), size_values(), scale_values())``, computed once per spec (eager calls
+        only: under ``torch.compile`` the op builds them from traced values). The lists are
+        shared between calls: read them, never change them."""
+        cached = self.__dict__.get("_op_arguments")
+        if cached is None:
+            cached = (self.key(), self.size_values(), self.scale_values())
+            object.__setattr__(self, "_op_arguments", cached)  # frozen: not a field
+        return cached
+
+    def cause(self) -> str:
+        """The argument that sets the output size, with its value, for messages:
+        ``"size (4, 5)"`` or ``"scale_factor 2.0"``."""
+        if self.size is not None:
+            return f"size {self.size!r}"
+        return f"scale_factor {self.scale_factor!r}"
+
     def size_values(self) -> list:
         return [] if self.size is None else list(_entries(self.size))
 
@@ -303,6 +327,8 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(ResizeSpec))
 # normalised specs of recent calls, by the call's arguments with their types (small calls
 # would otherwise spend a good part of their time checking the same arguments again)
 _NORMALISED: dict[tuple, ResizeSpec] = {}
+# the types whose values are the whole key (immutable, hashed by value, nothing inside)
+_PLAIN = frozenset({type(None), bool, int, float, str})
 
 
 def _typed(value: Any) -> Any:

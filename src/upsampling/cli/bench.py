@@ -43,23 +43,44 @@ def median_time(fn: Callable[[], object], repeat: int = 7, warmup: int = 2) -> f
 
 
 def rounds(
-    fns: dict[str, Callable[[], object]], repeat: int = 7, warmup: int = 1, settle: float = 0.05
+    fns: dict[str, Callable[[], object]],
+    repeat: int = 7,
+    warmup: int = 1,
+    settle: float = 0.05,
+    min_time: float = 0.0,
 ) -> dict[str, list[float]]:
-    """Wall times of each function, called once per round for ``repeat`` rounds after
-    ``warmup`` untimed rounds. Before each timed call the machine rests ``settle`` seconds, so
-    the worker threads of the previous call (OpenMP and BLAS busy-wait after each call) are idle
-    and do not slow the next library's."""
-    for _ in range(warmup):
-        for fn in fns.values():
+    """Wall times per call of each function, called in turn once per round for ``repeat`` rounds
+    after ``warmup`` untimed rounds. Before each timed sample the machine rests ``settle``
+    seconds, so the worker threads of the previous call (OpenMP and BLAS busy-wait after each
+    call) are idle and do not slow the next library's.
+
+    ``min_time`` > 0: each sample is a loop of as many calls as take about ``min_time``
+    seconds (counted per function after its first call, and at least one), and its time is the
+    mean per call; the warm-up rounds run the same loops. A call of a few microseconds is then
+    timed over thousands of calls rather than once, and the first-call costs of either library
+    (allocator, oneDNN primitive caches, numba dispatch) stay in the warm-up."""
+    calls = dict.fromkeys(fns, 1)
+    if min_time > 0:
+        for name, fn in fns.items():
+            fn()  # the first call (compilation, caches) is not a measure of the rest
+            start = time.perf_counter()
             fn()
+            once = max(time.perf_counter() - start, 1e-7)
+            calls[name] = max(1, min(100_000, round(min_time / once)))
+    for _ in range(warmup):
+        for name, fn in fns.items():
+            for _ in range(calls[name]):
+                fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
             if settle:
                 time.sleep(settle)
+            n = calls[name]
             start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(n):
+                fn()
+            times[name].append((time.perf_counter() - start) / n)
     return times
 
 
@@ -196,7 +217,9 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     set_threads(threads)
     # fresh memory is slow to fault in on some VMs (huge pages returned to the host): the
     # warm-up rounds let both libraries reach their steady state first
-    repeat, warmup = (3, 1) if quick else (7, 5)
+    # each sample a loop of calls lasting min_time (small calls are microseconds: one call
+    # timed alone is mostly the timer and the first-call costs of either side)
+    repeat, warmup, min_time = (5, 2, 0.02) if quick else (7, 5, 0.05)
     all_cases = cases(quick)
     libraries = sorted({lib for c in all_cases for lib in c.others}, key=_order)
     rows = []
@@ -205,7 +228,7 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     with progress_steps(len(all_cases)) as step:
         for case in all_cases:
             step(case.name)
-            times = rounds({"ours": case.ours, **case.others}, repeat, warmup)
+            times = rounds({"ours": case.ours, **case.others}, repeat, warmup, min_time=min_time)
             ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
             rows.append(
                 {
@@ -223,7 +246,8 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
         "numpy": np.__version__,
         "torch": torch.__version__,
         "dtype": "float32",
-        "timing": f"{repeat} interleaved rounds after {warmup} warm-up; median ratio",
+        "timing": f"{repeat} interleaved rounds of >= {min_time * 1e3:.0f} ms of calls after "
+        f"{warmup} warm-up; median ratio",
     }
     if json:
         echo(_json.dumps({"machine": machine, "results": rows}, indent=2))
@@ -231,8 +255,8 @@ def run_bench(*, json: bool, quick: bool, threads: int, echo: Callable[[str], No
     from rich.table import Table
 
     table = Table(
-        title=f"float32, {threads} threads, {repeat} interleaved rounds; speed-up = median of "
-        "their time / ours (> 1: we are faster)",
+        title=f"float32, {threads} threads, {repeat} interleaved rounds after warm-up; speed-up "
+        "= median of their time / ours (> 1: we are faster)",
         title_justify="left",
     )
     for col in ["operator", "input", "ours ms", *[f"vs {lib}" for lib in libraries]]:

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from .. import shapes
 from .._kernels import conv as K
+from ._dispatch import memory_format
 
 _CONV = (F.conv1d, F.conv2d, F.conv3d)
 _CONV_TRANSPOSE = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
@@ -95,12 +96,26 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
     )
 
 
+def on_accelerator(x: Tensor) -> bool:
+    """Whether ``x`` lives on an accelerator (CUDA, ...), where PyTorch's own convolutions
+    (cuDNN) are the ones to call."""
+    return x.device.type != "cpu"
+
+
+def auto_method(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> str:
+    """The method ``"auto"`` runs: ``"torch"`` (``F.conv_transpose{1,2,3}d``: cuDNN on CUDA,
+    oneDNN on CPU) on every accelerator and wherever the sub-pixel method is not faster
+    (:func:`subpixel_is_faster`), else ``"subpixel"``."""
+    if on_accelerator(x) or not subpixel_is_faster(x, w, bias, stride):
+        return "torch"
+    return "subpixel"
+
+
 def transpose_auto(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
-    """The sub-pixel method where :func:`subpixel_is_faster`, else PyTorch's own kernel,
-    ``F.conv_transpose{1,2,3}d`` (oneDNN on CPU, cuDNN on CUDA); an output window torch's
-    arguments cannot name (``padding="same"`` with an odd or negative total padding) is cut or
-    zero-extended from its result."""
-    if subpixel_is_faster(x, w, bias, stride):
+    """The method of :func:`auto_method`; an output window torch's arguments cannot name
+    (``padding="same"`` with an odd or negative total padding) is cut or zero-extended from
+    PyTorch's result."""
+    if auto_method(x, w, bias, stride) == "subpixel":
         return transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size)
     return transpose_torch(x, w, bias, stride, dilation, groups, offset, out_size)
 
@@ -273,4 +288,11 @@ _METHODS = {
 
 
 def conv_transpose(x, w, bias, stride, dilation, groups, offset, out_size, method) -> Tensor:
-    return _METHODS[method](x, w, bias, stride, dilation, groups, offset, out_size)
+    """The method's result in ``x``'s memory format (PyTorch's transposed convolution keeps
+    ``channels_last``; the other methods write a new contiguous tensor)."""
+    y = _METHODS[method](x, w, bias, stride, dilation, groups, offset, out_size)
+    if not x.is_contiguous():
+        fmt = memory_format(x)
+        if not y.is_contiguous(memory_format=fmt):
+            y = y.contiguous(memory_format=fmt)
+    return y

@@ -6,8 +6,12 @@ numba kernels. CPU tensors of a dtype numba computes in run the NumPy-level one 
 views; anything else (CUDA, float16, bfloat16) runs the plain-PyTorch one, the same algorithm.
 That choice is made here and nowhere else (:func:`numba_runs`). Ops are registered with
 ``torch.library.custom_op`` (opaque to ``torch.compile``, with fake implementations for tracing)
-and fall back to ``torch.autograd.Function`` on torch releases that lack it. Autograd formulas
-gather (or add in a fixed order), so gradients are the same bit for bit on every run.
+and fall back to ``torch.autograd.Function`` on torch releases that lack it. A plain eager call
+skips the op's dispatch (a Python-level cost many times a small call's work): :class:`Op` runs
+the same implementation directly, through an ``autograd.Function`` with the same backward
+where autograd records the call; traces, fake tensors and modes still go through the op.
+Outputs come in the data's memory format (:func:`memory_format`). Autograd formulas gather (or
+add in a fixed order), so gradients are the same bit for bit on every run.
 """
 
 from __future__ import annotations
@@ -27,16 +31,19 @@ _NUMBA_DTYPES = frozenset(
 
 
 def numba_ok(*tensors: Tensor) -> bool:
-    return all(t.device.type == "cpu" and t.dtype in _NUMBA_DTYPES for t in tensors)
+    return all(t.is_cpu and t.dtype in _NUMBA_DTYPES for t in tensors)
 
 
 def numba_runs(args: tuple) -> bool:
     """Whether an op called with ``args`` runs its NumPy-level implementation: its first argument
     (the data) is of a dtype numba computes in and every tensor argument is on the CPU (an index
     or flag tensor may be of any dtype)."""
-    return numba_ok(args[0]) and all(
-        a.device.type == "cpu" for a in args[1:] if isinstance(a, Tensor)
-    )
+    if not numba_ok(args[0]):
+        return False
+    for a in args[1:]:
+        if isinstance(a, Tensor) and not a.is_cpu:
+            return False
+    return True
 
 
 def triton_kernel(name: str, args: tuple) -> Callable | None:
@@ -47,15 +54,21 @@ def triton_kernel(name: str, args: tuple) -> Callable | None:
     x = args[0]
     if not isinstance(x, Tensor):
         return None
-    if x.device.type != "cuda" and os.environ.get("UPSAMPLING_KERNELS") != "triton":
+    if not x.is_cuda and kernels_setting() != "triton":
         return None
     from .. import _triton
 
     return _triton.kernel(name, args)
 
 
+def kernels_setting() -> str | None:
+    """``UPSAMPLING_KERNELS`` as it is now (read on every call: tests switch it)."""
+    return os.environ.get("UPSAMPLING_KERNELS")
+
+
 def as_numpy(t: Tensor):
-    return t.detach().numpy()
+    """A zero-copy NumPy view of a CPU tensor (``detach`` only where needed: it costs a call)."""
+    return t.detach().numpy() if t.requires_grad else t.numpy()
 
 
 def from_numpy(a) -> Tensor:
@@ -79,21 +92,61 @@ def _torch_result(r: Any) -> Any:
 def _unaliased(result: Any, args: tuple) -> Any:
     """``result`` with every tensor that shares memory with a tensor argument cloned: a custom op
     may not return a view of its input, which a plain-PyTorch implementation shared with the
-    export path may (a reshape that moves nothing: a scale of 1, an empty tensor)."""
-    inputs = {a.untyped_storage().data_ptr() for a in args if isinstance(a, Tensor)}
+    export path may (a reshape that moves nothing: a scale of 1, an empty tensor). The clone
+    keeps the output's memory format (a channels-last view stays channels-last)."""
+    inputs = [a.untyped_storage().data_ptr() for a in args if isinstance(a, Tensor)]
+    if isinstance(result, Tensor):  # the usual single output
+        aliased = result.untyped_storage().data_ptr() in inputs
+        return result.clone() if aliased else result
 
     def fresh(t: Any) -> Any:
         if isinstance(t, Tensor) and t.untyped_storage().data_ptr() in inputs:
-            return t.clone(memory_format=torch.contiguous_format)
+            return t.clone()  # preserve_format: dense strides are kept as they are
         return t
 
     return tuple(map(fresh, result)) if isinstance(result, tuple) else fresh(result)
 
 
+_CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def memory_format(t: Tensor) -> torch.memory_format:
+    """The memory format of an op's output for data ``t`` (PyTorch's rule): ``channels_last``
+    (``channels_last_3d``) for a 4-d (5-d) tensor laid out that way and not also contiguous
+    (an ambiguous layout, one channel or one pixel, reads as contiguous), else contiguous."""
+    if t.is_contiguous():
+        return torch.contiguous_format
+    cl = _CHANNELS_LAST.get(t.dim())
+    if cl is not None and t.is_contiguous(memory_format=cl):
+        return cl
+    return torch.contiguous_format
+
+
+def empty(like: Tensor, shape, dtype: torch.dtype | None = None) -> Tensor:
+    """A new tensor of ``shape`` on ``like``'s device, in ``like``'s :func:`memory_format`
+    where it has ``like``'s rank: what a fake implementation returns for an output."""
+    fmt = memory_format(like) if len(shape) == like.dim() else torch.contiguous_format
+    dtype = like.dtype if dtype is None else dtype
+    return torch.empty(shape, dtype=dtype, device=like.device, memory_format=fmt)
+
+
+def in_format(result: Any, fmt: torch.memory_format, rank: int) -> Any:
+    """``result`` with each tensor of ``rank`` dims in memory format ``fmt`` (copied where it is
+    not; a no-op where the implementation already wrote that layout)."""
+    if isinstance(result, tuple):
+        return tuple(in_format(r, fmt, rank) for r in result)
+    if isinstance(result, Tensor) and result.dim() == rank:
+        if not result.is_contiguous(memory_format=fmt):
+            return result.contiguous(memory_format=fmt)
+    return result
+
+
 def implementation(impl: Callable, numba: Callable | None = None, name: str = "") -> Callable:
     """The function an op runs: the Triton kernel where :func:`triton_kernel` has one, else
     ``numba`` on NumPy views where :func:`numba_runs`, else ``impl``; outputs that alias an input
-    are cloned (see :func:`define`)."""
+    are cloned (see :func:`define`), and outputs of the data's rank come in the data's
+    :func:`memory_format` (the first argument's: ``channels_last`` in, ``channels_last``
+    out)."""
 
     @functools.wraps(impl)
     def run(*args):
@@ -104,9 +157,84 @@ def implementation(impl: Callable, numba: Callable | None = None, name: str = ""
             result = _torch_result(numba(*map(_numpy_argument, args)))
         else:
             result = impl(*args)
-        return _unaliased(result, args)
+        result = _unaliased(result, args)
+        x = args[0]
+        return in_format(result, memory_format(x), x.dim()) if isinstance(x, Tensor) else result
 
     return run
+
+
+_C = torch._C
+
+
+def plain_eager(args: tuple) -> bool:
+    """Whether a call with ``args`` may skip the custom op's dispatch and run its implementation
+    directly: no ``torch.compile`` or ``torch.export`` trace, no ``torch.jit`` trace, no
+    dispatch or function mode (fake tensors, ``make_fx``, ``torch.device`` contexts), no
+    ``torch.func`` transform, and every tensor argument a plain ``torch.Tensor`` (not a fake,
+    functional or other subclass). Everything else goes through the op, which sees the same
+    implementation, so the results are the same bit for bit."""
+    if (
+        torch.compiler.is_compiling()
+        or _C._get_tracing_state() is not None
+        or _C._len_torch_dispatch_stack()
+        or _C._is_torch_function_mode_enabled()
+        or _C._are_functorch_transforms_active()
+    ):
+        return False
+    return all(type(a) is Tensor for a in args if isinstance(a, Tensor))
+
+
+def wants_grad(args: tuple) -> bool:
+    """Whether autograd records a call with ``args`` (grad mode and a tensor that requires it)."""
+    return torch.is_grad_enabled() and any(a.requires_grad for a in args if isinstance(a, Tensor))
+
+
+class Op:
+    """A registered custom op with a shortcut for plain eager calls.
+
+    ``op(*args)`` in eager mode (:func:`plain_eager`) runs the implementation directly, through
+    an ``autograd.Function`` with the op's own backward where autograd records the call (the
+    same formula the op registers, so double backward works as it does through the op);
+    anywhere else (``torch.compile``, export, tracing, fake tensors) it calls the registered
+    op. The registered op is :attr:`custom`; its attributes (``_opoverload``, ...) read
+    through.
+    """
+
+    def __init__(self, run: Callable, custom: Any, function: type | None) -> None:
+        self.run, self.custom, self.function = run, custom, function
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or not plain_eager(args):  # (arguments by name: the op binds them)
+            return self.custom(*args, **kwargs)
+        if wants_grad(args):
+            if self.function is None:  # not differentiable: let the op say so as it does
+                return self.custom(*args)
+            return self.function.apply(*args)
+        return self.run(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.custom, name)
+
+
+def _autograd_function(name: str, run: Callable, backward: Callable, setup_context) -> type:
+    """``run`` with ``backward`` as an ``autograd.Function`` (``forward(ctx, ...)``: the form
+    whose ``apply`` costs the least)."""
+
+    class _Function(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *inputs):
+            output = run(*inputs)
+            if setup_context is not None:
+                setup_context(ctx, inputs, output)
+            return output
+
+        @staticmethod
+        def backward(ctx, *grads):
+            return backward(ctx, *grads)
+
+    _Function.__name__ = _Function.__qualname__ = name
+    return _Function
 
 
 def _schema(impl: Callable) -> str:
@@ -158,6 +286,7 @@ def define(
     ``autograd.Function`` instead.
     """
     run = implementation(impl, numba, name)
+    function = None if backward is None else _autograd_function(name, run, backward, setup_context)
     if hasattr(torch.library, "custom_op"):
         op = torch.library.custom_op(
             f"upsampling::{name}", run, mutates_args=(), schema=_schema(impl)
@@ -165,20 +294,7 @@ def define(
         op.register_fake(fake)
         if backward is not None:
             op.register_autograd(backward, setup_context=setup_context)
-        return op
-    if backward is None:  # pragma: no cover - torch < 2.4
+        return Op(run, op, function)
+    if function is None:  # pragma: no cover - torch < 2.4
         return run
-
-    class _Function(torch.autograd.Function):  # pragma: no cover - torch < 2.4
-        @staticmethod
-        def forward(ctx, *inputs):
-            output = run(*inputs)
-            setup_context(ctx, inputs, output)
-            return output
-
-        @staticmethod
-        def backward(ctx, *grads):
-            return backward(ctx, *grads)
-
-    _Function.__name__ = name
-    return _Function.apply
+    return function.apply  # pragma: no cover - torch < 2.4

@@ -37,9 +37,27 @@ from . import _conv_ops, _interpolate_ops
 from ._unpool_ops import max_unpool_torch, unpool_torch
 
 
+def _export_state():
+    """The two flags ``torch.onnx.is_in_onnx_export`` reads (it imports their modules on every
+    call, a microsecond of each small eager call), or None where torch keeps them elsewhere."""
+    try:
+        from torch.onnx._internal.exporter import _flags
+        from torch.onnx._internal.torchscript_exporter._globals import GLOBALS
+    except ImportError:  # pragma: no cover - another torch release
+        return None
+    if not hasattr(GLOBALS, "in_onnx_export") or not hasattr(_flags, "_is_onnx_exporting"):
+        return None  # pragma: no cover - another torch release
+    return _flags, GLOBALS
+
+
+_STATE = _export_state()
+
+
 def exporting() -> bool:
     """True while ``torch.onnx.export`` traces a model."""
-    return torch.onnx.is_in_onnx_export()
+    if _STATE is None or torch.compiler.is_compiling():
+        return torch.onnx.is_in_onnx_export()
+    return _STATE[1].in_onnx_export or _STATE[0]._is_onnx_exporting
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ from .. import _backend, _checks
 from ..filters import Plan, is_identity, outside_rows, table
 from ..interpolate import interpolate_array, interpolate_backward_array, plan_for
 from ..spec import ResizeSpec, key_of
-from ._dispatch import define
+from ._dispatch import define, empty, memory_format
 
 
 @functools.lru_cache(maxsize=256)
@@ -113,14 +113,31 @@ def _plan(
     """The checked plan of a call whose spec is ``key``, ``size``, ``scale`` (``host``: the
     data is in this machine's memory, not on an accelerator)."""
     spec = ResizeSpec.from_key(key, size, scale)
-    return plan_for(spec, shape, itemsize, double, host=host)
+    try:
+        return plan_for(spec, shape, itemsize, double, host=host)
+    except ValueError as e:  # an output too large: say which argument asked for it
+        if "would take" not in str(e) or "(from " in str(e):
+            raise
+        raise ValueError(f"{e} (from {spec.cause()})") from None
+
+
+# plans by (shape, dtype, on the host, the op's arguments): the lookup of every eager call
+_PLANS: dict[tuple, Plan] = {}
 
 
 def _plan_for(t, shape, key: str, size, scale) -> Plan:
     """The cached plan for a tensor or NumPy view ``t`` read as an input of ``shape``."""
-    double = _backend.dtype_name(t) == "float64"
     host = _checks.on_host(t)
-    return _plan(tuple(shape), _backend.itemsize(t), double, key, tuple(size), tuple(scale), host)
+    shape, size, scale = tuple(shape), tuple(size), tuple(scale)
+    found_key = (shape, t.dtype, host, key, size, scale)
+    found = _PLANS.get(found_key)
+    if found is None:
+        double = _backend.dtype_name(t) == "float64"
+        found = _plan(shape, _backend.itemsize(t), double, key, size, scale, host)
+        if len(_PLANS) >= 1024:
+            _PLANS.clear()
+        _PLANS[found_key] = found
+    return found
 
 
 def _interpolate_torch(x: Tensor, key: str, size: list[int], scale: list[float]) -> Tensor:
@@ -135,7 +152,7 @@ def _interpolate_fake(x, key, size, scale):
     """The output shape from the arguments alone, so the sizes may be symbolic."""
     spec = ResizeSpec.from_key(key, size, scale)
     out = spec.output_size(tuple(x.shape[2:]), "interpolate")
-    return x.new_empty((*x.shape[:2], *out))
+    return empty(x, (*x.shape[:2], *out))
 
 
 def _backward_torch(
@@ -149,7 +166,7 @@ def _backward_numba(g: np.ndarray, key: str, size, scale, input_shape) -> np.nda
 
 
 def _backward_fake(g, key, size, scale, input_shape):
-    return g.new_empty((*g.shape[:2], *input_shape[2:]))
+    return empty(g, (*g.shape[:2], *input_shape[2:]))
 
 
 _backward_op = define(
@@ -160,10 +177,13 @@ _backward_op = define(
 def _setup(ctx, inputs, output):
     ctx.arguments = inputs[1:]
     ctx.input_shape = list(inputs[0].shape)
+    ctx.memory_format = memory_format(inputs[0])
 
 
 def _backward(ctx, g):
-    return _backward_op(g.contiguous(), *ctx.arguments, ctx.input_shape), None, None, None
+    """The gradient in the input's memory format (the backward op writes its data's)."""
+    g = g.contiguous(memory_format=ctx.memory_format)
+    return _backward_op(g, *ctx.arguments, ctx.input_shape), None, None, None
 
 
 _interpolate_op = define(
@@ -179,9 +199,11 @@ _interpolate_op = define(
 def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
     """The op on ``x``. Eager calls make (and cache) the plan here, so a bad argument fails
     at the call, not inside the op; in a compiled graph the op checks it when it runs."""
-    key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
-    if not torch.compiler.is_compiling():
-        _plan_for(x, _backend.shape(x), key, size, scale)
+    if torch.compiler.is_compiling():
+        key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
+        return _interpolate_op(x, key, size, scale)
+    key, size, scale = spec.op_arguments()
+    _plan_for(x, x.shape, key, size, scale)
     return _interpolate_op(x, key, size, scale)
 
 

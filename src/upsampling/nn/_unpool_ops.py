@@ -29,7 +29,7 @@ from ..unpool import (
     unpool_array,
     unpool_nearest_backward_array,
 )
-from ._dispatch import define
+from ._dispatch import define, empty, memory_format
 
 
 def _nails(scale, offset) -> tuple:
@@ -67,7 +67,7 @@ def unpool_torch(
 
 def _unpool_fake(x, scale, offset, bed_of_nails):
     n, c, *size = x.shape
-    return x.new_empty((n, c, *shapes.unpool_sizes(tuple(size), tuple(scale))))
+    return empty(x, (n, c, *shapes.unpool_sizes(tuple(size), tuple(scale))))
 
 
 def _unpool_backward_torch(g: Tensor, scale: list[int]) -> Tensor:
@@ -83,17 +83,18 @@ def _unpool_backward_torch(g: Tensor, scale: list[int]) -> Tensor:
 
 
 def _unpool_backward_fake(g, scale):
-    nails = g[_nails(scale, (0,) * len(scale))]
-    return torch.empty_like(nails, memory_format=torch.contiguous_format)
+    return empty(g, g[_nails(scale, (0,) * len(scale))].shape)
 
 
 def _unpool_backward_setup(ctx, inputs, output):
     ctx.scale = inputs[1]
+    ctx.memory_format = memory_format(inputs[0])
 
 
 def _unpool_double_backward(ctx, ggx):
     """The block sum is linear: its gradient is nearest unpooling again."""
-    return _unpool_op(ggx.contiguous(), ctx.scale, [0] * len(ctx.scale), False), None
+    ggx = ggx.contiguous(memory_format=ctx.memory_format)
+    return _unpool_op(ggx, ctx.scale, [0] * len(ctx.scale), False), None
 
 
 _unpool_backward_op = define(
@@ -108,12 +109,15 @@ _unpool_backward_op = define(
 
 def _unpool_setup(ctx, inputs, output):
     _, ctx.scale, ctx.offset, ctx.bed_of_nails = inputs
+    ctx.memory_format = memory_format(inputs[0])
 
 
 def _unpool_backward(ctx, g):
+    """The gradient in the input's memory format (the backward op writes its data's)."""
+    fmt = ctx.memory_format
     if ctx.bed_of_nails:
-        return g[_nails(ctx.scale, ctx.offset)].contiguous(), None, None, None
-    return _unpool_backward_op(g.contiguous(), ctx.scale), None, None, None
+        return g[_nails(ctx.scale, ctx.offset)].contiguous(memory_format=fmt), None, None, None
+    return _unpool_backward_op(g.contiguous(memory_format=fmt), ctx.scale), None, None, None
 
 
 _unpool_op = define(
@@ -142,7 +146,7 @@ def _max_pool_fake(x, kernel, stride, padding, dilation, ceil_mode):
     n, c, *size = _backend.shape(x)
     window = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation))
     out = shapes.pool_sizes(tuple(size), *window, ceil_mode, "max_pool")
-    return x.new_empty((n, c, *out)), x.new_empty((n, c, *out), dtype=torch.int64)
+    return empty(x, (n, c, *out)), empty(x, (n, c, *out), torch.int64)
 
 
 def _max_pool_backward_torch(
@@ -191,17 +195,20 @@ def _max_pool_backward_torch(
 
 
 def _max_pool_backward_fake(g, indices, input_size, kernel, stride, padding, dilation):
-    return g.new_empty((*g.shape[:2], *input_size))
+    return empty(g, (*g.shape[:2], *input_size))
 
 
 def _max_pool_backward_setup(ctx, inputs, output):
     ctx.save_for_backward(inputs[1])
+    ctx.memory_format = memory_format(inputs[0])
 
 
 def _max_pool_double_backward(ctx, ggx):
-    """Adding ``g[o]`` at ``indices[o]`` is linear in ``g``: its gradient gathers ``ggx`` there."""
+    """Adding ``g[o]`` at ``indices[o]`` is linear in ``g``: its gradient gathers ``ggx`` there
+    (in the layout of ``g``)."""
     (indices,) = ctx.saved_tensors
-    return _gather_planes(ggx, indices), None, None, None, None, None, None
+    ggy = _gather_planes(ggx, indices).contiguous(memory_format=ctx.memory_format)
+    return ggy, None, None, None, None, None, None
 
 
 _max_pool_backward_op = define(
@@ -217,6 +224,7 @@ _max_pool_backward_op = define(
 def _max_pool_setup(ctx, inputs, output):
     x, ctx.kernel, ctx.stride, ctx.padding, ctx.dilation, _ = inputs
     ctx.input_size = list(x.shape[2:])
+    ctx.memory_format = memory_format(x)
     ctx.save_for_backward(output[1])
     ctx.mark_non_differentiable(output[1])
     # the indices get no gradient: do not let autograd fill an int64 tensor of zeros for it
@@ -228,7 +236,8 @@ def _max_pool_backward(ctx, g, _g_indices):
         return None, None, None, None, None, None
     (indices,) = ctx.saved_tensors
     window = (ctx.kernel, ctx.stride, ctx.padding, ctx.dilation)
-    gx = _max_pool_backward_op(g.contiguous(), indices, ctx.input_size, *window)
+    g = g.contiguous(memory_format=ctx.memory_format)  # the gradient comes in g's layout
+    gx = _max_pool_backward_op(g, indices, ctx.input_size, *window)
     return gx, None, None, None, None, None
 
 
@@ -313,7 +322,7 @@ def _max_unpool_numba(x, indices, out_size, find_repeats):
 
 
 def _max_unpool_fake(x, indices, out_size, find_repeats):
-    return x.new_empty((*x.shape[:2], *out_size)), x.new_empty((), dtype=torch.bool)
+    return empty(x, (*x.shape[:2], *out_size)), x.new_empty((), dtype=torch.bool)
 
 
 def _max_unpool_backward_torch(g: Tensor, indices: Tensor, repeats: Tensor) -> Tensor:
@@ -334,12 +343,13 @@ def _max_unpool_backward_numba(g, indices, repeats):
 
 
 def _max_unpool_backward_fake(g, indices, repeats):
-    return g.new_empty(indices.shape)
+    return empty(g, indices.shape)
 
 
 def _max_unpool_backward_setup(ctx, inputs, output):
     g, indices, _ = inputs
     ctx.out_size = list(g.shape[2:])
+    ctx.memory_format = memory_format(g)
     ctx.save_for_backward(indices)
 
 
@@ -351,7 +361,8 @@ def _max_unpool_double_backward(ctx, ggx):
     """The owner's gather is linear in ``g``; its adjoint puts each owner's ``ggx`` back at its
     index, which is max unpooling itself (the later input wins, as the owner is the later)."""
     (indices,) = ctx.saved_tensors
-    out = _max_unpool_op(ggx.contiguous(), indices, ctx.out_size, _wants_grad(ggx))
+    ggx = ggx.contiguous(memory_format=ctx.memory_format)
+    out = _max_unpool_op(ggx, indices, ctx.out_size, _wants_grad(ggx))
     return out[0], None, None
 
 
@@ -366,6 +377,7 @@ _max_unpool_backward_op = define(
 
 
 def _max_unpool_setup(ctx, inputs, output):
+    ctx.memory_format = memory_format(inputs[0])
     ctx.save_for_backward(inputs[1], output[1])
     ctx.mark_non_differentiable(output[1])
     ctx.set_materialize_grads(False)  # the flag gets no gradient: no zeros made for it
@@ -375,7 +387,8 @@ def _max_unpool_backward(ctx, g, _g_repeats):
     if g is None:  # only reachable without materialized gradients: nothing flows back
         return None, None, None, None
     indices, repeats = ctx.saved_tensors
-    return _max_unpool_backward_op(g.contiguous(), indices, repeats), None, None, None
+    g = g.contiguous(memory_format=ctx.memory_format)  # the gradient comes in g's layout
+    return _max_unpool_backward_op(g, indices, repeats), None, None, None
 
 
 _max_unpool_op = define(
