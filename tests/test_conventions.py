@@ -36,7 +36,12 @@ OPENCV_FLAGS = {
     "linear": "INTER_LINEAR",
     "cubic": "INTER_CUBIC",
 }
-PILLOW_FLAGS = {"nearest": "NEAREST", "linear": "BILINEAR", "cubic": "BICUBIC"}
+PILLOW_FLAGS = {
+    "nearest": "NEAREST",
+    "linear": "BILINEAR",
+    "cubic": "BICUBIC",
+    "lanczos": "LANCZOS",
+}
 
 
 def opencv(x: np.ndarray, size, method: str) -> np.ndarray:
@@ -57,9 +62,10 @@ def test_every_library_names_its_methods():
     assert set(conventions) >= {"pytorch", "onnx", "tensorflow", "opencv", "pillow"}
     for library, methods in conventions.items():
         assert {"nearest", "linear", "cubic"} <= set(methods), library
-        assert set(methods) <= {"nearest", "nearest-exact", "linear", "cubic", "area"}
+        assert set(methods) <= {"nearest", "nearest-exact", "linear", "cubic", "area", "lanczos"}
         for kwargs in methods.values():
             interpolate(np.zeros((1, 1, 3, 3)), size=(2, 5), **kwargs)  # all valid keywords
+    assert "lanczos" in conventions["pillow"] and "lanczos" not in conventions["opencv"]
     with pytest.raises(TypeError):
         conventions["pillow"]["linear"]["mode"] = "cubic"  # read-only: shared presets
 
@@ -79,7 +85,7 @@ def test_the_api_example_names_the_mode_itself(rng):
     np.testing.assert_array_equal(got[0, 0], pillow(x, (9, 4), "nearest"))
     assert "trilinear" in conventions["opencv"] and "bicubic" not in list(conventions["pillow"])
     with pytest.raises(KeyError):
-        conventions["pillow"]["lanczos"]
+        conventions["opencv"]["lanczos"]  # INTER_LANCZOS4 has no preset (no mode computes it)
 
 
 # ---------------------------------------------------------------- nearest pixels, bit for bit

@@ -22,7 +22,28 @@ reproduced bit for bit by private coordinate rules (:mod:`upsampling.coordinates
 ``INTER_NEAREST_EXACT`` is that of its PyPI wheels, whose resize goes through the IPP HAL (the
 same accumulation as Pillow's); OpenCV built without it uses 16.16 fixed point, which differs
 at a few ties. TensorFlow and OpenCV's ``INTER_AREA`` (exact pixel-overlap averages) have no
-preset: ``"area"`` is PyTorch's adaptive average.
+preset: ``"area"`` is PyTorch's adaptive average; nor have OpenCV's ``INTER_LANCZOS4`` and
+Pillow's ``BOX`` and ``HAMMING`` (no mode computes them).
+
+On integer images the OpenCV and Pillow presets compute with that library's own fixed-point
+arithmetic (:mod:`upsampling._integer`, which lists the measured exceptions):
+
+=====================================  ======================================================
+preset                                 bit for bit with the library on
+=====================================  ======================================================
+``opencv`` nearest, nearest-exact      any dtype (pixels are copied)
+``opencv/linear``                      uint8 (``cv2.resize``); uint16 within 1
+``opencv/cubic``                       none: uint8 and uint16 within 1 (uint8: exact in
+                                       87% of random shapes, 0.4% of the pixels differ)
+``pillow/nearest``                     any dtype
+``pillow`` linear, cubic, lanczos      uint8 (modes L, RGB, CMYK) and uint16 (``I;16``)
+                                       when the height does not shrink; when it does,
+                                       Pillow 13 may resample vertically first by a rule
+                                       ours matches in about 90% of the shapes
+=====================================  ======================================================
+
+Float images follow the float formulas of the libraries' float paths (mode ``"F"`` for
+Pillow, ``CV_32F`` for OpenCV).
 
 >>> import numpy as np
 >>> from upsampling.conventions import conventions
@@ -45,7 +66,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _checks
-from .coordinates import Axis
+from .coordinates import Axis, torch_nearest_rule
 from .filters import EDGES, FILTERS, AxisPlan, Cubic, Nearest, Plan
 from .modes import MODES
 from .spec import ResizeSpec
@@ -74,7 +95,6 @@ def make_plan(
 
 
 def _torch_plan(spec, mode, in_size, out, scales, double) -> Plan:
-    n = len(in_size)
     align_corners, antialias = bool(spec.align_corners), spec.antialias
     given = scales is not None and not spec.recompute_scale_factor and mode.kind != "area"
     axes = []
@@ -87,9 +107,8 @@ def _torch_plan(spec, mode, in_size, out, scales, double) -> Plan:
         if mode.kind == "area":
             axes.append(AxisPlan(axis, "half_pixel", FILTERS["area"]()))
         elif mode.nearest:
-            rule = "_torch_nearest_exact" if mode.name == "nearest-exact" else "_torch_nearest"
+            rule = torch_nearest_rule(mode.name == "nearest-exact", out)
             axis = dataclasses.replace(axis, double=double)
-            rule += "_2d" if n == 2 else ""
             axes.append(AxisPlan(axis, rule, Nearest("floor")))
         elif antialias:  # PyTorch's separable antialiased kernels (Pillow's algorithm)
             if align_corners:
@@ -237,8 +256,8 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                 ),
             },
         ),
-        # PIL.Image.resize on mode "F": NEAREST, BILINEAR, BICUBIC (kernels widened when
-        # down-sampling, truncated at the edges and renormalised)
+        # PIL.Image.resize on mode "F": NEAREST, BILINEAR, BICUBIC, LANCZOS (kernels widened
+        # when down-sampling, truncated at the edges and renormalised)
         "pillow": _Methods(
             "pillow",
             {
@@ -256,6 +275,8 @@ conventions: Mapping[str, Mapping[str, Mapping[str, Any]]] = MappingProxyType(
                     antialias=True,
                     exclude_outside=True,
                 ),
+                # LANCZOS: 3 lobes, widened when down-sampling, truncated and renormalised
+                "lanczos": _preset(mode="lanczos", antialias=True),
             },
         ),
     }

@@ -19,15 +19,19 @@ asymmetric                ``o / scale``
 tf_crop_and_resize        ``start * (in - 1) + o * (end - start) * (in - 1) / (length - 1)`` over
                           the region of interest ``(start, end)``; samples outside ``[0, in - 1]``
                           take the extrapolation value
-_torch_nearest            PyTorch's ``nearest`` (its 1-D and 3-D kernels): ``o * step`` in
-                          float32 (float64 rounded to float32 for float64 input), ``step``
-                          being ``1 / scale_factor`` or ``in / out``
-_torch_nearest_2d         PyTorch's 2-D ``nearest``: ``o * step`` in float32, with exact
-                          shortcuts ``o`` when ``out == in``, ``o // 2`` when ``out == 2 * in``
-_torch_nearest_exact      PyTorch's ``nearest-exact`` (1-D, 3-D): float32
-                          ``fma(step, o + 0.5, -0.5)`` clamped at 0, plus 0.5 (float64 input:
-                          ``(o + 0.5) * step``)
-_torch_nearest_exact_2d   PyTorch's 2-D ``nearest-exact``: ``(o + 0.5) * step`` in float32
+_torch_nearest            PyTorch's ``nearest`` in its generic CPU kernel (1-D, 3-D, and 2-D
+                          outputs with height + width > 128): ``o * step`` in float32 for
+                          float32 input, in float64 rounded to float32 for float64 input,
+                          ``step`` being ``1 / scale_factor`` or ``in / out`` in that precision
+_torch_nearest_2d         PyTorch's ``nearest`` in its channels-last CPU kernel (2-D outputs
+                          with height + width <= 128): ``o * step`` in float32 whatever the
+                          dtype, with exact shortcuts ``o`` when ``out == in``, ``o // 2`` when
+                          ``out == 2 * in``
+_torch_nearest_exact      PyTorch's ``nearest-exact``, generic kernel: ``fma(step, o + 0.5,
+                          -0.5)`` in the input's precision (float32 or float64), clamped at 0,
+                          plus 0.5 rounded to float32
+_torch_nearest_exact_2d   PyTorch's ``nearest-exact``, channels-last kernel: ``(o + 0.5) * step``
+                          with a float32 ``step``, rounded to float32
 _tf_half_pixel_nearest    TensorFlow's ``resize_nearest_neighbor`` with half-pixel centres (what
                           ``tf.image.resize`` does): ``(o + 0.5) * (in / out)`` in float32
 _accumulated              Pillow's ``NEAREST`` (and OpenCV's ``INTER_NEAREST_EXACT`` in builds
@@ -40,6 +44,17 @@ _opencv_nearest           OpenCV's ``INTER_NEAREST``: ``o * (1 / (out / in))`` i
 ``scale`` is ONNX's (output over input: the scale factor given, or ``out / in``), ``length`` is
 ``scale * in`` as ONNX's reference evaluates it (``out`` for PyTorch's rules). The private rules
 give a coordinate to be floored (``nearest_mode="floor"``).
+
+PyTorch 2.13 picks a nearest pixel with different arithmetic on different paths of its CPU
+code, and :func:`torch_nearest_rule` names the rule of the path it takes: a 2-D input goes
+through its channels-last kernel when the output's height plus width is at most 128 (or when
+the input is channels-last with more than 3 channels), through its generic kernel otherwise;
+1-D and 3-D inputs through the generic one (its 3-D channels-last kernel serves channels-last
+inputs with more than 3 channels). So PyTorch itself may pick another row for the same plane
+at another width, or for the same values in channels-last memory; these rules follow its
+kernel for contiguous ``(N, C, *spatial)`` input, whose path depends on the output size alone
+(a contiguous input with more than 3 channels is channels-last only with a ``1 x 1`` plane,
+where every rule picks pixel 0).
 """
 
 from __future__ import annotations
@@ -49,7 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["COORDINATE_MODES", "Axis", "source_coordinates"]
+__all__ = ["COORDINATE_MODES", "Axis", "source_coordinates", "torch_nearest_rule"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,23 @@ def _torch_step(a: Axis, dtype=np.float32):
     return dtype(a.in_size) / dtype(a.out_size)
 
 
+# PyTorch's 2-D nearest kernels: its channels-last kernel serves outputs with H + W <= this
+_TORCH_CHANNELS_LAST_2D = 128
+
+
+def torch_nearest_rule(exact: bool, out_size: tuple[int, ...]) -> str:
+    """The coordinate rule of PyTorch's ``nearest`` (``exact``: ``nearest-exact``) on a
+    contiguous input whose spatial output size is ``out_size``: the rule of the CPU kernel
+    PyTorch 2.13 runs for it.
+
+    >>> torch_nearest_rule(False, (14, 127)), torch_nearest_rule(True, (14, 14))
+    ('_torch_nearest', '_torch_nearest_exact_2d')
+    """
+    rule = "_torch_nearest_exact" if exact else "_torch_nearest"
+    small = len(out_size) == 2 and sum(out_size) <= _TORCH_CHANNELS_LAST_2D
+    return rule + "_2d" if small else rule
+
+
 def _torch_nearest(o: np.ndarray, a: Axis) -> np.ndarray:
     if a.double:
         return (o * _torch_step(a, np.float64)).astype(np.float32).astype(np.float64)
@@ -139,6 +171,10 @@ def _torch_nearest_2d(o: np.ndarray, a: Axis) -> np.ndarray:
 
 def _torch_nearest_exact(o: np.ndarray, a: Axis) -> np.ndarray:
     if a.double:
+        # float64 ``fma(step, o + 0.5, -0.5)``, clamped at 0, ``+ 0.5``, to float32: with the
+        # rounded product ``p >= 0.5``, ``p - 0.5 + 0.5`` is exactly ``p`` (0.5 is a multiple
+        # of its ulp), and the fused product differs from ``p`` by under one float64 ulp only
+        # where ``p - 0.5`` falls into a lower binade; below 0.5 both floor to 0
         return ((o + 0.5) * _torch_step(a, np.float64)).astype(np.float32).astype(np.float64)
     # float32 ``fma(step, o + 0.5, -0.5)`` (one rounding: the product and the difference are
     # exact in float64), clamped at 0, then ``+ 0.5`` rounded to float32

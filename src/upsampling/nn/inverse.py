@@ -140,7 +140,8 @@ def inverse_of(module: torch.nn.Module, input_shape: Any) -> torch.nn.Module:
           padding, dilation and groups, and the ``output_padding`` that gives back exactly
           ``input_shape`` (the sizes that the convolution's floor division merged). A fresh
           layer with its own initialisation: its weight has the shape of the convolution's, so
-          ``inverse.weight = conv.weight`` ties them (the transpose ``C^T`` of the convolution matrix).
+          ``inverse.weight = conv.weight`` ties them (the transpose ``C^T`` of the convolution
+          matrix).
         * MaxPool -> :class:`MaxUnpool` whose ``forward(x, indices)`` returns ``input_shape``
           (pass the pooling layer's indices: ``torch.nn.MaxPool2d(..., return_indices=True)``
           or :class:`upsampling.nn.MaxPool`). Its ``kernel_size`` is the pooling window's

@@ -1,0 +1,337 @@
+"""Numba kernels for 8- and 16-bit images: two separable passes in integer (or float) arithmetic.
+
+Images arrive as ``(B, H, W * C)`` rows of interleaved channels (``C == 1`` for the planes of an
+NCHW array, ``C > 1`` for channels-last images) and leave in the same layout. Each axis has a
+table (``index``, ``weight``, ``count``): output ``m`` along it is
+``sum(weight[m, k] * x[index[m, k]] for k < count[m])``, read from the table in ``k`` order.
+The work is split into tasks of ``band`` output rows of one image (``task = b * bands +
+band``), so :func:`upsampling._backend.run_planes` spreads one photo over the threads. A task
+keeps the horizontally resampled input rows in a ring of ``taps + 1`` rows (each input row is
+resampled once), never the whole intermediate image; with the vertical pass first (Pillow's
+choice when the height shrinks most) each output row goes down the columns, then across. The
+horizontal pass runs the periodic part of a row (any scale with a small period: x2, x1.5,
+x0.5...) phase by phase over contiguous memory (:func:`_regular_h`), the rest window by window.
+
+How each pass rounds is a ``mode`` (the libraries' arithmetic, :mod:`upsampling._integer`):
+
+=====  ==================================================================================
+mode   a pass's sum ``s`` of ``weight * value`` and what it stores
+=====  ==================================================================================
+0      Pillow 8-bit: ``s`` from ``2**21`` in int32, stores ``clip(s >> 22, 0, 255)``
+1      OpenCV's first pass: ``s`` in int32, stored as it is
+2      OpenCV 8-bit linear, second pass: ``sum(((t >> 4) * w) >> 16)``, then
+       ``clip((s + 2) >> 2, 0, 255)``
+=====  ==================================================================================
+
+:func:`float_resize` is the float64 version (Pillow's 16-bit modes): each pass sums in float64,
+rounds half away from zero and saturates to ``[0, 65535]``.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+_inline = nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+
+
+@_jit
+def _window_h(src, dst, first, weight, n_c, mode, j0, j1):
+    """One row across, outputs ``j0 <= j < j1``: ``dst[j * C + c]`` from the window of
+    ``weight.shape[1]`` pixels that starts at pixel ``first[j]`` (taps of weight zero
+    included), in modes 0 and 1."""
+    taps = weight.shape[1]
+    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    if n_c == 1:
+        for j in range(j0, j1):
+            p = first[j]
+            a0 = init
+            for k in range(taps):
+                a0 += np.int32(src[p + k]) * weight[j, k]
+            dst[j] = _finish(a0, mode)
+    elif n_c == 3:
+        for j in range(j0, j1):
+            p = first[j] * 3
+            a0 = a1 = a2 = init
+            for k in range(taps):
+                w = weight[j, k]
+                a0 += np.int32(src[p]) * w
+                a1 += np.int32(src[p + 1]) * w
+                a2 += np.int32(src[p + 2]) * w
+                p += 3
+            dst[3 * j] = _finish(a0, mode)
+            dst[3 * j + 1] = _finish(a1, mode)
+            dst[3 * j + 2] = _finish(a2, mode)
+    elif n_c == 4:
+        for j in range(j0, j1):
+            p = first[j] * 4
+            a0 = a1 = a2 = a3 = init
+            for k in range(taps):
+                w = weight[j, k]
+                a0 += np.int32(src[p]) * w
+                a1 += np.int32(src[p + 1]) * w
+                a2 += np.int32(src[p + 2]) * w
+                a3 += np.int32(src[p + 3]) * w
+                p += 4
+            dst[4 * j] = _finish(a0, mode)
+            dst[4 * j + 1] = _finish(a1, mode)
+            dst[4 * j + 2] = _finish(a2, mode)
+            dst[4 * j + 3] = _finish(a3, mode)
+    else:
+        for j in range(j0, j1):
+            for c in range(n_c):
+                p = first[j] * n_c + c
+                a0 = init
+                for k in range(taps):
+                    a0 += np.int32(src[p + k * n_c]) * weight[j, k]
+                dst[j * n_c + c] = _finish(a0, mode)
+
+
+@_jit
+def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
+    """:func:`_window_h` over a whole row where ``reg = (m0, period, stride, repeats)`` says
+    that outputs ``m0 + r + t * period`` read windows ``first[m0 + r] + t * stride`` (any
+    rational scale has such a run): each phase ``r`` is then a few contiguous multiply-adds
+    over ``(t, c)`` (weights ``wexp[r, k, t * C + c]``), which vectorise; the input is first
+    split into ``stride`` phases when ``stride > 1``. The rows outside the run go one by one."""
+    m0, period, stride, repeats = reg[0], reg[1], reg[2], reg[3]
+    n_out = first.shape[0]
+    if repeats == 0:
+        _window_h(src, dst, first, weight, n_c, mode, 0, n_out)
+        return
+    _window_h(src, dst, first, weight, n_c, mode, 0, m0)
+    _window_h(src, dst, first, weight, n_c, mode, m0 + period * repeats, n_out)
+    taps = weight.shape[1]
+    n = repeats * n_c
+    if stride > 1:
+        n_in = src.shape[0] // n_c
+        for q in range(stride):
+            dq = split[q]
+            if n_c == 3:
+                for u in range((n_in - q + stride - 1) // stride):
+                    p = (u * stride + q) * 3
+                    dq[3 * u] = src[p]
+                    dq[3 * u + 1] = src[p + 1]
+                    dq[3 * u + 2] = src[p + 2]
+            else:
+                for u in range((n_in - q + stride - 1) // stride):
+                    for c in range(n_c):
+                        dq[u * n_c + c] = src[(u * stride + q) * n_c + c]
+    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    for r in range(period):
+        acc[:n] = init
+        for k in range(taps):
+            q = first[m0 + r] + k
+            w = wexp[r, k]
+            if stride == 1:
+                seg = src[q * n_c : q * n_c + n]
+            else:
+                off = (q // stride) * n_c
+                seg = split[q % stride, off : off + n]
+            for e in range(n):
+                acc[e] += np.int32(seg[e]) * w[e]
+        step = period * n_c
+        o = (m0 + r) * n_c
+        if mode == 1 and n_c == 3:
+            for t in range(repeats):
+                dst[o + t * step] = acc[3 * t]
+                dst[o + t * step + 1] = acc[3 * t + 1]
+                dst[o + t * step + 2] = acc[3 * t + 2]
+        elif mode == 1 and n_c == 1:
+            for t in range(repeats):
+                dst[o + t * step] = acc[t]
+        else:
+            for t in range(repeats):
+                for c in range(n_c):
+                    dst[o + t * step + c] = _finish(acc[t * n_c + c], mode)
+
+
+@_inline
+def _finish(acc, mode):
+    """A horizontal sum as stored: Pillow's 8 bits (mode 0) or as it is (mode 1)."""
+    if mode == 0:
+        v = acc >> 22
+        return np.int32(0) if v < 0 else (np.int32(255) if v > 255 else v)
+    return acc
+
+
+@_inline
+def _cached_rows(src_b, cache, held, index, count, m, xf, xw, n_c, mode, reg, wexp, acc, split):
+    """Make the horizontally resampled input rows output row ``m`` reads present in the ring
+    ``cache`` (row ``y`` in slot ``y % len(cache)``; ``held`` says which row each slot
+    holds): each input row is resampled once per task."""
+    ring = cache.shape[0]
+    for k in range(count[m]):
+        y = index[m, k]
+        slot = y % ring
+        if held[slot] != y:
+            _regular_h(src_b[y], cache[slot], xf, xw, n_c, mode, reg, wexp, acc, split)
+            held[slot] = y
+
+
+@_jit
+def _row_v(rows, out, index, weight, count, m, mode, acc32):
+    """One output row ``m`` from input row ``y`` at ``rows[y % len(rows)]`` (a ring of
+    resampled rows, or the whole input), in ``mode`` (0 or 2)."""
+    if mode == 0:
+        _v_pillow(rows, out, index, weight, count, m, acc32)
+    else:
+        _v_opencv_linear(rows, out, index, weight, count, m, acc32)
+
+
+@_inline
+def _v_pillow(rows, out, index, weight, count, m, acc):
+    n, ring = out.shape[0], rows.shape[0]
+    acc[:n] = np.int32(1 << 21)
+    for k in range(count[m]):
+        w = np.int32(weight[m, k])
+        r = rows[index[m, k] % ring]
+        for e in range(n):
+            acc[e] += np.int32(r[e]) * w
+    for e in range(n):
+        out[e] = min(max(acc[e] >> np.int32(22), np.int32(0)), np.int32(255))
+
+
+@_inline
+def _v_opencv_linear(rows, out, index, weight, count, m, acc):
+    n, ring = out.shape[0], rows.shape[0]
+    if count[m] == 2:  # the usual case, in one sweep
+        w0, w1 = np.int32(weight[m, 0]), np.int32(weight[m, 1])
+        r0, r1 = rows[index[m, 0] % ring], rows[index[m, 1] % ring]
+        for e in range(n):
+            v = (np.int32(r0[e] >> np.int32(4)) * w0) >> np.int32(16)
+            v += (np.int32(r1[e] >> np.int32(4)) * w1) >> np.int32(16)
+            out[e] = min(max((v + np.int32(2)) >> np.int32(2), np.int32(0)), np.int32(255))
+        return
+    acc[:n] = np.int32(2)
+    for k in range(count[m]):
+        w = np.int32(weight[m, k])
+        r = rows[index[m, k] % ring]
+        for e in range(n):
+            acc[e] += np.int32(np.int32(r[e] >> np.int32(4)) * w) >> np.int32(16)
+    for e in range(n):
+        out[e] = min(max(acc[e] >> np.int32(2), np.int32(0)), np.int32(255))
+
+
+@_jit
+def fixed_resize(
+    start, stop, src, dst, n_c, xf, xw, reg, wexp, yi, yw, yn, h_mode, v_mode, v_first, band
+):
+    """uint8 ``src`` ``(B, H, W * C)`` into ``dst`` ``(B, OH, OW * C)`` with int32 weights:
+    the horizontal pass (windows ``xf``, ``xw``; their periodic run ``reg``, ``wexp``, see
+    :func:`_regular_h`) in ``h_mode``, then the vertical one (table
+    ``yi``, ``yw``, ``yn``) in ``v_mode``; or, ``v_first``, the vertical pass first (Pillow's
+    mode only). Tasks ``start <= t < stop``."""
+    n_wc = src.shape[2]
+    o_h = dst.shape[1]
+    o_wc = dst.shape[2]
+    bands = (o_h + band - 1) // band
+    width = max(n_wc, o_wc)
+    acc32 = np.empty(width, np.int32)
+    row = np.empty((1, n_wc), np.int32)
+    ring = yi.shape[1] + 1
+    cache = np.empty((ring, o_wc), np.int32)
+    held = np.empty(ring, np.int64)
+    hacc = np.empty(max(wexp.shape[2], 1), np.int32)
+    phases = max(reg[2], 1)  # the input split into its stride's phases (see _regular_h)
+    split = np.empty((phases, (n_wc // n_c // phases + 1) * n_c), src.dtype)
+    for t in range(start, stop):
+        b = t // bands
+        r0 = (t % bands) * band
+        r1 = min(r0 + band, o_h)
+        if v_first:  # down each column into a row of the input's width, then across it
+            for m in range(r0, r1):
+                _row_v(src[b], row[0], yi, yw, yn, m, v_mode, acc32)
+                _window_h(row[0], dst[b, m], xf, xw, n_c, h_mode, 0, xf.shape[0])
+            continue
+        held[:] = -1
+        for m in range(r0, r1):
+            _cached_rows(
+                src[b], cache, held, yi, yn, m, xf, xw, n_c, h_mode, reg, wexp, hacc, split
+            )
+            _row_v(cache, dst[b, m], yi, yw, yn, m, v_mode, acc32)
+
+
+@_inline
+def _round16(s):
+    """Pillow's ``ROUND_UP`` (half away from zero), saturated to ``[0, 65535]``."""
+    v = np.floor(s + 0.5) if s >= 0.0 else -np.floor(0.5 - s)
+    return 0.0 if v < 0.0 else (65535.0 if v > 65535.0 else v)
+
+
+@_inline
+def _float_h(src, dst, first, weight, n_c):
+    """:func:`_window_h` in float64, rounded to 16 bits."""
+    taps = weight.shape[1]
+    for j in range(first.shape[0]):
+        for c in range(n_c):
+            p = first[j] * n_c + c
+            acc = 0.0
+            for k in range(taps):
+                acc += src[p + k * n_c] * weight[j, k]
+            dst[j * n_c + c] = _round16(acc)
+
+
+@_inline
+def _float_v(rows, out, index, weight, count, m, acc):
+    n = out.shape[0]
+    ring = rows.shape[0]
+    acc[:n] = 0.0
+    for k in range(count[m]):
+        w = weight[m, k]
+        r = rows[index[m, k] % ring]
+        for e in range(n):
+            acc[e] += r[e] * w
+    for e in range(n):
+        out[e] = _round16(acc[e])
+
+
+@_jit
+def float_resize(start, stop, src, dst, n_c, xf, xw, yi, yw, yn, v_first, band):
+    """:func:`fixed_resize` with float64 weights and sums, each pass rounded half away from
+    zero and saturated to 16 bits (Pillow's ``I;16`` arithmetic)."""
+    n_wc = src.shape[2]
+    o_h = dst.shape[1]
+    o_wc = dst.shape[2]
+    bands = (o_h + band - 1) // band
+    acc = np.empty(max(n_wc, o_wc), np.float64)
+    row = np.empty((1, n_wc), np.float64)
+    ring = yi.shape[1] + 1
+    cache = np.empty((ring, o_wc), np.float64)
+    held = np.empty(ring, np.int64)
+    for t in range(start, stop):
+        b = t // bands
+        r0 = (t % bands) * band
+        r1 = min(r0 + band, o_h)
+        if v_first:
+            for m in range(r0, r1):
+                _float_v(src[b], row[0], yi, yw, yn, m, acc)
+                _float_h(row[0], dst[b, m], xf, xw, n_c)
+            continue
+        held[:] = -1
+        for m in range(r0, r1):
+            for k in range(yn[m]):
+                y = yi[m, k]
+                if held[y % ring] != y:
+                    _float_h(src[b, y], cache[y % ring], xf, xw, n_c)
+                    held[y % ring] = y
+            _float_v(cache, dst[b, m], yi, yw, yn, m, acc)
+
+
+@_jit
+def halve(start, stop, src, dst, n_c):
+    """OpenCV's x0.5 on both axes (its ``INTER_AREA`` fast path, which its bilinear takes
+    there): ``(a + b + c + d + 2) >> 2`` over each 2x2 block, output rows ``start <= t < stop``
+    of the ``(B, OH, OW * C)`` result (``t = b * OH + row``)."""
+    o_h = dst.shape[1]
+    n = dst.shape[2] // n_c
+    for t in range(start, stop):
+        b, i = t // o_h, t % o_h
+        r0, r1, out = src[b, 2 * i], src[b, 2 * i + 1], dst[b, i]
+        for j in range(n):
+            p = 2 * j * n_c
+            for c in range(n_c):
+                s = np.int32(r0[p + c]) + np.int32(r0[p + n_c + c])
+                s += np.int32(r1[p + c]) + np.int32(r1[p + n_c + c])
+                out[j * n_c + c] = (s + np.int32(2)) >> np.int32(2)

@@ -1,0 +1,180 @@
+"""The integer kernels (``upsampling._integer``, ``upsampling._kernels.integer``): close to the
+float path of the same preset, layouts kept, threads irrelevant, other inputs left to the
+float path, and bad input refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from upsampling import _backend, _integer
+from upsampling.conventions import conventions
+from upsampling.interpolate import interpolate, plan_for
+from upsampling.spec import ResizeSpec
+
+EXACT = [("opencv", "linear"), ("pillow", "linear"), ("pillow", "cubic"), ("pillow", "lanczos")]
+
+
+def _smooth(rng, shape) -> np.ndarray:
+    """An image in [40, 215] with gentle gradients (no kernel overshoots past 0 or 255, so
+    only rounding tells the paths apart)."""
+    n, c, h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    phase = rng.random((n, c, 1, 1)) * 6
+    return (127.5 + 85 * np.sin(3 * yy + 2 * xx + phase)).astype(np.uint8)
+
+
+def _float_twin(library: str, method: str) -> dict:
+    """The preset without its name: the same plan, computed by the float path."""
+    return {k: v for k, v in conventions[library][method].items() if k != "preset"}
+
+
+@pytest.mark.parametrize(("library", "method"), EXACT, ids=lambda v: str(v))
+@pytest.mark.parametrize("size", [(41, 23), (12, 70), (9, 8)], ids=str)
+def test_close_to_the_float_path(library, method, size, rng):
+    """The libraries round their weights and (Pillow) each pass to 8 bits: within one level of
+    the exact-weight float result for OpenCV's bilinear (its 11-bit weights), within a few
+    for Pillow's two rounded passes (negative lobes amplify the first rounding)."""
+    x = _smooth(rng, (2, 3, 19, 27))
+    got = interpolate(x, size=size, **conventions[library][method])
+    ref = interpolate(x.astype(np.float64), size=size, **_float_twin(library, method))
+    diff = np.abs(got - ref)
+    assert got.dtype == np.uint8 and got.shape == (2, 3, *size)
+    assert diff.max() <= (1.0 if library == "opencv" else 3.0), diff.max()
+    assert np.mean(diff > 1.0) < 0.02
+
+
+def test_uint16_close_to_the_float_path(rng):
+    x = rng.integers(0, 65536, (1, 2, 15, 16), dtype=np.uint16)
+    for method in ("linear", "cubic", "lanczos"):
+        got = interpolate(x, size=(31, 7), **conventions["pillow"][method])
+        ref = interpolate(x.astype(np.float64), size=(31, 7), **_float_twin("pillow", method))
+        assert got.dtype == np.uint16
+        assert np.abs(got - np.clip(ref, 0, 65535)).max() <= 1.0
+
+
+def test_layouts_come_back(rng):
+    """NCHW in, NCHW out; channels-last in (an HWC photo's view, a batch of NHWC, a strided
+    crop), channels-last out; the values the same either way."""
+    kwargs = conventions["pillow"]["cubic"]
+    nhwc = rng.integers(0, 256, (2, 20, 24, 3), dtype=np.uint8)
+    last = nhwc.transpose(0, 3, 1, 2)
+    planes = np.ascontiguousarray(last)
+    a = interpolate(last, size=(33, 17), **kwargs)
+    b = interpolate(planes, size=(33, 17), **kwargs)
+    assert a.transpose(0, 2, 3, 1).flags.c_contiguous and b.flags.c_contiguous
+    np.testing.assert_array_equal(a, b)
+    crop = nhwc[:1, 3:17, 5:20].transpose(0, 3, 1, 2)
+    c = interpolate(crop, size=(28, 30), **kwargs)
+    assert c.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_array_equal(
+        c, interpolate(np.ascontiguousarray(crop), size=(28, 30), **kwargs)
+    )
+
+
+def test_threads_do_not_change_the_bits(rng):
+    x = rng.integers(0, 256, (1, 3, 300, 200), dtype=np.uint8).transpose(0, 1, 2, 3)
+    before = _backend.get_num_threads()
+    try:
+        results = []
+        for n in (1, 2, 3):
+            _backend.set_num_threads(n)
+            results.append(interpolate(x, size=(611, 97), **conventions["opencv"]["linear"]))
+    finally:
+        _backend.set_num_threads(before)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+def _plan(kwargs: dict, shape: tuple[int, ...], size):
+    spec = ResizeSpec.of(
+        "interpolate",
+        size,
+        None,
+        kwargs.get("mode", "nearest"),
+        **{k: v for k, v in kwargs.items() if k != "mode"},
+    )
+    return plan_for(spec, shape, 1, False)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "library", "method"),
+    [
+        (np.uint8, "pytorch", "linear"),  # PyTorch's convention keeps its own path
+        (np.int16, "pillow", "linear"),  # no kernel for signed or wider integers
+        (np.uint32, "opencv", "linear"),
+        (np.uint16, "opencv", "linear"),  # OpenCV computes 16 bits in float32
+        (np.uint8, "opencv", "cubic"),  # not reproduced (see _integer)
+        (np.uint8, "opencv", "nearest"),  # a copy: the float path's gather is exact
+    ],
+    ids=str,
+)
+def test_other_inputs_go_to_the_float_path(dtype, library, method):
+    x = np.zeros((1, 1, 4, 5), dtype)
+    kwargs = dict(conventions[library][method])
+    assert _integer.interpolate(x, _plan(kwargs, x.shape, (7, 3))) is None
+    out = interpolate(x, size=(7, 3), **kwargs)
+    assert out.dtype == dtype and out.shape == (1, 1, 7, 3)
+
+
+def test_no_preset_means_no_integer_kernel():
+    x = np.zeros((1, 1, 4, 5), np.uint8)
+    assert _integer.interpolate(x, _plan({"mode": "bilinear"}, x.shape, (7, 3))) is None
+
+
+def test_tensors_take_the_same_path(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.integers(0, 256, (1, 3, 13, 17), dtype=np.uint8)
+    t = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+    for library, method in EXACT:
+        got = interpolate(t, size=(29, 9), **conventions[library][method])
+        assert got.dtype == torch.uint8
+        np.testing.assert_array_equal(
+            got.numpy(), interpolate(x, size=(29, 9), **conventions[library][method])
+        )
+
+
+def test_bad_input_is_refused(rng):
+    """An (H, W, C) array is not NCHW: refused, not resized along the wrong axes."""
+    img = rng.integers(0, 256, (8, 9, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="interpolate"):
+        interpolate(img, size=(4, 5), **conventions["pillow"]["linear"])
+    with pytest.raises(ValueError, match="interpolate"):
+        interpolate(img[None], size=(4, 5, 6), **conventions["opencv"]["linear"])
+    with pytest.raises(ValueError, match="preset"):
+        interpolate(img.transpose(2, 0, 1)[None], (4, 5), None, "bicubic", preset="pillow/linear")
+
+
+def test_periodic_rows_equal_the_window_by_window_path(rng):
+    """The horizontal pass's periodic run (phases over contiguous memory) gives the same sums
+    as the one-window-at-a-time path, for many scales (strides 1..5) and channel counts."""
+    runs = 0
+    for _ in range(60):
+        n_in, num, den = (int(v) for v in (rng.integers(8, 90), *rng.integers(1, 6, 2)))
+        n_out, c = max(1, n_in * num // den), int(rng.integers(1, 6))
+        x = np.ascontiguousarray(rng.integers(0, 256, (1, 3, n_in, c), dtype=np.uint8))
+        x = x.transpose(0, 3, 1, 2)
+        for tx, modes in (
+            (_integer._opencv_table(n_in, n_out, n_out / n_in, True), (1, 2)),
+            (_integer._pillow_table("cubic", n_in, n_out, False), (0, 0)),
+        ):
+            ty = _integer._pillow_table("linear", 3, 3, False)  # the identity
+            periodic = _integer._run(x, ty, tx, *modes, False)
+            runs += int(_integer._periodic(tx, c)[0][3] > 0)
+            tx._cache[("periodic", c)] = (np.zeros(4, np.int64), np.zeros((1, 1, 1), np.int32))
+            try:
+                np.testing.assert_array_equal(periodic, _integer._run(x, ty, tx, *modes, False))
+            finally:
+                tx._cache.pop(("periodic", c))
+    assert runs > 20
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_halving_by_blocks_is_the_table_path(channels, rng):
+    """OpenCV's bilinear at exactly x0.5 runs as 2x2 block means: the same bits as its
+    weight tables give."""
+    x = np.ascontiguousarray(rng.integers(0, 256, (2, 26, 34, channels), dtype=np.uint8))
+    x = x.transpose(0, 3, 1, 2)
+    ty, tx = _integer._opencv_table(26, 13, 0.5, False), _integer._opencv_table(34, 17, 0.5, True)
+    blocks = _integer._run(x, ty, tx, 1, 2, False, halves=True)
+    np.testing.assert_array_equal(blocks, _integer._run(x, ty, tx, 1, 2, False))
