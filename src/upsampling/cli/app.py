@@ -14,7 +14,8 @@ from .methods import METHODS
 
 app = typer.Typer(
     name="upsampling",
-    help="Up-sampling methods of the seed note, side by side: demo, compare, explain, bench.",
+    help="Up-sampling methods side by side, and image resizing: demo, compare, explain, "
+    "resize, bench.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -22,6 +23,14 @@ app = typer.Typer(
 )
 
 Topic = StrEnum("Topic", {name.replace("-", "_"): name for name in TOPICS})
+
+
+class ImageFormat(StrEnum):
+    png = "png"
+    tif = "tif"
+    jpg = "jpg"
+    webp = "webp"
+    zarr = "zarr"
 
 
 class Format(StrEnum):
@@ -110,7 +119,7 @@ def demo(
     ] = True,
     force: Annotated[bool, typer.Option(help="Overwrite existing output files.")] = False,
 ) -> None:
-    """Every method of the seed on the bundled photograph: a table and figures in OUT."""
+    """Every up-sampling method on the bundled photograph: a table and figures in OUT."""
     from .demo import run_demo
 
     _run(
@@ -169,7 +178,14 @@ def compare(
 
 @app.command()
 def explain(
-    topic: Annotated[Topic, typer.Argument(metavar="TOPIC", help="Which figure of the seed note.")],
+    topic: Annotated[
+        Topic,
+        typer.Argument(
+            metavar="TOPIC",
+            show_choices=False,  # listed in the help, where rich wraps between names
+            help=f"Which figure: {', '.join(TOPICS)}.",
+        ),
+    ],
     out: Annotated[
         Path | None, typer.Option(help="Output file, .png (default) or .svg or .pdf.")
     ] = None,
@@ -184,7 +200,7 @@ def explain(
     ] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Draw one figure of the seed note, computed by the library's operators."""
+    """Draw one figure that explains a method, computed by the library's operators."""
     name = topic.value
 
     def body() -> int:
@@ -219,3 +235,104 @@ def bench(
     from .bench import run_bench
 
     _run("bench", lambda: run_bench(json=json, quick=quick, threads=threads, echo=_echo))
+
+
+@app.command()
+def resize(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="INPUT...",
+            help="Image files (PNG, JPEG, TIFF incl. 16-bit and multi-page, WebP), folders of "
+            "them, or Zarr arrays.",
+        ),
+    ],
+    scale: Annotated[
+        float | None, typer.Option("--scale", "-s", help="Factor on both sides (0.5, 2, 1.5).")
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option(help="Output size HEIGHTxWIDTH in pixels, e.g. 600x800.")
+    ] = None,
+    width: Annotated[int | None, typer.Option(help="Output width; height keeps the aspect.")] = (
+        None
+    ),
+    height: Annotated[
+        int | None, typer.Option(help="Output height; width keeps the aspect.")
+    ] = None,
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            "-m",
+            help="nearest, nearest-exact, bilinear, bicubic, area, lanczos (where the "
+            "convention has it).",
+        ),
+    ] = "bilinear",
+    convention: Annotated[
+        str,
+        typer.Option(help="Whose resize to reproduce: pytorch, opencv, pillow, tensorflow, onnx."),
+    ] = "pytorch",
+    antialias: Annotated[
+        bool | None,
+        typer.Option(
+            "--antialias/--no-antialias",
+            help="Widen the kernel when shrinking (default: as the convention does; Pillow "
+            "does, the others do not).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output file (one input) or folder (default: ./resized)."),
+    ] = None,
+    format: Annotated[
+        ImageFormat | None,
+        typer.Option("--format", "-f", help="Output format (default: the input's)."),
+    ] = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also the images in sub-folders.")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            help="Larger images (in or out) go through Dask chunk by chunk: bytes or 16MB, "
+            "2GiB (default: a quarter of this machine's memory)."
+        ),
+    ] = None,
+    chunks: Annotated[int, typer.Option(help="Chunk edge in pixels for the Dask path.")] = 1024,
+    scheduler: Annotated[
+        str,
+        typer.Option(help="Dask scheduler: threads, processes, or a dask.distributed address."),
+    ] = "threads",
+) -> None:
+    """Resize images with up.resize: files, folders, 16-bit, and images beyond memory."""
+    from .resize import Options, parse_bytes, parse_size, run_resize
+
+    def body() -> int:
+        options = Options(
+            scale=scale,
+            size=parse_size(size),
+            width=width,
+            height=height,
+            method=method,
+            convention=convention,
+            antialias=antialias,
+            chunks=chunks,
+            scheduler=scheduler,
+            **({} if max_memory is None else {"max_memory": parse_bytes(max_memory)}),
+        )
+        return run_resize(
+            inputs,
+            options,
+            out=out,
+            fmt=None if format is None else format.value,
+            recursive=recursive,
+            force=force,
+            json=json,
+            echo=_echo,
+            error=_error("resize"),
+        )
+
+    _run("resize", body)

@@ -75,12 +75,17 @@ _CONVERT = {
 
 
 def read_image(path: str | os.PathLike) -> LoadedImage:
-    """Read a PNG, JPEG or TIFF (grayscale, RGB, 8 or 16 bits) as float32 ``(1, C, H, W)``."""
+    """Read a PNG, JPEG or TIFF (grayscale, RGB, 8 or 16 bits) as float32 ``(1, C, H, W)``.
+
+    16-bit colour files, which Pillow reduces to 8 bits, are read at 16 bits by tifffile
+    (TIFF) or OpenCV (PNG; without OpenCV they are refused rather than reduced)."""
     try:
         from PIL import Image, ImageOps
     except ImportError as exc:  # pragma: no cover - the cli extra installs Pillow
         raise CliError("reading images needs Pillow: pip install 'upsampling[cli]'") from exc
     name = os.fspath(path)
+    if _deep_colour(name):
+        return _read_deep_colour(Path(name))
     try:
         with Image.open(name) as img:
             img.seek(0)
@@ -116,6 +121,47 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]), bits, mode)
 
 
+def _deep_colour(name: str) -> bool:
+    """Whether ``name`` is a PNG or TIFF of more than 8 bits per colour sample."""
+    try:
+        with open(name, "rb") as f:
+            head = f.read(32)
+    except OSError:
+        return False  # (reported by the reader)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) > 25:
+        return head[24] == 16 and head[25] in (2, 6)  # 16 bits, RGB or RGBA
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        try:
+            import tifffile
+
+            with tifffile.TiffFile(name) as tif:
+                page = tif.pages[0]
+                return page.samplesperpixel >= 3 and page.bitspersample > 8
+        except Exception:
+            return False  # (Pillow then reports what is wrong with the file)
+    return False
+
+
+def _read_deep_colour(path: Path) -> LoadedImage:
+    from ._resize_io import read_picture
+
+    picture = read_picture(path)
+    data = picture.images()[0]
+    data = data[:, :, :3] if data.ndim == 3 else data[:, :, None]
+    if data.dtype.kind == "f":
+        pixels = data.astype(np.float32)
+        if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 1:
+            raise CliError(f"{path}: floating-point pixels must be finite and in [0, 1]")
+        bits = 32
+    elif data.dtype.kind in "iu" and data.dtype.itemsize <= 2:
+        top = np.iinfo(data.dtype).max
+        pixels, bits = data.astype(np.float32) / np.float32(top), 8 * data.dtype.itemsize
+    else:
+        raise CliError(f"{path}: {data.dtype} colour pixels are not supported")
+    mode = "RGB" if pixels.shape[2] == 3 else "L"
+    return LoadedImage(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]), bits, mode)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -124,7 +170,8 @@ def _reason(exc: BaseException) -> str:
 def encode_png(image: np.ndarray, bits: int = 8) -> bytes:
     """``(C, H, W)`` or ``(1, C, H, W)`` values in [0, 1] as PNG bytes (clipped, rounded).
 
-    Grayscale is written with ``bits`` 8 or 16; colour always with 8 bits (Pillow's limit).
+    Written with ``bits`` 8 or 16; 16-bit colour through OpenCV (Pillow has no 16-bit colour
+    mode), or with 8 bits where OpenCV is not installed.
     """
     from PIL import Image
 
@@ -132,6 +179,15 @@ def encode_png(image: np.ndarray, bits: int = 8) -> bytes:
     if a.ndim == 4:
         a = a[0]
     a = np.clip(a, 0.0, 1.0).transpose(1, 2, 0)
+    if a.shape[2] >= 3 and bits == 16:
+        try:
+            import cv2
+        except ImportError:
+            cv2 = None
+        if cv2 is not None:
+            ok, data = cv2.imencode(".png", np.rint(a[:, :, 2::-1] * 65535).astype(np.uint16))
+            if ok:
+                return data.tobytes()
     if a.shape[2] == 1 and bits == 16:
         img = Image.fromarray(np.rint(a[:, :, 0] * 65535).astype(np.uint16))
     else:

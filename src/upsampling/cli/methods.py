@@ -140,9 +140,15 @@ def _max_unpool(p: Problem) -> np.ndarray:
 
 def _interpolate(mode: str, align_corners: bool | None) -> Callable[[Problem], np.ndarray]:
     def run(p: Problem) -> np.ndarray:
-        from ..interpolate import interpolate
+        if align_corners:  # not an image library's convention: the operator itself
+            from ..interpolate import interpolate
 
-        return interpolate(p.low, scale_factor=p.scale, mode=mode, align_corners=align_corners)
+            return interpolate(p.low, scale_factor=p.scale, mode=mode, align_corners=True)
+        from ..resize import resize
+
+        image = p.low[0].transpose(1, 2, 0)  # the (H, W, C) image, as users resize one
+        out = resize(image, scale=p.scale, method=mode)
+        return np.ascontiguousarray(out.transpose(2, 0, 1)[None])
 
     return run
 
@@ -222,14 +228,14 @@ METHODS: dict[str, Method] = {
             _max_unpool,
             note="max-pools the original itself and unpools with the remembered indices",
         ),
-        Method("bilinear", "bilinear", _interpolate("bilinear", False), needs=("interpolate",)),
+        Method("bilinear", "bilinear", _interpolate("bilinear", False), needs=("resize",)),
         Method(
             "bilinear-ac",
             "bilinear, align_corners",
             _interpolate("bilinear", True),
             needs=("interpolate",),
         ),
-        Method("bicubic", "bicubic", _interpolate("bicubic", False), needs=("interpolate",)),
+        Method("bicubic", "bicubic", _interpolate("bicubic", False), needs=("resize",)),
         Method(
             "transposed-conv",
             "transposed conv, bilinear init",
