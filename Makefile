@@ -5,11 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS := torch,cli,dask,dev
+EXTRAS := torch,cli,dask,dev,docs
 # Two test processes on CI's two cores; numba's on-disk cache is shared between them.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test bench lint format clean
+# The documentation site (docs/README.md): warnings are errors, and every warning is reported
+# before the build fails. SPHINXOPTS adds options (e.g. -E to reread every page).
+SPHINXOPTS ?=
+
+.PHONY: demo test docs bench lint format clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +27,13 @@ $(STAMP): pyproject.toml constraints-dev.txt | $(PY)
 demo: $(STAMP)
 	$(PY) -m upsampling demo --force
 
+# The tests, then the site: a broken reference or a failing tutorial fails `make test` too.
 test: $(STAMP)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	$(MAKE) --no-print-directory docs
+
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going -q $(SPHINXOPTS) docs docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
@@ -39,4 +48,5 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) upsampling-demo build dist src/*.egg-info
+	rm -rf docs/_build docs/tutorials docs/_generated docs/api/generated
 	find . -name __pycache__ -prune -exec rm -rf {} +
