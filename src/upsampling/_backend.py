@@ -271,6 +271,12 @@ def get_num_threads() -> int:
         return 1
     if _num_threads is not None:
         return _num_threads
+    return _cpus()
+
+
+@functools.cache
+def _cpus() -> int:
+    """The CPUs this process may run on, asked once (a system call: every call reads it)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux

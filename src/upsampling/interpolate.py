@@ -466,7 +466,9 @@ def _plan_for(
     plan = make_plan(spec, tuple(shape[2:]), double=double, fn=fn)
     if memory:
         out, scratch = (*shape[:2], *plan.out_size), _temporaries(shape, plan, itemsize, double)
-        _checks.fits_in_memory(out, itemsize, fn, temporaries=scratch, host=host)
+        _checks.fits_in_memory(
+            out, itemsize, fn, temporaries=scratch, host=host, cause=spec.cause()
+        )
     return plan
 
 

@@ -112,13 +112,7 @@ def _plan(
 ) -> Plan:
     """The checked plan of a call whose spec is ``key``, ``size``, ``scale`` (``host``: the
     data is in this machine's memory, not on an accelerator)."""
-    spec = ResizeSpec.from_key(key, size, scale)
-    try:
-        return plan_for(spec, shape, itemsize, double, host=host)
-    except ValueError as e:  # an output too large: say which argument asked for it
-        if "would take" not in str(e) or "(from " in str(e):
-            raise
-        raise ValueError(f"{e} (from {spec.cause()})") from None
+    return plan_for(ResizeSpec.from_key(key, size, scale), shape, itemsize, double, host=host)
 
 
 # plans by (shape, dtype, on the host, the op's arguments): the lookup of every eager call
