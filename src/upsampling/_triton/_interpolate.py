@@ -18,8 +18,9 @@ import numpy as np
 import torch
 import triton.language as tl
 
-from ..filters import Plan, Table, is_identity, outside_rows, table
+from ..filters import Plan, Table, is_identity, table
 from ..interpolate import pass_order, plan_for
+from ..nn._interpolate_ops import fill_outside
 from ..spec import ResizeSpec
 from . import _runtime as rt
 
@@ -185,15 +186,6 @@ def _apply(x: torch.Tensor, tables: list[Table], order, final_dtype, gather=Fals
     return y.reshape(n, c, *(t.out_size for t in tables))
 
 
-def _fill_outside(out: torch.Tensor, plan: Plan) -> torch.Tensor:
-    for i, a in enumerate(plan.axes):
-        rows = outside_rows(a)
-        if rows is not None and rows.any():
-            where = torch.from_numpy(np.flatnonzero(rows)).to(out.device)
-            out.index_fill_(2 + i, where, plan.extrapolation)
-    return out
-
-
 def _plan(t: torch.Tensor, shape, key: str, size, scale) -> Plan:
     spec = ResizeSpec.from_key(key, tuple(size), tuple(scale))
     host = t.device.type == "cpu"
@@ -218,7 +210,7 @@ def forward(x: torch.Tensor, key: str, size, scale) -> torch.Tensor:
         )
     else:
         out = _apply(x, tables, pass_order(tuple(x.shape[2:]), tables), x.dtype, False, "onnx")
-    return _fill_outside(out, plan) if plan.extrapolation is not None else out
+    return fill_outside(out, plan) if plan.extrapolation is not None else out
 
 
 def backward(g: torch.Tensor, key: str, size, scale, input_shape) -> torch.Tensor:

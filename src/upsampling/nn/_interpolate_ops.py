@@ -82,7 +82,9 @@ def _forward_torch(x: Tensor, plan: Plan) -> Tensor:
     return y.to(x.dtype)
 
 
-def _fill_outside(out: Tensor, plan: Plan) -> Tensor:
+def fill_outside(out: Tensor, plan: Plan) -> Tensor:
+    """``out`` with the rows outside the region of interest (``tf_crop_and_resize``) set to the
+    plan's extrapolation value, in place (also the Triton path's)."""
     for i, a in enumerate(plan.axes):
         rows = outside_rows(a)
         if rows is not None and rows.any():
@@ -204,7 +206,7 @@ def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
 def interpolate_torch(x: Tensor, plan: Plan) -> Tensor:
     """The pure-PyTorch forward (what CUDA and float16/bfloat16 run), for tests on the CPU."""
     out = _forward_torch(x, plan)
-    return _fill_outside(out, plan) if plan.extrapolation is not None else out
+    return fill_outside(out, plan) if plan.extrapolation is not None else out
 
 
 def interpolate_backward_torch(g: Tensor, plan: Plan) -> Tensor:
