@@ -150,6 +150,22 @@ def layout(t, dtype: np.dtype, slack: int) -> Layout:
 
 
 # ------------------------------------------------------------------------------------ kernels
+# Copies go through explicit loops: an array assigned to a slice (``a[:] = b``) makes numba
+# compile a shape check with a formatted message, seconds per array rank (numba issue 9972).
+@_inline
+def _copy_row(dst, src, n):
+    """``dst[:n] = src[:n]`` of 1-D arrays."""
+    for i in range(n):
+        dst[i] = src[i]
+
+
+@_inline
+def _copy_pixels(dst, src):
+    """``dst[:] = src`` of 2-D arrays ``(W, C)``."""
+    for w in range(dst.shape[0]):
+        a, b = dst[w], src[w]
+        for c in range(dst.shape[1]):
+            a[c] = b[c]
 
 
 @_inline
@@ -227,7 +243,7 @@ def _axis_pass(src, dst, index, weight, count):
 def _interleave(d, tmp, period, repeats):
     """``d[t * period + r] = tmp[r, t]`` (explicit for small periods, so the stores vectorise)."""
     if period == 1:
-        d[:repeats] = tmp[0, :repeats]
+        _copy_row(d, tmp[0], repeats)
     elif period == 2:
         t0, t1 = tmp[0], tmp[1]
         for t in range(repeats):
@@ -419,7 +435,108 @@ def _stream_hw(src, dst, i1, w1, c1, i2, w2, c2, layout, tmp, split, h_first):
         _combine(out, h, flat, offsets, w1, h, c, zero)
 
 
+@_inline
+def _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile):
+    """One pass of :func:`resample`: resample ``cur`` ``(D, H, W, C)`` along ``axis`` into
+    ``nxt`` (the other axes keep their size). Inlined rather than called: numba re-optimises a
+    compiled callee inside each caller's module, so every call level costs its callees again."""
+    d, h, w, n_c = cur.shape
+    nd, nh, nw = nxt.shape[0], nxt.shape[1], nxt.shape[2]
+    if axis == 0:
+        _axis_pass(
+            cur.reshape((1, d, h * w * n_c)), nxt.reshape((1, nd, nh * nw * n_c)), i0, w0, c0
+        )
+    elif axis == 1:
+        _axis_pass(cur.reshape((d, h, w * n_c)), nxt.reshape((nd, nh, nw * n_c)), i1, w1, c1)
+    elif n_c == 1 and tile.shape[0]:
+        _row_pass_transposed(cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw)), i2, w2, c2, tile)
+    elif n_c == 1:
+        src, dst = cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw))
+        _row_pass(src, dst, i2, w2, c2, layout, tmp, split)
+    else:
+        _axis_pass(cur.reshape((d * h, w, n_c)), nxt.reshape((nd * nh, nw, n_c)), i2, w2, c2)
+
+
+@_inline
+def _buffers(x, out, layout, scratch, transposed):
+    """The scratch arrays of :func:`resample`: two ping-pong buffers of ``scratch`` elements,
+    the row pass's ``tmp`` and ``split``, and the transposed tile (empty unless used)."""
+    n_w, n_c = x.shape[3], x.shape[4]
+    rows = n_c == 1
+    buf_a = np.empty(scratch, x.dtype)
+    buf_b = np.empty(scratch, x.dtype)
+    tmp = np.empty((max(layout[1], 1), max(layout[3], 1) if rows else 1), x.dtype)
+    sw = max(layout[2], 1) if rows else 1
+    split = np.empty((sw, max(n_w // sw + 1, layout[3]) if rows else 1), x.dtype)
+    tile = np.empty((n_w + out.shape[3]) * _TILE if rows and transposed else 0, x.dtype)
+    return buf_a, buf_b, tmp, split, tile
+
+
+@_inline
+def _target(out, p, buf_a, buf_b, written, last, nd, nh, nw, n_c):
+    """Where a pass of :func:`resample` writes: ``out[p]`` for the last, else a buffer."""
+    if last:
+        return out[p]
+    if written % 2 == 0:
+        return buf_a[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
+    return buf_b[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
+
+
 @_jit
+def _resample_passes(
+    start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch, transposed
+):
+    """:func:`resample` without ``stream``: one whole pass per axis."""
+    n_c = x.shape[4]
+    _, o_d, o_h, o_w, _ = out.shape
+    buf_a, buf_b, tmp, split, tile = _buffers(x, out, layout, scratch, transposed)
+    steps = len(order)
+    for p in range(start, stop):
+        cur = x[p]
+        for s in range(steps):
+            axis = order[s]
+            nd = o_d if axis == 0 else cur.shape[0]
+            nh = o_h if axis == 1 else cur.shape[1]
+            nw = o_w if axis == 2 else cur.shape[2]
+            nxt = _target(out, p, buf_a, buf_b, s, s == steps - 1, nd, nh, nw, n_c)
+            _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile)
+            cur = nxt
+
+
+@_jit
+def _resample_stream(
+    start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch, transposed
+):
+    """:func:`resample` with ``stream``: consecutive H and W passes fused."""
+    n_c = x.shape[4]
+    _, o_d, o_h, o_w, _ = out.shape
+    buf_a, buf_b, tmp, split, tile = _buffers(x, out, layout, scratch, transposed)
+    steps = len(order)
+    for p in range(start, stop):
+        cur = x[p]
+        s = 0
+        written = 0
+        while s < steps:
+            axis = order[s]
+            fused = s + 1 < steps and axis != 0 and order[s + 1] == 3 - axis
+            nd = o_d if axis == 0 else cur.shape[0]
+            nh = o_h if axis == 1 or fused else cur.shape[1]
+            nw = o_w if axis == 2 or fused else cur.shape[2]
+            last = s == steps - 1 or (fused and s + 2 == steps)
+            nxt = _target(out, p, buf_a, buf_b, written, last, nd, nh, nw, n_c)
+            if fused:
+                for k in range(cur.shape[0]):
+                    _stream_hw(
+                        cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
+                    )
+                s += 1
+            else:
+                _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile)
+            cur = nxt
+            written += 1
+            s += 1
+
+
 def resample(
     start,
     stop,
@@ -450,70 +567,31 @@ def resample(
     :func:`_axis_pass`, vectorised over the contiguous channels. With ``stream``, consecutive H
     and W passes run output row by output row (:func:`_stream_hw`): no intermediate larger than
     a few rows, for slices too large for the cache. Either way each output adds its taps in the
-    table's order, in the input's dtype: the same sums, the same bits."""
-    _, n_d, n_h, n_w, n_c = x.shape
-    _, o_d, o_h, o_w, _ = out.shape
-    buf_a = np.empty(scratch, x.dtype)
-    buf_b = np.empty(scratch, x.dtype)
-    rows = n_c == 1
-    tmp = np.empty((max(layout[1], 1), max(layout[3], 1) if rows else 1), x.dtype)
-    sw = max(layout[2], 1) if rows else 1
-    split = np.empty((sw, max(n_w // sw + 1, layout[3]) if rows else 1), x.dtype)
-    steps = len(order)
-    transpose = rows and transposed
-    tile = np.empty((n_w + o_w) * _TILE if transpose else 0, x.dtype)
-    for p in range(start, stop):
-        cur = x[p]
-        d, h, w = n_d, n_h, n_w
-        s = 0
-        written = 0
-        while s < steps:
-            axis = order[s]
-            fused = stream and s + 1 < steps and axis != 0 and order[s + 1] == 3 - axis
-            nd = o_d if axis == 0 else d
-            nh = o_h if axis == 1 or fused else h
-            nw = o_w if axis == 2 or fused else w
-            last = s == steps - 1 or (fused and s + 2 == steps)
-            if last:
-                nxt = out[p]
-            elif written % 2 == 0:
-                nxt = buf_a[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
-            else:
-                nxt = buf_b[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
-            if fused:
-                for k in range(d):
-                    _stream_hw(
-                        cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
-                    )
-                s += 1
-            elif axis == 0:
-                shape_in, shape_out = (1, d, h * w * n_c), (1, nd, nh * nw * n_c)
-                _axis_pass(cur.reshape(shape_in), nxt.reshape(shape_out), i0, w0, c0)
-            elif axis == 1:
-                shape_in, shape_out = (d, h, w * n_c), (nd, nh, nw * n_c)
-                _axis_pass(cur.reshape(shape_in), nxt.reshape(shape_out), i1, w1, c1)
-            elif rows and transpose:
-                _row_pass_transposed(
-                    cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw)), i2, w2, c2, tile
-                )
-            elif rows:
-                _row_pass(
-                    cur.reshape((d * h, w)),
-                    nxt.reshape((nd * nh, nw)),
-                    i2,
-                    w2,
-                    c2,
-                    layout,
-                    tmp,
-                    split,
-                )
-            else:
-                shape_in, shape_out = (d * h, w, n_c), (nd * nh, nw, n_c)
-                _axis_pass(cur.reshape(shape_in), nxt.reshape(shape_out), i2, w2, c2)
-            cur = nxt
-            d, h, w = nd, nh, nw
-            written += 1
-            s += 1
+    table's order, in the input's dtype: the same sums, the same bits.
+
+    A plain function choosing between two compiled entries, so that a first call compiles only
+    the path it takes (the streaming one is a few seconds of compilation more); both release
+    the GIL."""
+    run = _resample_stream if stream else _resample_passes
+    run(
+        start,
+        stop,
+        x,
+        out,
+        i0,
+        w0,
+        c0,
+        i1,
+        w1,
+        c1,
+        i2,
+        w2,
+        c2,
+        layout,
+        order,
+        scratch,
+        bool(transposed),
+    )
 
 
 @_inline
@@ -552,15 +630,16 @@ def _gather_plane(xp, op, i0, i1, i2, layout):
     l_start, period, stride, repeats, base, _, band, band_window, _, rest, _ = layout
     o_d, o_h = op.shape[0], op.shape[1]
     for d in range(o_d):
+        od = op[d]
         if d > 0 and i0[d] == i0[d - 1]:
-            op[d] = op[d - 1]
+            for h in range(o_h):
+                _copy_row(od[h], op[d - 1, h], od.shape[1])
             continue
         xd = xp[i0[d]]
-        od = op[d]
         for h in range(o_h):
             row = od[h]
             if h > 0 and i1[h] == i1[h - 1]:
-                row[:] = od[h - 1]
+                _copy_row(row, od[h - 1], row.shape[0])
                 continue
             src = xd[i1[h]]
             if period:
@@ -577,15 +656,16 @@ def _gather_image(xp, op, i0, i1, i2):
     copied as one contiguous run."""
     o_d, o_h, o_w, n_c = op.shape
     for d in range(o_d):
+        od = op[d]
         if d > 0 and i0[d] == i0[d - 1]:
-            op[d] = op[d - 1]
+            for h in range(o_h):
+                _copy_pixels(od[h], op[d - 1, h])
             continue
         xd = xp[i0[d]]
-        od = op[d]
         for h in range(o_h):
             row = od[h]
             if h > 0 and i1[h] == i1[h - 1]:
-                row[:] = od[h - 1]
+                _copy_pixels(row, od[h - 1])
                 continue
             src = xd[i1[h]]
             for w in range(o_w):

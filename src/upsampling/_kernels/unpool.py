@@ -17,6 +17,16 @@ _U = np.uint64  # an index known to be >= 0: numba then skips the negative-index
 
 
 # ------------------------------------------------------------------------------------ unpooling
+@_jit
+def _copy_pixels(dst, src):
+    """``dst[:] = src`` of 2-D arrays, as loops: numba compiles an array assigned to a slice
+    with a formatted shape-check message, seconds per rank (numba issue 9972)."""
+    for w in range(dst.shape[0]):
+        a, b = dst[w], src[w]
+        for c in range(dst.shape[1]):
+            a[c] = b[c]
+
+
 # Unpooling kernels take volumes ``(P, D, H, W, C)``: ``C == 1`` for the planes of an NCHW
 # array, ``C > 1`` for the images of a channels_last one (each pixel's channels contiguous).
 @_jit
@@ -32,9 +42,16 @@ def _unpool_plane(x, out, sd, sh, sw):
                 for k in range(sw):
                     row[w * sw + k] = v
             for a in range(1, sh):
-                out[d * sd, h * sh + a, :] = row
+                copy = out[d * sd, h * sh + a]
+                for i in range(row.shape[0]):
+                    copy[i] = row[i]
+        first = out[d * sd]
         for b in range(1, sd):
-            out[d * sd + b] = out[d * sd]
+            plane = out[d * sd + b]
+            for r in range(plane.shape[0]):
+                to, of = plane[r], first[r]
+                for i in range(to.shape[0]):
+                    to[i] = of[i]
 
 
 @_jit
@@ -52,9 +69,12 @@ def _unpool_image(x, out, sd, sh, sw):
                     for c in range(C):
                         dst[c] = pixel[c]
             for a in range(1, sh):
-                out[d * sd, h * sh + a] = row
+                _copy_pixels(out[d * sd, h * sh + a], row)
+        first = out[d * sd]
         for b in range(1, sd):
-            out[d * sd + b] = out[d * sd]
+            plane = out[d * sd + b]
+            for h in range(plane.shape[0]):
+                _copy_pixels(plane[h], first[h])
 
 
 @_jit

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ._notice import compile_notice
 from .explain import TOPICS
 from .io import CliError, os_error_line
 from .methods import METHODS
@@ -47,9 +48,11 @@ def _error(command: str):
 
 
 def _run(command: str, body) -> None:
-    """Run ``body()``; user errors become one line on stderr and a non-zero exit status."""
+    """Run ``body()``; user errors become one line on stderr and a non-zero exit status. While
+    it runs, the first compilation of a numba kernel (an empty cache) says so on stderr."""
     try:
-        status = body()
+        with compile_notice(lambda line: typer.echo(line, err=True)):
+            status = body()
     except CliError as exc:
         _error(command)(str(exc))
         raise typer.Exit(1) from None

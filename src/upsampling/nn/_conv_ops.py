@@ -220,11 +220,19 @@ def _matrix_tables(w_shape, out_size, size, stride, dilation, offset, groups):
     )
 
 
-@torch.compiler.disable
-def _device_tables(device, key) -> list:
-    """:func:`_matrix_tables` on ``device``; run eagerly (a graph break under ``torch.compile``,
-    which would trace the NumPy of a cache miss)."""
+def _tables_on(device, key) -> list:
+    """:func:`_matrix_tables` on ``device``."""
     return [tuple(torch.from_numpy(a).to(device) for a in pair) for pair in _matrix_tables(*key)]
+
+
+def _device_tables(device, key) -> list:
+    """:func:`_tables_on`, run eagerly: under ``torch.compile`` through
+    ``torch.compiler.disable`` (a graph break: Dynamo would trace the NumPy of a cache miss).
+    The wrapper is made only while compiling, when ``torch._dynamo`` is loaded anyway:
+    decorating at import time would import it (about 1.7 s) with ``upsampling.nn``."""
+    if torch.compiler.is_compiling():
+        return torch.compiler.disable(_tables_on)(device, key)
+    return _tables_on(device, key)
 
 
 def _gather_sum(a: Tensor, ia: Tensor, b: Tensor, ib: Tensor) -> Tensor:
