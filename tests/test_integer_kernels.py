@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from upsampling import _backend, _integer
+from upsampling._kernels import integer as _k
 from upsampling.conventions import conventions
 from upsampling.interpolate import interpolate, plan_for
 from upsampling.spec import ResizeSpec
@@ -72,14 +73,25 @@ def test_layouts_come_back(rng):
     )
 
 
-def test_threads_do_not_change_the_bits(rng):
-    x = rng.integers(0, 256, (1, 3, 300, 200), dtype=np.uint8).transpose(0, 1, 2, 3)
+@pytest.mark.parametrize(
+    ("library", "method", "size"),
+    [
+        ("opencv", "linear", (611, 97)),
+        ("opencv", "linear", (150, 100)),
+        ("pillow", "cubic", (457, 333)),
+    ],
+    ids=str,
+)
+def test_threads_do_not_change_the_bits(library, method, size, rng):
+    """One photo split into row blocks over 1, 2 or 3 threads: the same bits (HWC and NCHW)."""
+    hwc = rng.integers(0, 256, (1, 300, 200, 3), dtype=np.uint8)
     before = _backend.get_num_threads()
     try:
         results = []
         for n in (1, 2, 3):
             _backend.set_num_threads(n)
-            results.append(interpolate(x, size=(611, 97), **conventions["opencv"]["linear"]))
+            for x in (hwc.transpose(0, 3, 1, 2), np.ascontiguousarray(hwc.transpose(0, 3, 1, 2))):
+                results.append(interpolate(x, size=size, **conventions[library][method]))
     finally:
         _backend.set_num_threads(before)
     for r in results[1:]:
@@ -146,27 +158,33 @@ def test_bad_input_is_refused(rng):
 
 
 def test_periodic_rows_equal_the_window_by_window_path(rng):
-    """The horizontal pass's periodic run (phases over contiguous memory) gives the same sums
-    as the one-window-at-a-time path, for many scales (strides 1..5) and channel counts."""
+    """The horizontal pass's periodic run (phases over contiguous memory) stores the same row
+    as the one-window-at-a-time path, for many scales (strides 1..5) and channel counts, in
+    OpenCV's and Pillow's modes."""
     runs = 0
+    # RGB at x2, x1.5, x4 and x0.75 first (their own sweeps of all phases), then at random
+    cases = [(64, 2, 1, 3), (64, 3, 2, 3), (40, 4, 1, 3), (64, 3, 4, 3)]
     for _ in range(60):
         n_in, num, den = (int(v) for v in (rng.integers(8, 90), *rng.integers(1, 6, 2)))
-        n_out, c = max(1, n_in * num // den), int(rng.integers(1, 6))
-        x = np.ascontiguousarray(rng.integers(0, 256, (1, 3, n_in, c), dtype=np.uint8))
-        x = x.transpose(0, 3, 1, 2)
-        for tx, modes in (
-            (_integer._opencv_table(n_in, n_out, n_out / n_in, True), (1, 2)),
-            (_integer._pillow_table("cubic", n_in, n_out, False), (0, 0)),
+        cases.append((n_in, num, den, int(rng.integers(1, 6))))
+    for n_in, num, den, c in cases:
+        n_out = max(1, n_in * num // den)
+        row = rng.integers(0, 256, n_in * c, dtype=np.uint8)
+        for tx, mode in (
+            (_integer._opencv_table(n_in, n_out, n_out / n_in, True), 1),
+            (_integer._pillow_table("linear", n_in, n_out, False), 0),
+            (_integer._pillow_table("cubic", n_in, n_out, False), 0),
         ):
-            ty = _integer._pillow_table("linear", 3, 3, False)  # the identity
-            periodic = _integer._run(x, ty, tx, *modes, False)
-            runs += int(_integer._periodic(tx, c)[0][3] > 0)
-            tx._cache[("periodic", c)] = (np.zeros(4, np.int64), np.zeros((1, 1, 1), np.int32))
-            try:
-                np.testing.assert_array_equal(periodic, _integer._run(x, ty, tx, *modes, False))
-            finally:
-                tx._cache.pop(("periodic", c))
-    assert runs > 20
+            first, window = _integer._windows(tx)
+            reg, wexp = _integer._periodic(tx, c)
+            runs += int(reg[3] > 0)
+            split = np.zeros((max(reg[2], 1), n_in * c + c), np.uint8)
+            acc = np.zeros(max(reg[3] * c, 1), np.int32)
+            periodic, windows = np.zeros((2, n_out * c), np.int16)
+            _k._regular_h(row, periodic, first, window, c, mode, reg, wexp, acc, split)
+            _k._window_h(row, windows, first, window, c, mode, 0, n_out)
+            np.testing.assert_array_equal(periodic, windows, err_msg=str((n_in, n_out, c)))
+    assert runs > 40
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])

@@ -10,7 +10,8 @@ keeps the horizontally resampled input rows in a ring of ``taps + 1`` rows (each
 resampled once), never the whole intermediate image; with the vertical pass first (Pillow's
 choice when the height shrinks most) each output row goes down the columns, then across. The
 horizontal pass runs the periodic part of a row (any scale with a small period: x2, x1.5,
-x0.5...) phase by phase over contiguous memory (:func:`_regular_h`), the rest window by window.
+x0.5...) phase by phase over contiguous memory (:func:`_regular_h`; OpenCV's RGB bilinear with
+a period of 2 to 4 all phases in one sweep), the rest window by window. Its rows are int16.
 
 How each pass rounds is a ``mode`` (the libraries' arithmetic, :mod:`upsampling._integer`):
 
@@ -18,8 +19,9 @@ How each pass rounds is a ``mode`` (the libraries' arithmetic, :mod:`upsampling.
 mode   a pass's sum ``s`` of ``weight * value`` and what it stores
 =====  ==================================================================================
 0      Pillow 8-bit: ``s`` from ``2**21`` in int32, stores ``clip(s >> 22, 0, 255)``
-1      OpenCV's first pass: ``s`` in int32, stored as it is
-2      OpenCV 8-bit linear, second pass: ``sum(((t >> 4) * w) >> 16)``, then
+1      OpenCV's first pass: ``s`` in int32, stored as ``t = s >> 4`` (all its second pass
+       reads of it; at most ``255 * 2048 >> 4``, so the rows fit int16)
+2      OpenCV 8-bit linear, second pass: ``sum((t * w) >> 16)``, then
        ``clip((s + 2) >> 2, 0, 255)``
 =====  ==================================================================================
 
@@ -93,7 +95,8 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
     """:func:`_window_h` over a whole row where ``reg = (m0, period, stride, repeats)`` says
     that outputs ``m0 + r + t * period`` read windows ``first[m0 + r] + t * stride`` (any
     rational scale has such a run): each phase ``r`` is then a few contiguous multiply-adds
-    over ``(t, c)`` (weights ``wexp[r, k, t * C + c]``), which vectorise; the input is first
+    over ``(t, c)`` (weights ``wexp[r, k, t * C + c]``, or ``wexp[r, k, 0]`` for all where its
+    last axis has length 1), which vectorise; the input is first
     split into ``stride`` phases when ``stride > 1``. The rows outside the run go one by one."""
     m0, period, stride, repeats = reg[0], reg[1], reg[2], reg[3]
     n_out = first.shape[0]
@@ -104,7 +107,8 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
     _window_h(src, dst, first, weight, n_c, mode, m0 + period * repeats, n_out)
     taps = weight.shape[1]
     n = repeats * n_c
-    if stride > 1:
+    direct = taps == 2 and wexp.shape[2] == 1 and n_c == 3 and mode == 1 and period == 3
+    if stride > 1 and not (direct and (stride == 2 or stride == 4)):
         n_in = src.shape[0] // n_c
         for q in range(stride):
             dq = split[q]
@@ -119,28 +123,50 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
                     for c in range(n_c):
                         dq[u * n_c + c] = src[(u * stride + q) * n_c + c]
     init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    step = period * n_c
     for r in range(period):
+        o = (m0 + r) * n_c
+        if taps == 2 and wexp.shape[2] == 1 and n_c == 3 and mode == 1 and 2 <= period <= 4:
+            if r == 0:  # OpenCV's x2, x1.5, x4, x0.75: all phases in one sweep, stores in order
+                if period == 2:
+                    _linear3_pair(src, split, dst[o:], first[m0:], wexp, stride, n)
+                elif period == 3:
+                    _linear3_triple(src, split, dst[o:], first[m0:], wexp, stride, n)
+                else:
+                    _linear3_quad(src, split, dst[o:], first[m0:], wexp, stride, n)
+            continue
+        if taps == 2 and wexp.shape[2] == 1:  # bilinear, one weight per tap: in one sweep
+            s0 = _segment(src, split, first[m0 + r], n_c, stride, n)
+            s1 = _segment(src, split, first[m0 + r] + 1, n_c, stride, n)
+            a, b = wexp[r, 0, 0], wexp[r, 1, 0]
+            if n_c == 3 and mode == 1:  # OpenCV's, spelt out
+                _linear3(dst[o:], s0, s1, a, b, step, repeats)
+            else:
+                for t in range(repeats):
+                    for c in range(n_c):
+                        p = t * n_c + c
+                        v = init + np.int32(s0[p]) * a + np.int32(s1[p]) * b
+                        dst[o + t * step + c] = _finish(v, mode)
+            continue
         acc[:n] = init
         for k in range(taps):
-            q = first[m0 + r] + k
+            seg = _segment(src, split, first[m0 + r] + k, n_c, stride, n)
             w = wexp[r, k]
-            if stride == 1:
-                seg = src[q * n_c : q * n_c + n]
+            if w.shape[0] == 1:  # one weight for the whole run
+                w0 = w[0]
+                for e in range(n):
+                    acc[e] += np.int32(seg[e]) * w0
             else:
-                off = (q // stride) * n_c
-                seg = split[q % stride, off : off + n]
-            for e in range(n):
-                acc[e] += np.int32(seg[e]) * w[e]
-        step = period * n_c
-        o = (m0 + r) * n_c
+                for e in range(n):
+                    acc[e] += np.int32(seg[e]) * w[e]
         if mode == 1 and n_c == 3:
             for t in range(repeats):
-                dst[o + t * step] = acc[3 * t]
-                dst[o + t * step + 1] = acc[3 * t + 1]
-                dst[o + t * step + 2] = acc[3 * t + 2]
+                dst[o + t * step] = acc[3 * t] >> np.int32(4)
+                dst[o + t * step + 1] = acc[3 * t + 1] >> np.int32(4)
+                dst[o + t * step + 2] = acc[3 * t + 2] >> np.int32(4)
         elif mode == 1 and n_c == 1:
             for t in range(repeats):
-                dst[o + t * step] = acc[t]
+                dst[o + t * step] = acc[t] >> np.int32(4)
         else:
             for t in range(repeats):
                 for c in range(n_c):
@@ -148,12 +174,107 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
 
 
 @_inline
+def _linear3(dst, s0, s1, a, b, step, repeats):
+    """OpenCV's first pass for one phase of 3-channel pixels: ``dst[t * step + c]`` is
+    ``(s0[3 * t + c] * a + s1[3 * t + c] * b) >> 4``."""
+    for t in range(repeats):
+        p, d = 3 * t, t * step
+        dst[d] = (np.int32(s0[p]) * a + np.int32(s1[p]) * b) >> np.int32(4)
+        dst[d + 1] = (np.int32(s0[p + 1]) * a + np.int32(s1[p + 1]) * b) >> np.int32(4)
+        dst[d + 2] = (np.int32(s0[p + 2]) * a + np.int32(s1[p + 2]) * b) >> np.int32(4)
+
+
+@_inline
+def _phase3(dst, d, s0, s1, p, a, b):
+    """Three channels of one pixel of OpenCV's first pass."""
+    dst[d] = (np.int32(s0[p]) * a + np.int32(s1[p]) * b) >> np.int32(4)
+    dst[d + 1] = (np.int32(s0[p + 1]) * a + np.int32(s1[p + 1]) * b) >> np.int32(4)
+    dst[d + 2] = (np.int32(s0[p + 2]) * a + np.int32(s1[p + 2]) * b) >> np.int32(4)
+
+
+@_inline
+def _taps(src, split, first, wexp, r, stride, n):
+    """Phase ``r``'s two input segments and weights."""
+    s0 = _segment(src, split, first[r], 3, stride, n)
+    s1 = _segment(src, split, first[r] + 1, 3, stride, n)
+    return s0, s1, wexp[r, 0, 0], wexp[r, 1, 0]
+
+
+@_inline
+def _linear3_pair(src, split, dst, first, wexp, stride, n):
+    """:func:`_linear3` for all phases of a period of 2 (x2), output pixels in order from
+    ``dst[0]`` (constant offsets there, not variable ones, let LLVM vectorise the loop)."""
+    s00, s01, a0, b0 = _taps(src, split, first, wexp, 0, stride, n)
+    s10, s11, a1, b1 = _taps(src, split, first, wexp, 1, stride, n)
+    for t in range(n // 3):
+        _phase3(dst, 6 * t, s00, s01, 3 * t, a0, b0)
+        _phase3(dst, 6 * t + 3, s10, s11, 3 * t, a1, b1)
+
+
+@_inline
+def _linear3_triple(src, split, dst, first, wexp, stride, n):
+    """:func:`_linear3_pair` for a period of 3 (x1.5, x0.75); at strides 2 and 4 straight
+    from the input (constant steps, no split)."""
+    if stride == 2:
+        _triple(dst, src, first, wexp, n, 6)
+    elif stride == 4:
+        _triple(dst, src, first, wexp, n, 12)
+    else:
+        s00, s01, a0, b0 = _taps(src, split, first, wexp, 0, stride, n)
+        s10, s11, a1, b1 = _taps(src, split, first, wexp, 1, stride, n)
+        s20, s21, a2, b2 = _taps(src, split, first, wexp, 2, stride, n)
+        for t in range(n // 3):
+            _phase3(dst, 9 * t, s00, s01, 3 * t, a0, b0)
+            _phase3(dst, 9 * t + 3, s10, s11, 3 * t, a1, b1)
+            _phase3(dst, 9 * t + 6, s20, s21, 3 * t, a2, b2)
+
+
+@_inline
+def _triple(dst, src, first, wexp, n, step):
+    """:func:`_linear3_triple` reading pixel ``first[r] + stride * t`` of the input row at
+    ``src[3 * first[r] + step * t]`` (``step = 3 * stride``, a constant)."""
+    s00, s01 = src[3 * first[0] :], src[3 * first[0] + 3 :]
+    s10, s11 = src[3 * first[1] :], src[3 * first[1] + 3 :]
+    s20, s21 = src[3 * first[2] :], src[3 * first[2] + 3 :]
+    a0, b0, a1, b1 = wexp[0, 0, 0], wexp[0, 1, 0], wexp[1, 0, 0], wexp[1, 1, 0]
+    a2, b2 = wexp[2, 0, 0], wexp[2, 1, 0]
+    for t in range(n // 3):
+        _phase3(dst, 9 * t, s00, s01, step * t, a0, b0)
+        _phase3(dst, 9 * t + 3, s10, s11, step * t, a1, b1)
+        _phase3(dst, 9 * t + 6, s20, s21, step * t, a2, b2)
+
+
+@_inline
+def _linear3_quad(src, split, dst, first, wexp, stride, n):
+    """:func:`_linear3_pair` for a period of 4 (x4)."""
+    s00, s01, a0, b0 = _taps(src, split, first, wexp, 0, stride, n)
+    s10, s11, a1, b1 = _taps(src, split, first, wexp, 1, stride, n)
+    s20, s21, a2, b2 = _taps(src, split, first, wexp, 2, stride, n)
+    s30, s31, a3, b3 = _taps(src, split, first, wexp, 3, stride, n)
+    for t in range(n // 3):
+        _phase3(dst, 12 * t, s00, s01, 3 * t, a0, b0)
+        _phase3(dst, 12 * t + 3, s10, s11, 3 * t, a1, b1)
+        _phase3(dst, 12 * t + 6, s20, s21, 3 * t, a2, b2)
+        _phase3(dst, 12 * t + 9, s30, s31, 3 * t, a3, b3)
+
+
+@_inline
+def _segment(src, split, q, n_c, stride, n):
+    """The ``n`` values from pixel ``q`` on, one every ``stride`` pixels (a phase of the
+    input split by :func:`_regular_h` where ``stride > 1``)."""
+    if stride == 1:
+        return src[q * n_c : q * n_c + n]
+    off = (q // stride) * n_c
+    return split[q % stride, off : off + n]
+
+
+@_inline
 def _finish(acc, mode):
-    """A horizontal sum as stored: Pillow's 8 bits (mode 0) or as it is (mode 1)."""
+    """A horizontal sum as stored: Pillow's 8 bits (mode 0) or OpenCV's ``s >> 4`` (mode 1)."""
     if mode == 0:
         v = acc >> 22
         return np.int32(0) if v < 0 else (np.int32(255) if v > 255 else v)
-    return acc
+    return acc >> np.int32(4)
 
 
 @_inline
@@ -200,8 +321,8 @@ def _v_opencv_linear(rows, out, index, weight, count, m, acc):
         w0, w1 = np.int32(weight[m, 0]), np.int32(weight[m, 1])
         r0, r1 = rows[index[m, 0] % ring], rows[index[m, 1] % ring]
         for e in range(n):
-            v = (np.int32(r0[e] >> np.int32(4)) * w0) >> np.int32(16)
-            v += (np.int32(r1[e] >> np.int32(4)) * w1) >> np.int32(16)
+            v = (np.int32(r0[e]) * w0) >> np.int32(16)
+            v += (np.int32(r1[e]) * w1) >> np.int32(16)
             out[e] = min(max((v + np.int32(2)) >> np.int32(2), np.int32(0)), np.int32(255))
         return
     acc[:n] = np.int32(2)
@@ -209,7 +330,7 @@ def _v_opencv_linear(rows, out, index, weight, count, m, acc):
         w = np.int32(weight[m, k])
         r = rows[index[m, k] % ring]
         for e in range(n):
-            acc[e] += np.int32(np.int32(r[e] >> np.int32(4)) * w) >> np.int32(16)
+            acc[e] += (np.int32(r[e]) * w) >> np.int32(16)
     for e in range(n):
         out[e] = min(max(acc[e] >> np.int32(2), np.int32(0)), np.int32(255))
 
@@ -231,9 +352,9 @@ def fixed_resize(
     acc32 = np.empty(width, np.int32)
     row = np.empty((1, n_wc), np.int32)
     ring = yi.shape[1] + 1
-    cache = np.empty((ring, o_wc), np.int32)
+    cache = np.empty((ring, o_wc), np.int16)  # both modes' rows fit 16 bits
     held = np.empty(ring, np.int64)
-    hacc = np.empty(max(wexp.shape[2], 1), np.int32)
+    hacc = np.empty(max(reg[3] * n_c, 1), np.int32)
     phases = max(reg[2], 1)  # the input split into its stride's phases (see _regular_h)
     split = np.empty((phases, (n_wc // n_c // phases + 1) * n_c), src.dtype)
     for t in range(start, stop):
@@ -323,15 +444,27 @@ def float_resize(start, stop, src, dst, n_c, xf, xw, yi, yw, yn, v_first, band):
 def halve(start, stop, src, dst, n_c):
     """OpenCV's x0.5 on both axes (its ``INTER_AREA`` fast path, which its bilinear takes
     there): ``(a + b + c + d + 2) >> 2`` over each 2x2 block, output rows ``start <= t < stop``
-    of the ``(B, OH, OW * C)`` result (``t = b * OH + row``)."""
+    of the ``(B, OH, OW * C)`` result (``t = b * OH + row``). The two input rows are summed
+    first over their whole width (a contiguous loop that vectorises), then in pixel pairs."""
     o_h = dst.shape[1]
     n = dst.shape[2] // n_c
+    pair = np.empty(2 * n * n_c, np.int16)
     for t in range(start, stop):
         b, i = t // o_h, t % o_h
         r0, r1, out = src[b, 2 * i], src[b, 2 * i + 1], dst[b, i]
-        for j in range(n):
-            p = 2 * j * n_c
-            for c in range(n_c):
-                s = np.int32(r0[p + c]) + np.int32(r0[p + n_c + c])
-                s += np.int32(r1[p + c]) + np.int32(r1[p + n_c + c])
-                out[j * n_c + c] = (s + np.int32(2)) >> np.int32(2)
+        for e in range(2 * n * n_c):
+            pair[e] = np.int16(r0[e]) + np.int16(r1[e])
+        if n_c == 1:
+            for j in range(n):
+                out[j] = (pair[2 * j] + pair[2 * j + 1] + 2) >> 2
+        elif n_c == 3:
+            for j in range(n):
+                p = 6 * j
+                out[3 * j] = (pair[p] + pair[p + 3] + 2) >> 2
+                out[3 * j + 1] = (pair[p + 1] + pair[p + 4] + 2) >> 2
+                out[3 * j + 2] = (pair[p + 2] + pair[p + 5] + 2) >> 2
+        else:
+            for j in range(n):
+                p = 2 * j * n_c
+                for c in range(n_c):
+                    out[j * n_c + c] = (pair[p + c] + pair[p + n_c + c] + 2) >> 2
