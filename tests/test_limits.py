@@ -128,6 +128,9 @@ def _plan(shape, size, mode, dtype, *, memory=True):
     return interpolate.plan_for(spec, shape, dtype.itemsize, dtype == np.float64, memory=memory)
 
 
+TEMPORARIES = r"\(64, 64, 128, 128\) \(from size \(128, 128\)\) with its temporaries would take"
+
+
 def test_interpolate_counts_its_temporaries(limit):
     """uint8 input is summed in a float32 copy, pass by pass: 64 MiB of output takes about nine
     times as much while it is computed; float32 input works in place of its scratch planes."""
@@ -135,12 +138,38 @@ def test_interpolate_counts_its_temporaries(limit):
     shape, size = (64, 64, 1, 1), (128, 128)  # 2**26 outputs
     _plan(shape, size, "bilinear", np.float32)  # 256 MiB and small scratch planes
     _plan(shape, size, "nearest", np.uint8)  # a copy: 64 MiB only
-    with pytest.raises(ValueError, match=r"\(64, 64, 128, 128\) with its temporaries would take"):
+    with pytest.raises(ValueError, match=TEMPORARIES):
         _plan(shape, size, "bilinear", np.uint8)
-    with pytest.raises(ValueError, match=r"\(64, 64, 128, 128\) with its temporaries would take"):
+    with pytest.raises(ValueError, match=TEMPORARIES):
         up.interpolate(np.broadcast_to(np.uint8(1), shape), size=size, mode="bilinear")
     with pytest.raises(ValueError, match="with its temporaries"):
         _plan(shape, size, "bilinear", np.float16)
+
+
+def test_interpolate_counts_channels_last_scratch(limit):
+    """A channels_last volume's D pass holds a whole image, every channel, per thread: C times
+    the scratch of an NCHW plane. Under a limit that the NCHW call just fits in, the same call
+    on a channels_last array is refused before anything is allocated."""
+    before = up.get_num_threads()
+    try:
+        up.set_num_threads(1)
+        shape, c = (1, 32, 8, 8, 8), 32
+        spec = ResizeSpec.of("interpolate", None, 2, "trilinear")
+        plan = interpolate.plan_for(spec, shape, 4, False, memory=False)
+        nchw = interpolate._temporaries(shape, plan, 4, False)
+        assert interpolate._temporaries(shape, plan, 4, False, last=True) == c * nchw
+        limit(c * 16**3 * 4 + nchw)  # the output and one NCHW plane's two buffers
+        x = np.zeros(shape, np.float32)
+        up.interpolate(x, scale_factor=2, mode="trilinear")
+        x_last = np.moveaxis(np.zeros((1, 8, 8, 8, c), np.float32), -1, 1)
+        with pytest.raises(
+            ValueError,
+            match=r"^interpolate: the output of shape \(1, 32, 16, 16, 16\) \(from "
+            r"scale_factor 2\.0\) with its temporaries would take",
+        ):
+            up.interpolate(x_last, scale_factor=2, mode="trilinear")
+    finally:
+        up.set_num_threads(before)
 
 
 def test_dask_skips_the_whole_output_check(limit):

@@ -377,6 +377,9 @@ def run_blocks(call, planes: int, rows: int, work: int, block_rows: int = 0) -> 
     (``work`` elements) stay on this thread.
     """
     threads = threads_for(work, planes * rows)
+    if threads <= 1 and block_rows <= 0:  # small work: on this thread, in one call
+        call(0, planes, 0, rows)
+        return
     blocks = -(-rows // block_rows) if block_rows > 0 and rows > block_rows else 1
     if 1 < threads and planes < threads:
         wanted = -(-threads // planes)

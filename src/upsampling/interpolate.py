@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -122,77 +123,192 @@ def _scratch(sizes: list[int], out_sizes: list[int], steps, channels: int, strea
     return scratch * channels
 
 
-def apply_tables(x: np.ndarray, tables: list[Table], order: tuple[int, ...] | None = None):
-    """Apply per-axis tables to a float32/float64 array ``(N, C, *spatial)`` (identity tables
-    are skipped). ``order`` fixes the axes and their order (default: the cheapest order).
-    A :func:`channels_last` array gives a channels_last result, computed in place."""
-    n, c, *size = x.shape
+# What a worker derives from its tables, the input's shape, dtype and layout alone (pass order,
+# row layout, weights in the dtype, scratch sizes: the kernel's arguments), by those (tables by
+# identity: each key holds its tables, so an id is never reused while its entry lives). Oldest
+# out first past _CACHE_SIZE entries; 0 turns the cache off (every call prepares afresh).
+_CACHE_SIZE = 256
+_PREPARED: dict[tuple, Any] = {}
+
+
+def _cached(key: tuple, make):
+    """``make()``, remembered under ``key`` in :data:`_PREPARED`."""
+    if _CACHE_SIZE <= 0:
+        return make()
+    found = _PREPARED.get(key, _PREPARED)  # (the dict itself: not there; None may be)
+    if found is _PREPARED:
+        found = make()
+        while len(_PREPARED) >= _CACHE_SIZE:
+            del _PREPARED[next(iter(_PREPARED))]
+        _PREPARED[key] = found
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every prepared call (tests; a changed :data:`_CACHE_SIZE`)."""
+    _PREPARED.clear()
+
+
+def _plan_tables(plan: Plan, transposed: bool) -> tuple:
+    """``(plan, tables, gather)``: the plan's tables (transposed: the gradient's) and whether
+    all are copies; cached by the plan's identity (plans are cached themselves)."""
+
+    def make():
+        tables = [table(a) for a in plan.axes]
+        if transposed:
+            tables = [t.transposed() for t in tables]
+        return plan, tables, all(t.is_gather for t in tables)
+
+    return _cached(("tables", id(plan), transposed), make)
+
+
+@dataclass(frozen=True, eq=False)
+class _Resample:
+    """A prepared :func:`apply_tables`: the output's shape and, per D/H/W axis, sizes, tables
+    and kernel arguments; ``whole`` is the kernel's arguments after the arrays for a call over
+    every row (a call over some rows derives its own)."""
+
+    out_shape: tuple[int, ...]
+    sizes: list[int]
+    out_sizes: list[int]
+    steps: tuple[int, ...]
+    args: list[tuple]
+    layout: tuple
+    transposed: bool
+    steps_array: np.ndarray
+    axis: int
+    split: bool
+    channels: int
+    whole: tuple
+
+
+def _prepare_resample(shape, dtype: np.dtype, last: bool, tables, order) -> _Resample | None:
+    n, c, *size = shape
     pad = 3 - len(size)
     full: list[Table | None] = [None] * pad + [None if is_identity(t) else t for t in tables]
     if order is not None:
         full = [t if i - pad in order else None for i, t in enumerate(full)]
     if all(t is None for t in full):
-        return x.copy(order="K")
-    last = _backend.channels_last(x)
-    src = _backend.volumes(x, last)
-    sizes = list(src.shape[1:4])
+        return None
+    sizes = [1] * pad + list(size)
     steps = _order(sizes, full) if order is None else tuple(a + pad for a in order)
     out_sizes = [s if t is None else t.out_size for s, t in zip(sizes, full, strict=True)]
-    out = _backend.empty_in_layout((n, c, *out_sizes[pad:]), x.dtype, last)
-    dst = _backend.volumes(out, last)
-    none = _no_table(x.dtype)
+    none = _no_table(dtype)
     args = [
-        none if t is None else (t.index, t.weight.astype(x.dtype, copy=False), t.count)
-        for t in full
+        none if t is None else (t.index, t.weight.astype(dtype, copy=False), t.count) for t in full
     ]
     rows = full[2] is not None and not last  # the W pass along rows, through its layout
-    row_layout = full[2].layout(x.dtype) if rows else _no_layout(x.dtype)
+    row_layout = full[2].layout(dtype) if rows else _no_layout(dtype)
     layout = _layout_args(row_layout)
     transposed = rows and not 0 < row_layout.period <= _LONG_PERIOD
     steps_array = np.array(steps, np.int64)
+    channels = c if last else 1
+    stream = last or _scratch(sizes, out_sizes, steps, channels, False) > _STREAM
+    scratch = _scratch(sizes, out_sizes, steps, channels, stream)
+    flat = tuple(a for triple in args for a in triple)
+    whole = (*flat, layout, steps_array, scratch, stream, transposed)
     axis = _split_axis(sizes, out_sizes)
-    split = full[axis]
+    out_shape = (n, c, *out_sizes[pad:])
+    split = full[axis] is not None
+    return _Resample(
+        out_shape,
+        sizes,
+        out_sizes,
+        steps,
+        args,
+        layout,
+        transposed,
+        steps_array,
+        axis,
+        split,
+        channels,
+        whole,
+    )
+
+
+def apply_tables(
+    x: np.ndarray,
+    tables: list[Table],
+    order: tuple[int, ...] | None = None,
+    *,
+    cache: bool = False,
+):
+    """Apply per-axis tables to a float32/float64 array ``(N, C, *spatial)`` (identity tables
+    are skipped). ``order`` fixes the axes and their order (default: the cheapest order).
+    A :func:`channels_last` array gives a channels_last result, computed in place. ``cache``:
+    the tables are long-lived (a plan's), so what the call derives from them is kept."""
+    last = _backend.channels_last(x)
+    if cache:
+        key = ("resample", *tables, order, x.shape, x.dtype, last)
+        prep = _cached(key, lambda: _prepare_resample(x.shape, x.dtype, last, tables, order))
+    else:
+        prep = _prepare_resample(x.shape, x.dtype, last, tables, order)
+    if prep is None:
+        return x.copy(order="K")
+    src = _backend.volumes(x, last)
+    out = _backend.empty_in_layout(prep.out_shape, x.dtype, last)
+    dst = _backend.volumes(out, last)
+    axis, sizes, out_sizes = prep.axis, prep.sizes, prep.out_sizes
 
     def call(p0: int, p1: int, r0: int, r1: int) -> None:
-        block_args = list(args)
         if r0 == 0 and r1 == out_sizes[axis]:
-            xs, os_, lo, hi = src[p0:p1], dst[p0:p1], 0, sizes[axis]
-        else:  # output rows r0:r1 along the split axis, from the input rows they read
-            lo, hi = r0, r1
-            if split is not None:
-                index, weight, count = args[axis]
-                used = np.maximum(count[r0:r1] - 1, 0)
-                lo = int(index[r0:r1, 0].min())
-                hi = int(index[np.arange(r0, r1), used].max()) + 1
-                block_args[axis] = (index[r0:r1] - lo, weight[r0:r1], count[r0:r1])
-            xs, os_ = _block(src, p0, p1, axis, lo, hi), _block(dst, p0, p1, axis, r0, r1)
+            _k.resample(0, p1 - p0, src[p0:p1], dst[p0:p1], *prep.whole)
+            return
+        # output rows r0:r1 along the split axis, from the input rows they read
+        block_args, lo, hi = list(prep.args), r0, r1
+        if prep.split:
+            index, weight, count = prep.args[axis]
+            used = np.maximum(count[r0:r1] - 1, 0)
+            lo = int(index[r0:r1, 0].min())
+            hi = int(index[np.arange(r0, r1), used].max()) + 1
+            block_args[axis] = (index[r0:r1] - lo, weight[r0:r1], count[r0:r1])
+        xs, os_ = _block(src, p0, p1, axis, lo, hi), _block(dst, p0, p1, axis, r0, r1)
         in_b, out_b = list(sizes), list(out_sizes)
         in_b[axis], out_b[axis] = hi - lo, r1 - r0
-        stream = last or _scratch(in_b, out_b, steps, src.shape[4], False) > _STREAM
-        scratch = _scratch(in_b, out_b, steps, src.shape[4], stream)
+        stream = last or _scratch(in_b, out_b, prep.steps, prep.channels, False) > _STREAM
+        scratch = _scratch(in_b, out_b, prep.steps, prep.channels, stream)
         flat = [a for triple in block_args for a in triple]
-        _k.resample(0, p1 - p0, xs, os_, *flat, layout, steps_array, scratch, stream, transposed)
+        tail = (prep.layout, prep.steps_array, scratch, stream, prep.transposed)
+        _k.resample(0, p1 - p0, xs, os_, *flat, *tail)
 
     _backend.run_blocks(call, len(src), out_sizes[axis], src.size + dst.size)
     return out
 
 
-def _gather(x: np.ndarray, tables: list[Table]) -> np.ndarray:
-    n, c, *size = x.shape
+def _prepare_gather(shape, dtype: np.dtype, last: bool, tables) -> tuple:
+    """A prepared :func:`_gather`: the output's shape, the per-axis indices, the W layout
+    and the split axis."""
+    n, c, *size = shape
+    out_shape = (n, c, *(t.out_size for t in tables))
+    bits = np.dtype(np.uint16) if dtype == np.float16 else dtype
+    idx = [np.zeros(1, np.int64)] * (3 - len(size)) + [t.index[:, 0] for t in tables]
+    layout = _layout_args(tables[-1].layout(bits, slack=0))
+    pad = [1] * (3 - len(size))
+    axis = _split_axis(pad + list(size), pad + list(out_shape[2:]))
+    return out_shape, idx, layout, axis
+
+
+def _gather(x: np.ndarray, tables: list[Table], *, cache: bool = False) -> np.ndarray:
     last = _backend.channels_last(x)
-    out = _backend.empty_in_layout((n, c, *(t.out_size for t in tables)), x.dtype, last)
+    if cache:
+        key = ("gather", *tables, x.shape, x.dtype, last)
+        prep = _cached(key, lambda: _prepare_gather(x.shape, x.dtype, last, tables))
+    else:
+        prep = _prepare_gather(x.shape, x.dtype, last, tables)
+    out_shape, idx, layout, axis = prep
+    out = _backend.empty_in_layout(out_shape, x.dtype, last)
     bits = (lambda a: a.view(np.uint16)) if x.dtype == np.float16 else (lambda a: a)
     src, dst = _backend.volumes(bits(x), last), _backend.volumes(bits(out), last)
-    idx = [np.zeros(1, np.int64)] * (3 - len(size)) + [t.index[:, 0] for t in tables]
-    layout = _layout_args(tables[-1].layout(src.dtype, slack=0))
-    axis = _split_axis(list(src.shape[1:4]), list(dst.shape[1:4]))
+    rows = dst.shape[1 + axis]
 
     def call(p0: int, p1: int, r0: int, r1: int) -> None:
-        block = list(idx)
-        block[axis] = idx[axis][r0:r1]
+        block = idx
+        if r0 != 0 or r1 != rows:
+            block = list(idx)
+            block[axis] = idx[axis][r0:r1]
         _k.gather(0, p1 - p0, src[p0:p1], _block(dst, p0, p1, axis, r0, r1), *block, layout)
 
-    _backend.run_blocks(call, len(src), dst.shape[1 + axis], dst.size)
+    _backend.run_blocks(call, len(src), rows, dst.size)
     return out
 
 
@@ -222,26 +338,29 @@ def interpolate_array(
         out = _integer.interpolate(x, plan, tables, order, rows, gather=gather)
         if out is not None:
             return out
-    if tables is None:
-        tables = [table(a) for a in plan.axes]
-    if gather is None:
+    cache = tables is None  # the plan's own tables: long-lived (a chunk's are not)
+    if cache:
+        _, tables, whole_gather = _plan_tables(plan, False)
+        gather = whole_gather if gather is None else gather
+    elif gather is None:
         gather = all(t.is_gather for t in tables)
     if order is None and x.dtype.kind in "iu" and plan.integer_rounding == "torch":
         order = tuple(i for i, t in enumerate(tables) if not is_identity(t))
     if gather:
-        out = _gather(x, tables)
+        out = _gather(x, tables, cache=cache)
     elif x.dtype.kind in "iu":
         y = x.astype(_accumulator(x.dtype))
         if plan.integer_rounding == "torch":  # PyTorch rounds after each axis, the last first
             for axis in sorted(order, reverse=True):
-                y = apply_tables(y, tables, order=(axis,))
+                y = apply_tables(y, tables, order=(axis,), cache=cache)
                 y = _round_integer(y, x.dtype, half_up=True)
         else:
-            y = _round_integer(apply_tables(y, tables, order), x.dtype, half_up=False)
+            y = apply_tables(y, tables, order, cache=cache)
+            y = _round_integer(y, x.dtype, half_up=False)
         out = y.astype(x.dtype)
     else:
         compute = _accumulator(x.dtype)
-        out = apply_tables(x.astype(compute, copy=False), tables, order)
+        out = apply_tables(x.astype(compute, copy=False), tables, order, cache=cache)
         out = out.astype(x.dtype, copy=False)
     if plan.extrapolation is not None:
         for i, a in enumerate(plan.axes):
@@ -255,8 +374,7 @@ def interpolate_array(
 
 def interpolate_backward_array(g: np.ndarray, plan: Plan) -> np.ndarray:
     """The gradient with respect to the input: the transposed tables, applied by gathering."""
-    tables = [table(a).transposed() for a in plan.axes]
-    return apply_tables(g, tables)
+    return apply_tables(g, _plan_tables(plan, True)[1], cache=True)
 
 
 # ------------------------------------------------------------------------------ public function
@@ -358,7 +476,12 @@ def interpolate(
     with the filter ``f`` of the mode (:mod:`upsampling.filters`), ``s = 1`` or the
     down-sampling factor under ``antialias``; taps outside the input read the edge pixel
     (or are excluded and the weights renormalised). Nearest modes round ``x(o)`` instead.
-    Gradients apply the transposed weights by gathering: bit-for-bit reproducible.
+    Gradients apply the transposed weights by gathering: bit-for-bit reproducible. For nearest
+    modes our gradient is the adjoint of our forward (which follows the CPU kernel PyTorch runs,
+    chosen by output size); PyTorch's own nearest backward uses its channels-last kernel's rule
+    for every shape, so where its forward takes the generic kernel (2-D outputs with
+    ``H + W > 128``, 1-D, 3-D) its gradient is not the adjoint of its forward and can differ
+    from ours.
 
     Output size: ``size``, or ``floor(input_size * scale_factor)``.
 
@@ -436,7 +559,9 @@ def resize_by(x: Any, spec: ResizeSpec):
     _checks.array(x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("interpolate").interpolate(x, spec)
-    return interpolate_array(x, plan_for(spec, x.shape, x.itemsize, x.dtype == np.float64))
+    last = _backend.channels_last(x)
+    plan = plan_for(spec, x.shape, x.itemsize, x.dtype == np.float64, last=last)
+    return interpolate_array(x, plan)
 
 
 def plan_for(
@@ -447,43 +572,59 @@ def plan_for(
     *,
     memory: bool = True,
     host: bool = True,
+    last: bool = False,
 ) -> Plan:
     """The checked plan of ``spec`` for an input of ``shape`` (float64 if ``double``, elements
     of ``itemsize`` bytes); ``memory=False`` skips the check that the output fits in memory (a
     Dask array's whole output need not), ``host=False`` says the data is on an accelerator
-    (see :func:`upsampling._checks.fits_in_memory`). Cached: a call's plan depends on nothing
-    else."""
-    return _plan_for(spec, tuple(shape), itemsize, double, memory, host)
+    (see :func:`upsampling._checks.fits_in_memory`), ``last`` that it is channels_last (whose
+    scratch holds every channel). Cached: a call's plan depends on nothing else."""
+    return _plan_for(spec, tuple(shape), itemsize, double, memory, host, last)
 
 
 @functools.lru_cache(maxsize=256)
 def _plan_for(
-    spec: ResizeSpec, shape: tuple, itemsize: int, double: bool, memory: bool, host: bool
+    spec: ResizeSpec,
+    shape: tuple,
+    itemsize: int,
+    double: bool,
+    memory: bool,
+    host: bool,
+    last: bool = False,
 ) -> Plan:
     fn = "interpolate"
     if any(s < 1 for s in shape[2:]):
         raise _checks.fail(fn, f"x has shape {tuple(shape)}; its spatial sizes must be positive")
     plan = make_plan(spec, tuple(shape[2:]), double=double, fn=fn)
     if memory:
-        out, scratch = (*shape[:2], *plan.out_size), _temporaries(shape, plan, itemsize, double)
+        out = (*shape[:2], *plan.out_size)
+        scratch = _temporaries(shape, plan, itemsize, double, last)
         _checks.fits_in_memory(
             out, itemsize, fn, temporaries=scratch, host=host, cause=spec.cause()
         )
     return plan
 
 
-def _temporaries(shape: tuple, plan: Plan, itemsize: int, double: bool) -> int:
+def _temporaries(shape: tuple, plan: Plan, itemsize: int, double: bool, last: bool = False) -> int:
     """An upper bound on the bytes :func:`interpolate_array` holds besides its output: none for
-    a copy (nearest); else each thread's two scratch planes (:func:`apply_tables`) and, for
+    a copy (nearest); else each thread's two scratch buffers (:func:`apply_tables`) and, for
     input not already in the compute dtype (integers, 16-bit floats), its float copy and the
     float results of a pass (before they are rounded or cast). Every intermediate is bounded by
-    the larger of the input's and the output's size along each axis."""
+    the larger of the input's and the output's size along each axis. A thread's buffers hold
+    one ``(n, c)`` plane of NCHW input, but a whole image, every channel, of channels_last
+    input with a D pass apart (its fused H and W passes keep no intermediate)."""
     if plan.extrapolation is None and all(a.filter.name == "nearest" for a in plan.axes):
         return 0
     compute = 8 if double or itemsize == 8 else 4
     planes = shape[0] * shape[1]
     widest = math.prod(max(i, a.axis.out_size) for i, a in zip(shape[2:], plan.axes, strict=True))
-    scratch = 2 * min(_backend.get_num_threads(), planes) * widest * compute
+    threads = _backend.get_num_threads()
+    if not last:
+        scratch = 2 * min(threads, planes) * widest * compute
+    elif len(plan.axes) == 3:
+        scratch = 2 * min(threads, shape[0]) * widest * shape[1] * compute
+    else:
+        scratch = 2 * min(threads, shape[0]) * shape[1] * compute
     if itemsize == compute:  # float32, float64: no copies (int32 is taken for float32)
         return scratch
     return scratch + (math.prod(shape) + 2 * planes * widest) * compute

@@ -7,6 +7,7 @@ The public functions normalise their arguments, then hand NumPy arrays to the nu
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -106,6 +107,7 @@ def unpool_nearest_backward_array(g: np.ndarray, scale) -> np.ndarray:
     return gx
 
 
+@functools.lru_cache(maxsize=32)
 def _lowest(dtype: np.dtype):
     """The identity of max as a scalar of ``dtype`` (a Python int would make numba compare
     uint64 with int64 in float64, rounding values above 2**53)."""
@@ -134,39 +136,87 @@ def _live_taps(size: int, out: int, k: int, s: int, p: int, d: int) -> np.ndarra
     return np.stack([offset, lo, np.maximum(hi, lo)], axis=1)
 
 
+# What a call derives from its (normalised or plainly typed) arguments and sizes alone: the
+# normalised arguments, checked output sizes and max pooling's tap tables, remembered by those
+# (one dict each); oldest out first past _CACHE_SIZE entries; 0 turns the caches off.
+_CACHE_SIZE = 256
+_ARGUMENTS: dict[tuple, Any] = {}
+_CHECKED: dict[tuple, Any] = {}
+_TAPS: dict[tuple, Any] = {}
+
+
+def _remember(store: dict, key: tuple | None, make):
+    """``make()``, remembered in ``store`` under ``key`` (``None``: not remembered). A call
+    that raises remembers nothing, so a refusal is raised every time."""
+    if key is None or _CACHE_SIZE <= 0:
+        return make()
+    found = store.get(key)
+    if found is None:
+        found = make()
+        while len(store) >= _CACHE_SIZE:
+            del store[next(iter(store))]
+        store[key] = found
+    return found
+
+
+def clear_cache() -> None:
+    """Forget the remembered arguments, sizes and tap tables (tests)."""
+    for store in (_ARGUMENTS, _CHECKED, _TAPS):
+        store.clear()
+
+
+def _typed(*args: Any) -> tuple | None:
+    """A key that tells each argument apart from every value of another type (``2`` from
+    ``2.0`` and ``True``, in tuples too), or ``None`` if one is not plainly typed (an int,
+    bool, str, ``None`` or a tuple of ints)."""
+    key = []
+    for a in args:
+        if a is None or type(a) in (int, bool, str):
+            key.append((type(a), a))
+        elif type(a) is tuple and all(type(v) is int for v in a):
+            key.append((tuple, a))
+        else:
+            return None
+    return tuple(key)
+
+
+def _pool_taps(size: tuple, kernel, stride, padding, dilation, ceil_mode) -> tuple:
+    """``(out_size, taps)`` of max pooling over spatial ``size``: the output size and the
+    kernel's arguments between the arrays and the lowest value; remembered."""
+
+    def make():
+        out_size = shapes.pool_sizes(size, kernel, stride, padding, dilation, ceil_mode, "max_pool")
+        lead = 3 - len(size)
+        # per axis (depth, height, width; a missing axis is one element with a 1-tap window)
+        axes = [(1, 1, 1, 1, 0, 1)] * lead + list(
+            zip(size, out_size, kernel, stride, padding, dilation, strict=True)
+        )
+        (d_axis, h_axis, w_axis) = axes
+        taps = (
+            *_taps(*d_axis),
+            *_taps(*h_axis),
+            _taps(*w_axis)[0],
+            _live_taps(*w_axis),
+            w_axis[3],
+            d_axis[5],
+            h_axis[5],
+        )
+        return out_size, taps
+
+    return _remember(_TAPS, (size, kernel, stride, padding, dilation, ceil_mode), make)
+
+
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
     """Max pooling of a NumPy array: values and int64 indices (in ``x``'s layout; the kernel
     reads a C-contiguous copy of a channels_last ``x``)."""
     n, c, *size = x.shape
-    out_size = shapes.pool_sizes(
-        tuple(size), kernel, stride, padding, dilation, ceil_mode, "max_pool"
-    )
-    compute = np.float32 if x.dtype.name in _checks.HALF_DTYPES else x.dtype  # exact: max selects
-    src = _plane_view(x, compute)
-    lead = 3 - len(size)
-    out = np.empty((len(src), *((1,) * lead + out_size)), dtype=compute)
+    out_size, taps = _pool_taps(tuple(size), kernel, stride, padding, dilation, ceil_mode)
+    compute = np.dtype(np.float32) if x.dtype.name in _checks.HALF_DTYPES else x.dtype
+    src = _plane_view(x, compute)  # (float32 for 16-bit floats: exact, max only selects)
+    out = np.empty((len(src), *((1,) * (3 - len(size)) + out_size)), dtype=compute)
     idx = np.empty(out.shape, dtype=np.int64)
-    # per axis (depth, height, width; a missing axis is one element with a 1-tap window)
-    axes = [(1, 1, 1, 1, 0, 1)] * lead + list(
-        zip(size, out_size, kernel, stride, padding, dilation, strict=True)
-    )
-    (d_axis, h_axis, w_axis) = axes
-    _backend.run_planes(
-        _k.max_pool,
-        len(src),
-        _work(src),
-        src,
-        out,
-        idx,
-        *_taps(*d_axis),
-        *_taps(*h_axis),
-        _taps(*w_axis)[0],
-        _live_taps(*w_axis),
-        w_axis[3],
-        d_axis[5],
-        h_axis[5],
-        _lowest(np.dtype(compute)),
-    )
+    lowest = _lowest(compute)
+    _backend.run_planes(_k.max_pool, len(src), _work(src), src, out, idx, *taps, lowest)
     shape = (n, c, *out_size)
     last = _backend.channels_last(x)  # NCHW kernels; the results copied into x's layout
     values = _backend.in_layout(out.reshape(shape).astype(x.dtype, copy=False), last)
@@ -303,7 +353,10 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     fn = "unpool"
     n = _checks.array(x, fn)
     _checks.positive_channels(x, fn)
-    scale, mode, offset = unpool_arguments(n, scale_factor, mode, offset, fn)
+    raw = (scale_factor, mode, offset)
+    scale, mode, offset = _remember(
+        _ARGUMENTS, _typed(fn, n, *raw), lambda: unpool_arguments(n, *raw, fn)
+    )
     out_size = shapes.unpool_sizes(tuple(x.shape[2:]), scale)
     _fits((*x.shape[:2], *out_size), x, fn)
     bed = mode == "bed_of_nails"
@@ -376,10 +429,16 @@ def max_pool(
     x = _checks.native(x, fn)
     n = _checks.array(x, fn, dtypes=_pool_dtypes(x))
     _checks.positive_channels(x, fn)
-    args = shapes.pool_arguments(n, kernel_size, stride, padding, dilation, ceil_mode, fn)
+    raw = (kernel_size, stride, padding, dilation, ceil_mode)
+    args = _remember(_ARGUMENTS, _typed(fn, n, *raw), lambda: shapes.pool_arguments(n, *raw, fn))
     return_indices = _checks.boolean(return_indices, fn, "return_indices")
-    shapes.pool_windows_nonempty(tuple(x.shape[2:]), *args, fn)
-    out = (*x.shape[:2], *shapes.pool_sizes(tuple(x.shape[2:]), *args, fn))
+    size = tuple(x.shape[2:])
+
+    def checked() -> tuple[int, ...]:
+        shapes.pool_windows_nonempty(size, *args, fn)
+        return shapes.pool_sizes(size, *args, fn)
+
+    out = (*x.shape[:2], *_remember(_CHECKED, (fn, size, args), checked))
     _fits(out, x, fn, temporaries=math.prod(out) * 8)  # the int64 indices
     if _backend.is_tensor(x):
         values, indices = _backend.torch_ops("unpool").max_pool(x, *args)
@@ -465,8 +524,17 @@ def max_unpool(
             f"indices has shape {tuple(indices.shape)} but x has shape {tuple(x.shape)}; "
             "they must match",
         )
-    kernel, stride, padding = shapes.max_unpool_arguments(n, kernel_size, stride, padding, fn)
-    out_size = shapes.max_unpool_sizes(tuple(x.shape[2:]), kernel, stride, padding, output_size, fn)
+    raw = (kernel_size, stride, padding)
+    kernel, stride, padding = _remember(
+        _ARGUMENTS, _typed(fn, n, *raw), lambda: shapes.max_unpool_arguments(n, *raw, fn)
+    )
+    size = tuple(x.shape[2:])
+    sized = _typed(output_size)
+    out_size = _remember(
+        _CHECKED,
+        None if sized is None else (fn, size, kernel, stride, padding, sized),
+        lambda: shapes.max_unpool_sizes(size, kernel, stride, padding, output_size, fn),
+    )
     _fits((*x.shape[:2], *out_size), x, fn)
     if _backend.is_tensor(x):
         return _backend.torch_ops("unpool").max_unpool(x, indices, out_size)
