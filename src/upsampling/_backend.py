@@ -134,6 +134,28 @@ def in_layout(a: np.ndarray, last: bool) -> np.ndarray:
     return out
 
 
+_MISSING = object()
+
+
+def remember(store: dict, key: Any, make, limit: int) -> Any:
+    """``make()``, kept in ``store`` under ``key``: at most ``limit`` entries, the oldest dropped
+    first; ``key`` None or ``limit <= 0`` keeps nothing. A ``make`` that raises keeps nothing,
+    so a refusal is raised every time. Safe to call from several threads (an entry may be made
+    twice, never lost or mixed up)."""
+    if key is None or limit <= 0:
+        return make()
+    found = store.get(key, _MISSING)
+    if found is _MISSING:
+        found = make()
+        while len(store) >= limit:
+            try:
+                store.pop(next(iter(store)), None)
+            except (StopIteration, RuntimeError):  # emptied or changed by another thread
+                break
+        store[key] = found
+    return found
+
+
 # ---------------------------------------------------------------------------- torch backends
 @runtime_checkable
 class UnpoolBackend(Protocol):

@@ -133,15 +133,7 @@ _PREPARED: dict[tuple, Any] = {}
 
 def _cached(key: tuple, make):
     """``make()``, remembered under ``key`` in :data:`_PREPARED`."""
-    if _CACHE_SIZE <= 0:
-        return make()
-    found = _PREPARED.get(key, _PREPARED)  # (the dict itself: not there; None may be)
-    if found is _PREPARED:
-        found = make()
-        while len(_PREPARED) >= _CACHE_SIZE:
-            del _PREPARED[next(iter(_PREPARED))]
-        _PREPARED[key] = found
-    return found
+    return _backend.remember(_PREPARED, key, make, _CACHE_SIZE)
 
 
 def clear_cache() -> None:

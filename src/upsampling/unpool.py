@@ -146,17 +146,9 @@ _TAPS: dict[tuple, Any] = {}
 
 
 def _remember(store: dict, key: tuple | None, make):
-    """``make()``, remembered in ``store`` under ``key`` (``None``: not remembered). A call
-    that raises remembers nothing, so a refusal is raised every time."""
-    if key is None or _CACHE_SIZE <= 0:
-        return make()
-    found = store.get(key)
-    if found is None:
-        found = make()
-        while len(store) >= _CACHE_SIZE:
-            del store[next(iter(store))]
-        store[key] = found
-    return found
+    """``make()``, remembered in ``store`` under ``key`` (``None``: not remembered); a refusal
+    is remembered never (:func:`upsampling._backend.remember`)."""
+    return _backend.remember(store, key, make, _CACHE_SIZE)
 
 
 def clear_cache() -> None:
