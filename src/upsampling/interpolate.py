@@ -305,9 +305,15 @@ def _gather(x: np.ndarray, tables: list[Table], *, cache: bool = False) -> np.nd
 
 
 def _round_integer(y: np.ndarray, dtype: np.dtype, half_up: bool) -> np.ndarray:
+    """``y`` (a float array this call owns) rounded and saturated to ``dtype``'s range, in
+    place: half up (``floor(y + 0.5)``) or half to even."""
     info = np.iinfo(dtype)
-    y = np.floor(y + 0.5) if half_up else np.rint(y)
-    return np.clip(y, info.min, info.max)
+    if half_up:
+        y += 0.5
+        np.floor(y, out=y)
+    else:
+        np.rint(y, out=y)
+    return np.clip(y, info.min, info.max, out=y)
 
 
 def interpolate_array(
