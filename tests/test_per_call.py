@@ -168,10 +168,10 @@ def test_op_arguments_are_the_key_and_values():
 def test_plan_cache_keys_on_shape_dtype_and_arguments():
     key, size, scale = ResizeSpec.of("interpolate", scale_factor=2).op_arguments()
     x32, x64 = torch.zeros(1, 1, 3, 3), torch.zeros(1, 1, 3, 3, dtype=torch.float64)
-    p = _interpolate_ops._plan_for(x32, x32.shape, key, size, scale)
-    assert _interpolate_ops._plan_for(x32, (1, 1, 3, 3), key, size, scale) is p
-    assert _interpolate_ops._plan_for(x64, x64.shape, key, size, scale).out_size == (6, 6)
-    assert _interpolate_ops._plan_for(x32, (1, 1, 4, 3), key, size, scale).out_size == (8, 6)
+    p = _interpolate_ops.call_plan(x32, x32.shape, key, size, scale)
+    assert _interpolate_ops.call_plan(x32, (1, 1, 3, 3), key, size, scale) is p
+    assert _interpolate_ops.call_plan(x64, x64.shape, key, size, scale).out_size == (6, 6)
+    assert _interpolate_ops.call_plan(x32, (1, 1, 4, 3), key, size, scale).out_size == (8, 6)
 
 
 def test_dtype_check_cache_still_refuses():

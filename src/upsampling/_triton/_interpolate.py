@@ -18,10 +18,9 @@ import numpy as np
 import torch
 import triton.language as tl
 
-from ..filters import Plan, Table, is_identity, table
-from ..interpolate import pass_order, plan_for
-from ..nn._interpolate_ops import fill_outside
-from ..spec import ResizeSpec
+from ..filters import Table, is_identity, table
+from ..interpolate import pass_order
+from ..nn._interpolate_ops import call_plan, fill_outside
 from . import _runtime as rt
 
 _NO_ROUND, _HALF_UP, _HALF_EVEN = 0, 1, 2
@@ -186,19 +185,13 @@ def _apply(x: torch.Tensor, tables: list[Table], order, final_dtype, gather=Fals
     return y.reshape(n, c, *(t.out_size for t in tables))
 
 
-def _plan(t: torch.Tensor, shape, key: str, size, scale) -> Plan:
-    spec = ResizeSpec.from_key(key, tuple(size), tuple(scale))
-    host = t.device.type == "cpu"
-    return plan_for(spec, tuple(shape), t.element_size(), t.dtype == torch.float64, host=host)
-
-
 def _active(tables: list[Table]) -> tuple[int, ...]:
     return tuple(i for i, t in enumerate(tables) if not is_identity(t))
 
 
 def forward(x: torch.Tensor, key: str, size, scale) -> torch.Tensor:
     """The op ``upsampling::interpolate`` on ``x`` (a dtype :func:`supports_forward` takes)."""
-    plan = _plan(x, x.shape, key, size, scale)
+    plan = call_plan(x, x.shape, key, size, scale)
     tables = [table(a) for a in plan.axes]
     if all(t.is_gather for t in tables):
         out = _apply(x, tables, _active(tables), x.dtype, gather=True)
@@ -215,7 +208,7 @@ def forward(x: torch.Tensor, key: str, size, scale) -> torch.Tensor:
 
 def backward(g: torch.Tensor, key: str, size, scale, input_shape) -> torch.Tensor:
     """The op ``upsampling::interpolate_backward``: the transposed tables, by gathering."""
-    plan = _plan(g, input_shape, key, size, scale)
+    plan = call_plan(g, input_shape, key, size, scale)
     tables = [table(a).transposed() for a in plan.axes]
     return _apply(g, tables, pass_order(tuple(g.shape[2:]), tables), g.dtype)
 
@@ -228,7 +221,7 @@ def supports_forward(x: torch.Tensor, key: str, size, scale) -> bool:
         return True
     if x.dtype not in rt.INTEGERS or x.ndim < 3:
         return False
-    plan = _plan(x, x.shape, key, size, scale)
+    plan = call_plan(x, x.shape, key, size, scale)
     if all(table(a).is_gather for a in plan.axes):
         return True
     return plan.preset is None and x.dtype.itemsize <= 2

@@ -111,25 +111,32 @@ def _plan(
     size: tuple,
     scale: tuple,
     host: bool = True,
+    last: bool = False,
 ) -> Plan:
     """The checked plan of a call whose spec is ``key``, ``size``, ``scale`` (``host``: the
-    data is in this machine's memory, not on an accelerator)."""
-    return plan_for(ResizeSpec.from_key(key, size, scale), shape, itemsize, double, host=host)
+    data is in this machine's memory, not on an accelerator; ``last``: it is channels_last,
+    whose scratch holds every channel)."""
+    spec = ResizeSpec.from_key(key, size, scale)
+    return plan_for(spec, shape, itemsize, double, host=host, last=last)
 
 
 # plans by (shape, dtype, on the host, the op's arguments): the lookup of every eager call
 _PLANS: dict[tuple, Plan] = {}
 
 
-def _plan_for(t, shape, key: str, size, scale) -> Plan:
+def call_plan(t, shape, key: str, size, scale) -> Plan:
     """The cached plan for a tensor or NumPy view ``t`` read as an input of ``shape``."""
     host = _checks.on_host(t)
+    if isinstance(t, np.ndarray):
+        last = _backend.channels_last(t)
+    else:
+        last = memory_format(t) is not torch.contiguous_format
     shape, size, scale = tuple(shape), tuple(size), tuple(scale)
-    found_key = (shape, t.dtype, host, key, size, scale)
+    found_key = (shape, t.dtype, host, last, key, size, scale)
     found = _PLANS.get(found_key)
     if found is None:
         double = _backend.dtype_name(t) == "float64"
-        found = _plan(shape, _backend.itemsize(t), double, key, size, scale, host)
+        found = _plan(shape, _backend.itemsize(t), double, key, size, scale, host, last)
         if len(_PLANS) >= 1024:
             _PLANS.clear()
         _PLANS[found_key] = found
@@ -137,11 +144,11 @@ def _plan_for(t, shape, key: str, size, scale) -> Plan:
 
 
 def _interpolate_torch(x: Tensor, key: str, size: list[int], scale: list[float]) -> Tensor:
-    return interpolate_torch(x, _plan_for(x, x.shape, key, size, scale))
+    return interpolate_torch(x, call_plan(x, x.shape, key, size, scale))
 
 
 def _interpolate_numba(x: np.ndarray, key: str, size, scale) -> np.ndarray:
-    return interpolate_array(x, _plan_for(x, x.shape, key, size, scale))
+    return interpolate_array(x, call_plan(x, x.shape, key, size, scale))
 
 
 def _interpolate_fake(x, key, size, scale):
@@ -154,11 +161,11 @@ def _interpolate_fake(x, key, size, scale):
 def _backward_torch(
     g: Tensor, key: str, size: list[int], scale: list[float], input_shape: list[int]
 ) -> Tensor:
-    return interpolate_backward_torch(g, _plan_for(g, input_shape, key, size, scale))
+    return interpolate_backward_torch(g, call_plan(g, input_shape, key, size, scale))
 
 
 def _backward_numba(g: np.ndarray, key: str, size, scale, input_shape) -> np.ndarray:
-    return interpolate_backward_array(g, _plan_for(g, input_shape, key, size, scale))
+    return interpolate_backward_array(g, call_plan(g, input_shape, key, size, scale))
 
 
 def _backward_fake(g, key, size, scale, input_shape):
@@ -199,7 +206,7 @@ def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
         key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
         return _interpolate_op(x, key, size, scale)
     key, size, scale = spec.op_arguments()
-    _plan_for(x, x.shape, key, size, scale)
+    call_plan(x, x.shape, key, size, scale)
     return _interpolate_op(x, key, size, scale)
 
 
