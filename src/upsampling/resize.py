@@ -211,15 +211,7 @@ def _table(convention):
 
 def _methods(table) -> tuple[str, ...]:
     """The methods of a convention that work on images (2 spatial dims)."""
-    return tuple(n for n, m in MODES.items() if m.rank in (None, 2) and _has(table, n))
-
-
-def _has(table, method: str) -> bool:
-    try:
-        table[method]
-    except KeyError:
-        return False
-    return True
+    return tuple(n for n, m in MODES.items() if m.rank in (None, 2) and n in table)
 
 
 def _is_nearest(method: str, convention: str) -> bool:

@@ -150,20 +150,13 @@ def _one_pass(x5: torch.Tensor, t: Table, axis: int, out_dtype, gather: bool, ro
     return rt.finish(out, out_dtype)
 
 
-def _as5(x: torch.Tensor) -> torch.Tensor:
-    """``(N, C, *spatial)`` as a 5-D view (leading spatial dims of length one), no copy."""
-    while x.ndim < 5:
-        x = x.unsqueeze(2)
-    return x
-
-
 def _apply(x: torch.Tensor, tables: list[Table], order, final_dtype, gather=False, rounding=None):
     """Apply ``tables`` to ``x`` along the spatial axes in ``order``; the last pass writes
     ``final_dtype``, earlier ones the compute dtype. ``rounding`` (integers): ``"torch"`` or
     ``"onnx"``."""
     n, c, *size = x.shape
     pad = 5 - x.ndim
-    y = _as5(x)
+    y = rt.as5(x)
     if not order:
         return y.to(final_dtype, memory_format=torch.contiguous_format, copy=True).reshape(
             n, c, *size

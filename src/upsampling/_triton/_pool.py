@@ -18,7 +18,7 @@ import torch
 import triton.language as tl
 
 from .. import shapes
-from ..unpool import invalid_index
+from ..nn._unpool_ops import check_indices
 from . import _runtime as rt
 
 
@@ -74,12 +74,6 @@ def _unpool_backward_kernel(
                 v = tl.load(g_ptr + base + b * sd + a * sh + k * sw, mask=inside, other=0)
                 acc += v.to(COMPUTE)
     tl.store(out_ptr + i, acc.to(out_ptr.dtype.element_ty), mask=inside)
-
-
-def _as5(x: torch.Tensor) -> torch.Tensor:
-    while x.ndim < 5:
-        x = x.unsqueeze(2)
-    return x
 
 
 def unpool(x: torch.Tensor, scale, offset, bed_of_nails: bool) -> torch.Tensor:
@@ -301,24 +295,12 @@ def _owners(indices: torch.Tensor, planes: int, length: int, plane: int) -> torc
     return owner
 
 
-def _check_indices(idf: torch.Tensor, out_size) -> None:
-    """Raise as the other paths do for the first index outside the output plane."""
-    plane = math.prod(out_size)
-    bad = (idf < 0) | (idf >= plane)
-    if bool(bad.any()):
-        flat = int(bad.flatten().nonzero()[0, 0])
-        p, i = divmod(flat, idf.shape[1])
-        marks = torch.full((idf.shape[0],), -1, dtype=torch.int64)
-        marks[p] = i
-        invalid_index(marks.numpy(), idf.cpu().numpy(), out_size, "max_unpool")
-
-
 def max_unpool(x, indices, out_size, find_repeats):
     n, c, *size = x.shape
     length, plane = math.prod(size), math.prod(out_size)
     xf = x.contiguous().reshape(n * c, length)
     idf = indices.contiguous().reshape(n * c, length)
-    _check_indices(idf, out_size)
+    check_indices(idf, out_size)
     owner = _owners(idf, n * c, length, plane)
     out = torch.empty((n, c, *out_size), dtype=x.dtype, device=x.device)
     if out.numel():

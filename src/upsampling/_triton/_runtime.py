@@ -144,3 +144,10 @@ def launch_rows(fn: Callable, rows: int, width: int, *args, **meta) -> None:
     tall = min(block() // cols, triton.next_power_of_2(max(rows, 1)))
     launch_grid = (triton.cdiv(rows, tall), triton.cdiv(width, cols))
     jit(fn)[launch_grid](*args, **meta, WIDE=_wide(rows * width, args), ROWS=tall, BLOCK=cols)
+
+
+def as5(x: torch.Tensor) -> torch.Tensor:
+    """``(N, C, *spatial)`` as a 5-D view (leading spatial dims of length one), no copy."""
+    while x.ndim < 5:
+        x = x.unsqueeze(2)
+    return x

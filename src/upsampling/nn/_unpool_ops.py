@@ -292,7 +292,9 @@ def max_unpool_torch(x: Tensor, indices: Tensor, out_size: Sequence[int]) -> Ten
     return y[:, :plane].reshape(n, c, *out_size)
 
 
-def _check_indices_torch(idf: Tensor, out_size) -> None:
+def check_indices(idf: Tensor, out_size) -> None:
+    """Raise as the NumPy path does (:func:`upsampling.unpool.invalid_index`) for the first
+    index of ``idf`` ``(planes, length)`` outside the output plane (also the Triton path's)."""
     plane = math.prod(out_size)
     bad = (idf < 0) | (idf >= plane)
     if bool(bad.any()):
@@ -310,7 +312,7 @@ def _max_unpool_torch(
     plane)? False only where the numba kernel was asked to look (``find_repeats``: a gradient
     is to come) and saw no such repeat; the gradient is then a plain gather."""
     n, c, *size = x.shape
-    _check_indices_torch(indices.reshape(n * c, math.prod(size)).long(), out_size)
+    check_indices(indices.reshape(n * c, math.prod(size)).long(), out_size)
     return max_unpool_torch(x, indices, out_size), x.new_ones((), dtype=torch.bool)
 
 
