@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .io import CliError, write_atomic
+from .io import CliError, file_kind, reason, write_atomic
 
 __all__ = ["FORMATS", "Picture", "format_of", "read_picture", "write_picture"]
 
@@ -78,11 +78,6 @@ def format_of(path: Path) -> str | None:
     return _SUFFIXES.get(path.suffix.lower())
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def read_picture(path: Path) -> Picture:
     """Read an image file at its own bit depth (see the module notes)."""
     name = os.fspath(path)
@@ -93,17 +88,18 @@ def read_picture(path: Path) -> Picture:
     try:
         with open(path, "rb") as f:
             head = f.read(32)
-        if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        kind = file_kind(head)
+        if kind == "tiff":
             return _read_tiff(path)
-        if head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 and head[25] in (2, 6):
+        if kind == "png16":
             return _read_png16(path)
         return _read_pillow(path)
     except CliError:
         raise
     except (OSError, ValueError, SyntaxError, IndexError, KeyError) as exc:
-        raise CliError(f"{name}: cannot read the image ({_reason(exc)})") from None
+        raise CliError(f"{name}: cannot read the image ({reason(exc)})") from None
     except Exception as exc:  # the readers' own errors (Pillow's decompression bomb, ...)
-        raise CliError(f"{name}: cannot read the image ({_reason(exc)})") from None
+        raise CliError(f"{name}: cannot read the image ({reason(exc)})") from None
 
 
 def _read_pillow(path: Path) -> Picture:

@@ -29,9 +29,11 @@ __all__ = [
     "check_writable",
     "directory_problem",
     "encode_png",
+    "file_kind",
     "os_error_line",
     "os_reason",
     "read_image",
+    "reason",
     "write_atomic",
 ]
 
@@ -96,7 +98,7 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     except IsADirectoryError:
         raise CliError(f"{name}: is a directory, not an image") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise CliError(f"{name}: cannot read the image ({_reason(exc)})") from None
+        raise CliError(f"{name}: cannot read the image ({reason(exc)})") from None
     mode = img.mode
     if mode not in _CONVERT:
         raise CliError(f"{name}: Pillow image mode {mode!r} is not supported")
@@ -121,6 +123,17 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]), bits, mode)
 
 
+def file_kind(head: bytes) -> str | None:
+    """What the first 32 bytes of an image file say: ``"tiff"`` (classic or BigTIFF, either
+    byte order), ``"png16"`` (a 16-bit RGB or RGBA PNG, which Pillow reduces to 8 bits) or
+    ``None`` (anything else: Pillow's)."""
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) > 25 and head[24] == 16:
+        return "png16" if head[25] in (2, 6) else None
+    return None
+
+
 def _deep_colour(name: str) -> bool:
     """Whether ``name`` is a PNG or TIFF of more than 8 bits per colour sample."""
     try:
@@ -128,9 +141,10 @@ def _deep_colour(name: str) -> bool:
             head = f.read(32)
     except OSError:
         return False  # (reported by the reader)
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) > 25:
-        return head[24] == 16 and head[25] in (2, 6)  # 16 bits, RGB or RGBA
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+    kind = file_kind(head)
+    if kind == "png16":
+        return True
+    if kind == "tiff":
         try:
             import tifffile
 
@@ -162,7 +176,8 @@ def _read_deep_colour(path: Path) -> LoadedImage:
     return LoadedImage(np.ascontiguousarray(pixels.transpose(2, 0, 1)[None]), bits, mode)
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """The first line of an exception's message (its type if it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
