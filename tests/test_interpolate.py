@@ -15,7 +15,7 @@ from conftest import tolerance
 from upsampling._kernels import interpolate as kernels
 from upsampling.conventions import make_plan
 from upsampling.filters import table
-from upsampling.interpolate import _layout_args, interpolate
+from upsampling.interpolate import _layout_args, _no_table, interpolate
 from upsampling.nn import _interpolate_ops as ops
 from upsampling.spec import ResizeSpec
 from upsampling.unpool import unpool
@@ -193,6 +193,17 @@ def test_large_sizes_take_the_laid_out_paths(size, kw, rng):
     )
 
 
+def _row_kernel(src, out, tab, weight, layout) -> None:
+    """The row pass alone: the rows of ``src`` ``(R, W)`` through ``tab`` with ``layout``'s
+    arguments, by the kernel's entry with the W axis as its only pass."""
+    none = _no_table(np.float32)
+    kernels.resample(
+        0, 1, src.reshape((1, 1, *src.shape, 1)), out.reshape((1, 1, *out.shape, 1)),
+        *none, *none, tab.index, weight, tab.count,
+        layout, np.array([2], np.int64), 0, False, False,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "kw",
     [
@@ -242,16 +253,7 @@ def test_row_layout_reproduces_its_table(kw):
         src = np.random.default_rng(3).standard_normal((5, tab.in_size)).astype(np.float32)
         w = tab.weight.astype(np.float32)
         laid, plain = (np.empty((5, tab.out_size), np.float32) for _ in range(2))
-        kernels._row_pass(
-            src,
-            laid,
-            tab.index,
-            w,
-            tab.count,
-            _layout_args(tab.layout(np.float32)),
-            np.empty((64, tab.out_size), np.float32),
-            np.empty((64, max(tab.in_size, tab.out_size)), np.float32),
-        )
+        _row_kernel(src, laid, tab, w, _layout_args(tab.layout(np.float32)))
         none = np.zeros(0, np.int64)
         everything_through_the_table = (
             0,
@@ -266,16 +268,7 @@ def test_row_layout_reproduces_its_table(kw):
             np.arange(tab.out_size),
             False,
         )
-        kernels._row_pass(
-            src,
-            plain,
-            tab.index,
-            w,
-            tab.count,
-            everything_through_the_table,
-            np.empty((1, 1), np.float32),
-            np.empty((1, 1), np.float32),
-        )
+        _row_kernel(src, plain, tab, w, everything_through_the_table)
         np.testing.assert_array_equal(laid, plain)
 
 

@@ -19,10 +19,14 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-_jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+_jit = nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+# kernels called only from other kernels: no Python entry point to compile
+_inner = nb.njit(
+    cache=True, nogil=True, boundscheck=False, error_model="numpy", no_cpython_wrapper=True
+)
 _TILE = 64  # rows per transposed tile of :func:`_row_pass_transposed`
 # helpers called per row and tap: inlined, so their loops vectorise in place without a call
-_inline = nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+_inline = nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
 
 
 # -------------------------------------------------------------- how a table is laid out for rows
@@ -204,30 +208,12 @@ def _combine(out, at, s, rows, weight, m, c, zero):
                 out[at, b] += wk * s[rk, b]
 
 
-@_jit
+@_inner
 def _axis_pass(src, dst, index, weight, count):
     """``dst[a, m, b] = sum_k weight[m, k] * src[a, index[m, k], b]`` for ``k < count[m]``."""
     n_a, n_in, n_b = src.shape
     n_out = dst.shape[1]
     zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
-    if n_b == 1:  # the last axis: a gather along contiguous rows
-        s2 = src.reshape((n_a, n_in))
-        d2 = dst.reshape((n_a, n_out))
-        for a in range(n_a):
-            s = s2[a]
-            d = d2[a]
-            for m in range(n_out):
-                c = count[m]
-                if c == 2:
-                    d[m] = weight[m, 0] * s[index[m, 0]] + weight[m, 1] * s[index[m, 1]]
-                elif c == 0:
-                    d[m] = zero
-                else:
-                    acc = weight[m, 0] * s[index[m, 0]]
-                    for k in range(1, c):
-                        acc += weight[m, k] * s[index[m, k]]
-                    d[m] = acc
-        return
     s2 = src.reshape((n_a * n_in, n_b))
     d2 = dst.reshape((n_a * n_out, n_b))
     rows = np.empty(max(index.shape[1], 1), np.int64)
@@ -305,7 +291,7 @@ def _tap(acc, pixels, weights, first, sparse, zero):
             acc[t] += weights[t] * pixels[t] if weights[t] != 0 else zero
 
 
-@_jit
+@_inner
 def _row_pass(src, dst, index, weight, count, layout, tmp, split):
     """The last axis: ``dst[a, m] = sum_k w[m, k] * src[a, window(m) + k]`` as laid out by
     :class:`Layout`. The periodic run is computed phase by phase into ``tmp`` with contiguous
@@ -314,28 +300,35 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
     path adds a row's taps in pixel order, in the input's dtype: the same bits."""
     start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse = layout
     width = pw.shape[1]
+    n_w = src.shape[1]
+    step = max(stride, 1)
     zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
     for a in range(src.shape[0]):
         s = src[a]
         d = dst[a]
-        if stride == 1:  # contiguous runs: each tap is a slice of the row
-            for r in range(period):
-                for k in range(width):
-                    pos = base[r] + k
-                    _tap(tmp[r, :repeats], s[pos : pos + repeats], pw[r, k], k == 0, sparse, zero)
-        elif period:  # strided runs read the row split into ``stride`` contiguous rows
-            if stride > 1:
-                _deinterleave(s, split, stride)
-            for r in range(period):
-                for k in range(width):
-                    pos = base[r] + k
-                    if stride > 1:
-                        q = pos // stride
-                        pixels = split[pos % stride, q : q + repeats]
-                    else:  # stride 0: every repeat reads the same pixel (one-pixel input)
-                        pixels = split[0, :repeats]
-                        pixels[:] = s[pos]
-                    _tap(tmp[r, :repeats], pixels, pw[r, k], k == 0, sparse, zero)
+        # the periodic run, phase by phase: each tap is a contiguous slice of the row, or of
+        # the row split into ``stride`` contiguous rows (a strided run; stride 0: every repeat
+        # reads the same pixel, copied out); one call site of the inlined tap
+        rows = s.reshape((1, n_w)) if stride == 1 else split
+        if period and stride > 1:
+            _deinterleave(s, split, stride)
+        for r in range(period):
+            for k in range(width):
+                at = base[r] + k
+                if stride == 0:
+                    fill = split[0]
+                    for t in range(repeats):
+                        fill[t] = s[at]
+                    at = 0
+                q = at // step
+                _tap(
+                    tmp[r, :repeats],
+                    rows[at % step, q : q + repeats],
+                    pw[r, k],
+                    k == 0,
+                    sparse,
+                    zero,
+                )
         if period:
             _interleave(d[start:], tmp, period, repeats)
         for i in range(band.shape[0]):
@@ -357,7 +350,7 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
             d[m] = acc
 
 
-@_jit
+@_inner
 def _row_pass_transposed(src, dst, index, weight, count, tile):
     """The last axis of NCHW rows ``src (R, W)`` through transposed tiles: ``T`` rows at a
     time are turned into ``T``-wide columns, resampled by :func:`_axis_pass` vectorised over
@@ -383,18 +376,19 @@ def _row_pass_transposed(src, dst, index, weight, count, tile):
                 row[m] = b[m, r]
 
 
-@_jit
+@_inner
 def _w_row(src, dst, i2, w2, c2, layout, tmp, split):
-    """The last axis of one row ``(W, C)``: along the row (``C == 1``) or over channels."""
+    """The last axis of one row ``(W, C)``: along the row (a ``layout``: ``C == 1``) or over
+    channels (``layout`` None: numba compiles only the branch taken)."""
     n_w, n_c = src.shape
     o_w = dst.shape[0]
-    if n_c == 1:
-        _row_pass(src.reshape((1, n_w)), dst.reshape((1, o_w)), i2, w2, c2, layout, tmp, split)
-    else:
+    if layout is None:
         _axis_pass(src.reshape((1, n_w, n_c)), dst.reshape((1, o_w, n_c)), i2, w2, c2)
+    else:
+        _row_pass(src.reshape((1, n_w)), dst.reshape((1, o_w)), i2, w2, c2, layout, tmp, split)
 
 
-@_jit
+@_inner
 def _stream_hw(src, dst, i1, w1, c1, i2, w2, c2, layout, tmp, split, h_first):
     """The H and W passes of one slice ``(H, W, C)`` output row by output row, without the
     intermediate array: with ``h_first`` each output row's H sum goes to one row buffer and
@@ -436,40 +430,43 @@ def _stream_hw(src, dst, i1, w1, c1, i2, w2, c2, layout, tmp, split, h_first):
 
 
 @_inline
-def _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile):
-    """One pass of :func:`resample`: resample ``cur`` ``(D, H, W, C)`` along ``axis`` into
-    ``nxt`` (the other axes keep their size). Inlined rather than called: numba re-optimises a
-    compiled callee inside each caller's module, so every call level costs its callees again."""
+def _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2):
+    """One pass of :func:`resample` over the channels of ``cur`` ``(D, H, W, C)``: resample
+    along ``axis`` into ``nxt`` (the other axes keep their size), through one call of
+    :func:`_axis_pass` (inlined: one copy of its loops per caller)."""
     d, h, w, n_c = cur.shape
     nd, nh, nw = nxt.shape[0], nxt.shape[1], nxt.shape[2]
     if axis == 0:
-        _axis_pass(
-            cur.reshape((1, d, h * w * n_c)), nxt.reshape((1, nd, nh * nw * n_c)), i0, w0, c0
-        )
+        outer, n_in, n_out, inner, index, weight, count = 1, d, nd, h * w * n_c, i0, w0, c0
     elif axis == 1:
-        _axis_pass(cur.reshape((d, h, w * n_c)), nxt.reshape((nd, nh, nw * n_c)), i1, w1, c1)
-    elif n_c == 1 and tile.shape[0]:
-        _row_pass_transposed(cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw)), i2, w2, c2, tile)
-    elif n_c == 1:
-        src, dst = cur.reshape((d * h, w)), nxt.reshape((nd * nh, nw))
-        _row_pass(src, dst, i2, w2, c2, layout, tmp, split)
+        outer, n_in, n_out, inner, index, weight, count = d, h, nh, w * n_c, i1, w1, c1
     else:
-        _axis_pass(cur.reshape((d * h, w, n_c)), nxt.reshape((nd * nh, nw, n_c)), i2, w2, c2)
+        outer, n_in, n_out, inner, index, weight, count = d * h, w, nw, n_c, i2, w2, c2
+    src = cur.reshape((outer, n_in, inner))
+    dst = nxt.reshape((outer, n_out, inner))
+    _axis_pass(src, dst, index, weight, count)
 
 
 @_inline
-def _buffers(x, out, layout, scratch, transposed):
-    """The scratch arrays of :func:`resample`: two ping-pong buffers of ``scratch`` elements,
-    the row pass's ``tmp`` and ``split``, and the transposed tile (empty unless used)."""
-    n_w, n_c = x.shape[3], x.shape[4]
-    rows = n_c == 1
-    buf_a = np.empty(scratch, x.dtype)
-    buf_b = np.empty(scratch, x.dtype)
-    tmp = np.empty((max(layout[1], 1), max(layout[3], 1) if rows else 1), x.dtype)
-    sw = max(layout[2], 1) if rows else 1
-    split = np.empty((sw, max(n_w // sw + 1, layout[3]) if rows else 1), x.dtype)
-    tile = np.empty((n_w + out.shape[3]) * _TILE if rows and transposed else 0, x.dtype)
-    return buf_a, buf_b, tmp, split, tile
+def _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile):
+    """The W pass of :func:`resample` along the rows of NCHW planes (``C == 1``)."""
+    d, h, w, _ = cur.shape
+    src, dst = cur.reshape((d * h, w)), nxt.reshape((nxt.shape[0] * nxt.shape[1], nxt.shape[2]))
+    if tile is None:
+        _row_pass(src, dst, i2, w2, c2, layout, tmp, split)
+    else:
+        _row_pass_transposed(src, dst, i2, w2, c2, tile)
+
+
+@_inline
+def _row_buffers(x, layout):
+    """The row pass's scratch: ``tmp`` (a periodic run, phase by phase) and ``split`` (a
+    strided row as contiguous ones)."""
+    n_w = x.shape[3]
+    tmp = np.empty((max(layout[1], 1), max(layout[3], 1)), x.dtype)
+    sw = max(layout[2], 1)
+    split = np.empty((sw, max(n_w // sw + 1, layout[3])), x.dtype)
+    return tmp, split
 
 
 @_inline
@@ -482,14 +479,21 @@ def _target(out, p, buf_a, buf_b, written, last, nd, nh, nw, n_c):
     return buf_b[: nd * nh * nw * n_c].reshape((nd, nh, nw, n_c))
 
 
+# The entries below are compiled per argument types: ``layout`` (None for channels_last images,
+# whose every pass runs over the channels) and ``tile`` (None unless NCHW rows go through
+# transposed tiles) are tested with ``is None``, which numba decides while compiling, so a first
+# call compiles only the passes it can take.
 @_jit
 def _resample_passes(
-    start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch, transposed
+    start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch, tile
 ):
     """:func:`resample` without ``stream``: one whole pass per axis."""
     n_c = x.shape[4]
     _, o_d, o_h, o_w, _ = out.shape
-    buf_a, buf_b, tmp, split, tile = _buffers(x, out, layout, scratch, transposed)
+    buf_a = np.empty(scratch, x.dtype)
+    buf_b = np.empty(scratch, x.dtype)
+    if layout is not None:
+        tmp, split = _row_buffers(x, layout)
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -499,18 +503,27 @@ def _resample_passes(
             nh = o_h if axis == 1 else cur.shape[1]
             nw = o_w if axis == 2 else cur.shape[2]
             nxt = _target(out, p, buf_a, buf_b, s, s == steps - 1, nd, nh, nw, n_c)
-            _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile)
+            if layout is not None:
+                if axis == 2:
+                    _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile)
+                else:
+                    _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
+            else:
+                _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
             cur = nxt
 
 
 @_jit
 def _resample_stream(
-    start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch, transposed
+    start, stop, x, out, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, order, scratch, tile
 ):
     """:func:`resample` with ``stream``: consecutive H and W passes fused."""
     n_c = x.shape[4]
     _, o_d, o_h, o_w, _ = out.shape
-    buf_a, buf_b, tmp, split, tile = _buffers(x, out, layout, scratch, transposed)
+    buf_a = np.empty(scratch, x.dtype)
+    buf_b = np.empty(scratch, x.dtype)
+    if layout is not None:
+        tmp, split = _row_buffers(x, layout)
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -526,12 +539,22 @@ def _resample_stream(
             nxt = _target(out, p, buf_a, buf_b, written, last, nd, nh, nw, n_c)
             if fused:
                 for k in range(cur.shape[0]):
-                    _stream_hw(
-                        cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
-                    )
+                    if layout is not None:
+                        _stream_hw(
+                            cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
+                        )
+                    else:
+                        _stream_hw(
+                            cur[k], nxt[k], i1, w1, c1, i2, w2, c2, None, None, None, axis == 1
+                        )
                 s += 1
+            elif layout is not None:
+                if axis == 2:
+                    _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile)
+                else:
+                    _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
             else:
-                _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile)
+                _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
             cur = nxt
             written += 1
             s += 1
@@ -573,6 +596,8 @@ def resample(
     the path it takes (the streaming one is a few seconds of compilation more); both release
     the GIL."""
     run = _resample_stream if stream else _resample_passes
+    rows = x.shape[4] == 1
+    tile = np.empty((x.shape[3] + out.shape[3]) * _TILE, x.dtype) if rows and transposed else None
     run(
         start,
         stop,
@@ -587,10 +612,10 @@ def resample(
         i2,
         w2,
         c2,
-        layout,
+        layout if rows else None,
         order,
         scratch,
-        bool(transposed),
+        tile,
     )
 
 
