@@ -267,6 +267,7 @@ def test_row_layout_reproduces_its_table(kw):
             np.zeros((0, 1), np.float32),
             np.arange(tab.out_size),
             False,
+            np.zeros((1, 1), np.bool_),
         )
         _row_kernel(src, plain, tab, w, everything_through_the_table)
         np.testing.assert_array_equal(laid, plain)

@@ -187,15 +187,34 @@ class Table:
             )
         return self._cache["transposed"]
 
+    def interleaved(self, channels: int) -> Table:
+        """The table on rows of ``channels`` interleaved samples per pixel (a channels-last
+        row read as one long row): output ``m * channels + c`` sums inputs
+        ``index[m, k] * channels + c`` with the same weights, in the same order; cached."""
+        key = ("interleaved", channels)
+        if key not in self._cache:
+            lanes = np.arange(channels)[None, :, None]
+            index = (self.index[:, None, :] * channels + lanes).reshape(-1, self.index.shape[1])
+            weight = np.repeat(self.weight, channels, axis=0)
+            count = np.repeat(self.count, channels)
+            lanes = Table(index, weight, count, self.in_size * channels)
+            lanes._cache["interleaves"] = (self, channels)  # its layout derives from ours
+            self._cache[key] = lanes
+        return self._cache[key]
+
     def layout(self, dtype, slack: int = 1):
         """The table laid out for the row kernel (see
         :class:`upsampling._kernels.interpolate.Layout`), windows at most
         ``slack`` pixels wider than the widest row; cached."""
         key = ("layout", np.dtype(dtype).name, slack)
         if key not in self._cache:
-            from ._kernels.interpolate import layout
+            from ._kernels.interpolate import interleave_layout, layout
 
-            self._cache[key] = layout(self, np.dtype(dtype), slack)
+            if "interleaves" in self._cache:
+                base, channels = self._cache["interleaves"]
+                self._cache[key] = interleave_layout(base.layout(dtype, slack), channels)
+            else:
+                self._cache[key] = layout(self, np.dtype(dtype), slack)
         return self._cache[key]
 
 

@@ -41,6 +41,13 @@ def _block(a: np.ndarray, p0: int, p1: int, axis: int, lo: int, hi: int) -> np.n
     return a[(slice(p0, p1), *(slice(None),) * axis, slice(lo, hi))]
 
 
+def _reshaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A view of ``a`` in ``shape`` (never a copy: the kernels write into it)."""
+    view = a.view()
+    view.shape = shape
+    return view
+
+
 def _accumulator(dtype: np.dtype) -> np.dtype:
     """The float dtype the sums of ``dtype`` input run in (PyTorch's choice)."""
     if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize >= 4):
@@ -66,6 +73,7 @@ def _no_layout(dtype: np.dtype) -> Layout:
 
 
 def _layout_args(t: Layout) -> tuple:
+    live = np.any(t.phase_weight != 0, axis=2)  # taps the periodic run reads
     return (
         t.start,
         t.period,
@@ -77,7 +85,8 @@ def _layout_args(t: Layout) -> tuple:
         t.band_window,
         t.band_weight,
         t.rest,
-        bool(np.any(t.phase_weight == 0)),  # taps of weight zero must not be read
+        bool(np.any((t.phase_weight == 0) & live[:, :, None])),  # zero weights: not read
+        live,
     )
 
 
@@ -110,6 +119,10 @@ def pass_order(in_size: tuple[int, ...], tables: list[Table]) -> tuple[int, ...]
 _STREAM = 1 << 15
 # Row layouts with a period above this (or none) resample NCHW rows through transposed tiles.
 _LONG_PERIOD = 4
+# channels_last arrays with at most this many channels (photos: RGB, RGBA) resample their W
+# axis along rows of W * C interleaved samples (:meth:`Table.interleaved`) through the row
+# layout, vectorised along the row, instead of pixel by pixel over a few channels.
+_INTERLEAVED = 4
 
 
 def _scratch(sizes: list[int], out_sizes: list[int], steps, channels: int, stream: bool) -> int:
@@ -172,11 +185,18 @@ class _Resample:
     split: bool
     channels: int
     whole: tuple
+    views: tuple | None = None  # the kernel's (input, output) volume shapes, if not volumes()
 
 
 def _prepare_resample(shape, dtype: np.dtype, last: bool, tables, order) -> _Resample | None:
     n, c, *size = shape
     pad = 3 - len(size)
+    group = 1  # channels_last pixels read as one row of ``W * C`` samples (few channels)
+    if last and c <= _INTERLEAVED and not is_identity(tables[-1]):
+        if order is None or len(size) - 1 in order:
+            group, last = c, False
+            size = [*size[:-1], size[-1] * c]
+            tables = [*tables[:-1], tables[-1].interleaved(c)]
     full: list[Table | None] = [None] * pad + [None if is_identity(t) else t for t in tables]
     if order is not None:
         full = [t if i - pad in order else None for i, t in enumerate(full)]
@@ -192,7 +212,7 @@ def _prepare_resample(shape, dtype: np.dtype, last: bool, tables, order) -> _Res
     rows = full[2] is not None and not last  # the W pass along rows, through its layout
     row_layout = full[2].layout(dtype) if rows else _no_layout(dtype)
     layout = _layout_args(row_layout)
-    transposed = rows and not 0 < row_layout.period <= _LONG_PERIOD
+    transposed = rows and not 0 < row_layout.period <= _LONG_PERIOD * group
     steps_array = np.array(steps, np.int64)
     channels = c if last else 1
     stream = last or _scratch(sizes, out_sizes, steps, channels, False) > _STREAM
@@ -200,8 +220,9 @@ def _prepare_resample(shape, dtype: np.dtype, last: bool, tables, order) -> _Res
     flat = tuple(a for triple in args for a in triple)
     whole = (*flat, layout, steps_array, scratch, stream, transposed)
     axis = _split_axis(sizes, out_sizes)
-    out_shape = (n, c, *out_sizes[pad:])
+    out_shape = (n, c, *out_sizes[pad:-1], out_sizes[-1] // group)
     split = full[axis] is not None
+    views = ((n, *sizes, 1), (n, *out_sizes, 1)) if group > 1 else None
     return _Resample(
         out_shape,
         sizes,
@@ -215,6 +236,7 @@ def _prepare_resample(shape, dtype: np.dtype, last: bool, tables, order) -> _Res
         split,
         channels,
         whole,
+        views,
     )
 
 
@@ -240,6 +262,8 @@ def apply_tables(
     src = _backend.volumes(x, last)
     out = _backend.empty_in_layout(prep.out_shape, x.dtype, last)
     dst = _backend.volumes(out, last)
+    if prep.views is not None:
+        src, dst = _reshaped(src, prep.views[0]), _reshaped(dst, prep.views[1])
     axis, sizes, out_sizes = prep.axis, prep.sizes, prep.out_sizes
 
     def call(p0: int, p1: int, r0: int, r1: int) -> None:

@@ -153,6 +153,36 @@ def layout(t, dtype: np.dtype, slack: int) -> Layout:
     )
 
 
+def interleave_layout(t: Layout, channels: int) -> Layout:
+    """``t`` for rows of ``channels`` interleaved samples per pixel (the layout of
+    :meth:`upsampling.filters.Table.interleaved`, derived rather than searched for): row
+    ``m * channels + c`` reads window ``window(m) * channels + c`` with ``t``'s weights every
+    ``channels`` samples, zero between them (taps the row kernel skips)."""
+    lanes = np.arange(channels)
+    width = (t.phase_weight.shape[1] - 1) * channels + 1
+    phases = t.phase_weight.shape[0] * channels
+    phase_weight = np.zeros((phases, width, t.repeats), t.phase_weight.dtype)
+    phase_weight[:, ::channels] = np.repeat(t.phase_weight, channels, axis=0)
+    band_weight = np.zeros((len(t.band) * channels, width), t.band_weight.dtype)
+    band_weight[:, ::channels] = np.repeat(t.band_weight, channels, axis=0)
+
+    def spread(a: np.ndarray) -> np.ndarray:
+        return (a[:, None] * channels + lanes).ravel()
+
+    return Layout(
+        t.start * channels,
+        t.period * channels,
+        t.stride * channels,
+        t.repeats,
+        spread(t.base),
+        phase_weight,
+        spread(t.band),
+        spread(t.band_window),
+        band_weight,
+        spread(t.rest),
+    )
+
+
 # ------------------------------------------------------------------------------------ kernels
 # Copies go through explicit loops: an array assigned to a slice (``a[:] = b``) makes numba
 # compile a shape check with a formatted message, seconds per array rank (numba issue 9972).
@@ -278,7 +308,9 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
     loads (a strided run reads the row split into ``stride`` contiguous rows in ``split``),
     then interleaved; band rows read their own window; the rest go through the table. Every
     path adds a row's taps in pixel order, in the input's dtype: the same bits."""
-    start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse = layout
+    start, period, stride, repeats, base, pw, band, band_window, band_weight, rest, sparse, live = (
+        layout
+    )
     width = pw.shape[1]
     n_w = src.shape[1]
     step = max(stride, 1)
@@ -293,7 +325,10 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
         if period and stride > 1:
             _deinterleave(s, split, stride)
         for r in range(period):
+            first = True
             for k in range(width):
+                if not live[r, k]:  # a tap of weight zero on every repeat: not read
+                    continue
                 at = base[r] + k
                 if stride == 0:
                     fill = split[0]
@@ -305,10 +340,15 @@ def _row_pass(src, dst, index, weight, count, layout, tmp, split):
                     tmp[r, :repeats],
                     rows[at % step, q : q + repeats],
                     pw[r, k],
-                    k == 0,
+                    first,
                     sparse,
                     zero,
                 )
+                first = False
+            if first:  # no tap at all
+                acc = tmp[r]
+                for t in range(repeats):
+                    acc[t] = zero
         if period:
             _interleave(d[start:], tmp, period, repeats)
         for i in range(band.shape[0]):
@@ -632,7 +672,7 @@ def _gather_run(row, src, start, period, stride, repeats, base):
 @_jit
 def _gather_plane(xp, op, i0, i1, i2, layout):
     """:func:`gather` of one NCHW plane ``(D, H, W)``, its rows laid out by :class:`Layout`."""
-    l_start, period, stride, repeats, base, _, band, band_window, _, rest, _ = layout
+    l_start, period, stride, repeats, base, _, band, band_window, _, rest, _, _ = layout
     o_d, o_h = op.shape[0], op.shape[1]
     for d in range(o_d):
         od = op[d]
