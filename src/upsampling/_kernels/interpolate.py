@@ -205,9 +205,10 @@ def _copy_pixels(dst, src):
 @_inline
 def _combine(out, at, s, rows, weight, m, c, zero):
     """``out[at, b] = sum_k weight[m, k] * s[rows[k], b]`` over the columns ``b`` of the 2-D
-    ``out`` and ``s``, ``k < c``, added left to right (plain 2-D indexing, no views: cheap for
-    short rows such as the channels of one pixel, and it vectorises). Every pass of
-    :func:`resample` but the row pass of NCHW planes sums through here."""
+    ``out`` and ``s``, ``k < c``, added left to right: one output row of the streamed H pass
+    (:func:`_stream_hw`), whole rows at a time. (A helper taking arrays costs reference
+    counting per call, which per-pixel loops cannot afford: :func:`_axis_pass` adds the same
+    sums in its own loop.)"""
     n = out.shape[1]
     if c == 0:
         for b in range(n):
@@ -215,44 +216,53 @@ def _combine(out, at, s, rows, weight, m, c, zero):
         return
     r0 = rows[0]
     w0 = weight[m, 0]
-    if c == 1:
+    for b in range(n):
+        out[at, b] = w0 * s[r0, b]
+    for k in range(1, c):
+        rk = rows[k]
+        wk = weight[m, k]
         for b in range(n):
-            out[at, b] = w0 * s[r0, b]
-    elif c == 2:
-        r1 = rows[1]
-        w1 = weight[m, 1]
-        for b in range(n):
-            out[at, b] = w0 * s[r0, b] + w1 * s[r1, b]
-    elif c == 4:
-        r1, r2, r3 = rows[1], rows[2], rows[3]
-        w1, w2, w3 = weight[m, 1], weight[m, 2], weight[m, 3]
-        for b in range(n):
-            out[at, b] = w0 * s[r0, b] + w1 * s[r1, b] + w2 * s[r2, b] + w3 * s[r3, b]
-    else:
-        for b in range(n):
-            out[at, b] = w0 * s[r0, b]
-        for k in range(1, c):
-            rk = rows[k]
-            wk = weight[m, k]
-            for b in range(n):
-                out[at, b] += wk * s[rk, b]
+            out[at, b] += wk * s[rk, b]
 
 
 @_inner
 def _axis_pass(src, dst, index, weight, count):
-    """``dst[a, m, b] = sum_k weight[m, k] * src[a, index[m, k], b]`` for ``k < count[m]``."""
+    """``dst[a, m, b] = sum_k weight[m, k] * src[a, index[m, k], b]`` for ``k < count[m]``,
+    added left to right. Plain 2-D indexing in one loop nest, no views and no helper calls
+    (each would cost reference counting per output row: ten times the sum itself on short
+    rows such as the channels of one pixel); two and four taps (linear, cubic) in one sweep."""
     n_a, n_in, n_b = src.shape
     n_out = dst.shape[1]
     zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
     s2 = src.reshape((n_a * n_in, n_b))
     d2 = dst.reshape((n_a * n_out, n_b))
-    rows = np.empty(max(index.shape[1], 1), np.int64)
     for a in range(n_a):
         for m in range(n_out):
             c = count[m]
-            for k in range(c):
-                rows[k] = a * n_in + index[m, k]
-            _combine(d2, a * n_out + m, s2, rows, weight, m, c, zero)
+            at = a * n_out + m
+            r0 = a * n_in + index[m, 0]
+            w0 = weight[m, 0]
+            if c == 2:
+                r1 = a * n_in + index[m, 1]
+                w1 = weight[m, 1]
+                for b in range(n_b):
+                    d2[at, b] = w0 * s2[r0, b] + w1 * s2[r1, b]
+            elif c == 4:
+                r1, r2, r3 = a * n_in + index[m, 1], a * n_in + index[m, 2], a * n_in + index[m, 3]
+                w1, w2, w3 = weight[m, 1], weight[m, 2], weight[m, 3]
+                for b in range(n_b):
+                    d2[at, b] = w0 * s2[r0, b] + w1 * s2[r1, b] + w2 * s2[r2, b] + w3 * s2[r3, b]
+            elif c == 0:
+                for b in range(n_b):
+                    d2[at, b] = zero
+            else:
+                for b in range(n_b):
+                    d2[at, b] = w0 * s2[r0, b]
+                for k in range(1, c):
+                    rk = a * n_in + index[m, k]
+                    wk = weight[m, k]
+                    for b in range(n_b):
+                        d2[at, b] += wk * s2[rk, b]
 
 
 @_inline
