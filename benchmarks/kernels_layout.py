@@ -152,6 +152,12 @@ def main() -> None:
         for backward in (False, True):
             r = _unpool_case(shape, cl, backward, repeat)
             rows.append(["channels_last", shape, "unpool 2", _pass(backward), r])
+    # a photo as the (1, 3, H, W) view of its (H, W, 3) array: channels_last with three channels
+    photo = (1, 3, 512, 512) if args.quick else (1, 3, 1024, 1024)
+    for mode in ("bilinear", "bicubic"):
+        for backward in (False, True):
+            r = _case(photo, {"scale_factor": 2, "mode": mode}, cl, backward, repeat)
+            rows.append(["channels_last (HWC)", photo, f"{mode} x2", _pass(backward), r])
     scales = [
         ((4, 64, 96, 160), {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True}),
         ((4, 64, 96, 160), {"scale_factor": 1.5, "mode": "bilinear"}),

@@ -25,6 +25,7 @@ _inner = nb.njit(
     cache=True, nogil=True, boundscheck=False, error_model="numpy", no_cpython_wrapper=True
 )
 _TILE = 64  # rows per transposed tile of :func:`_row_pass_transposed`
+_SHORT_ROW = 128  # output rows shorter than this are gathered without row views
 # helpers called per row and tap: inlined, so their loops vectorise in place without a call
 _inline = nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy", inline="always")
 
@@ -191,15 +192,6 @@ def _copy_row(dst, src, n):
     """``dst[:n] = src[:n]`` of 1-D arrays."""
     for i in range(n):
         dst[i] = src[i]
-
-
-@_inline
-def _copy_pixels(dst, src):
-    """``dst[:] = src`` of 2-D arrays ``(W, C)``."""
-    for w in range(dst.shape[0]):
-        a, b = dst[w], src[w]
-        for c in range(dst.shape[1]):
-            a[c] = b[c]
 
 
 @_inline
@@ -679,11 +671,37 @@ def _gather_run(row, src, start, period, stride, repeats, base):
                 d[t * period + r] = src[b + t * stride]
 
 
-@_jit
+@_inner
 def _gather_plane(xp, op, i0, i1, i2, layout):
-    """:func:`gather` of one NCHW plane ``(D, H, W)``, its rows laid out by :class:`Layout`."""
+    """:func:`gather` of one NCHW plane ``(D, H, W)``, its rows laid out by :class:`Layout`.
+    Short rows are copied by plain indexing (no views per row: their reference counting costs
+    more than copying a short row), long ones through row views (:func:`_gather_run`'s
+    explicit periods vectorise, narrow integer types too)."""
     l_start, period, stride, repeats, base, _, band, band_window, _, rest, _, _ = layout
-    o_d, o_h = op.shape[0], op.shape[1]
+    o_d, o_h, o_w = op.shape
+    if o_w < _SHORT_ROW:
+        for d in range(o_d):
+            if d > 0 and i0[d] == i0[d - 1]:
+                for h in range(o_h):
+                    for w in range(o_w):
+                        op[d, h, w] = op[d - 1, h, w]
+                continue
+            sd = i0[d]
+            for h in range(o_h):
+                if h > 0 and i1[h] == i1[h - 1]:
+                    for w in range(o_w):
+                        op[d, h, w] = op[d, h - 1, w]
+                    continue
+                sh = i1[h]
+                for r in range(period):
+                    b = base[r]
+                    for t in range(repeats):
+                        op[d, h, l_start + t * period + r] = xp[sd, sh, b + t * stride]
+                for i in range(band.shape[0]):
+                    op[d, h, band[i]] = xp[sd, sh, band_window[i]]
+                for w in rest:
+                    op[d, h, w] = xp[sd, sh, i2[w]]
+        return
     for d in range(o_d):
         od = op[d]
         if d > 0 and i0[d] == i0[d - 1]:
@@ -705,43 +723,51 @@ def _gather_plane(xp, op, i0, i1, i2, layout):
                 row[w] = src[i2[w]]
 
 
-@_jit
+@_inner
 def _gather_image(xp, op, i0, i1, i2):
     """:func:`gather` of one channels_last image ``(D, H, W, C)``: each pixel's channels are
-    copied as one contiguous run."""
+    copied as one contiguous run; rows and planes that repeat the one before are copied from
+    it. Plain indexing, no views per pixel."""
     o_d, o_h, o_w, n_c = op.shape
     for d in range(o_d):
-        od = op[d]
         if d > 0 and i0[d] == i0[d - 1]:
             for h in range(o_h):
-                _copy_pixels(od[h], op[d - 1, h])
+                for w in range(o_w):
+                    for c in range(n_c):
+                        op[d, h, w, c] = op[d - 1, h, w, c]
             continue
-        xd = xp[i0[d]]
+        sd = i0[d]
         for h in range(o_h):
-            row = od[h]
             if h > 0 and i1[h] == i1[h - 1]:
-                _copy_pixels(row, od[h - 1])
+                for w in range(o_w):
+                    for c in range(n_c):
+                        op[d, h, w, c] = op[d, h - 1, w, c]
                 continue
-            src = xd[i1[h]]
+            sh = i1[h]
             for w in range(o_w):
-                pixel = row[w]
-                source = src[i2[w]]
+                sw = i2[w]
                 for c in range(n_c):
-                    pixel[c] = source[c]
+                    op[d, h, w, c] = xp[sd, sh, sw, c]
 
 
 @_jit
+def _gather_volumes(start, stop, x, out, i0, i1, i2, layout):
+    """:func:`gather` (``layout`` None for channels_last images: numba compiles only the
+    branch a call takes)."""
+    _, n_d, n_h, n_w, _ = x.shape
+    _, o_d, o_h, o_w, _ = out.shape
+    for p in range(start, stop):
+        if layout is not None:
+            xp = x[p].reshape((n_d, n_h, n_w))
+            _gather_plane(xp, out[p].reshape((o_d, o_h, o_w)), i0, i1, i2, layout)
+        else:
+            _gather_image(x[p], out[p], i0, i1, i2)
+
+
 def gather(start, stop, x, out, i0, i1, i2, layout):
     """Nearest pixel: ``out[p, d, h, w] = x[p, i0[d], i1[h], i2[w]]`` over volumes
     ``(P, D, H, W, C)``. With ``C == 1`` the last axis is laid out by :class:`Layout` (a
     periodic run copied with strided loads); with ``C > 1`` (channels_last) each pixel's
     channels are copied as one contiguous run. Repeated rows and planes are copied rather
     than gathered again. Moves values only (any dtype)."""
-    _, n_d, n_h, n_w, n_c = x.shape
-    _, o_d, o_h, o_w, _ = out.shape
-    for p in range(start, stop):
-        if n_c == 1:
-            xp = x[p].reshape((n_d, n_h, n_w))
-            _gather_plane(xp, out[p].reshape((o_d, o_h, o_w)), i0, i1, i2, layout)
-        else:
-            _gather_image(x[p], out[p], i0, i1, i2)
+    _gather_volumes(start, stop, x, out, i0, i1, i2, layout if x.shape[4] == 1 else None)
