@@ -111,6 +111,17 @@ def test_define_clones_an_output_that_aliases_an_input(dtype):
     assert _twice_old(x, [1], True).untyped_storage().data_ptr() != x.untyped_storage().data_ptr()
 
 
+def test_define_clones_a_returned_view_of_an_input_made_from_numpy():
+    """The eager path skips the alias check for arrays NumPy allocated; the view of a tensor made
+    by ``torch.from_numpy`` (whose memory NumPy allocated too) must still be cloned."""
+    a = np.ones((1, 2, 4), dtype=np.float32)
+    x = torch.from_numpy(a)
+    y = _twice(x, [1], True)
+    assert torch.equal(y, x) and not np.shares_memory(y.numpy(), a)
+    assert not np.shares_memory(_twice(x[:, 1:], [1], True).numpy(), a)
+    assert _dispatch._owned(np.empty(3)[1:]) and not _dispatch._owned(x.numpy()[:, 1:])
+
+
 def test_define_takes_the_schema_from_the_torch_implementation():
     schema = str(_twice._opoverload._schema)
     assert (
@@ -175,3 +186,41 @@ def test_max_unpool_torch_path_of_empty_planes(dtype):
     assert x.grad.shape == x.shape
     x = torch.zeros((0, 2, 2, 2), dtype=dtype)
     assert up.max_unpool(x, torch.zeros(x.shape, dtype=torch.int64), 2).shape == (0, 2, 4, 4)
+
+
+# ------------------------------------------------------------------- the interpolate op's key
+_KEY_VALUES = [None, True, False, 0, 3, -7, 0.0, -0.0, 2.5, 1 / 3, 1e300, 5e-324, np.float64(0.1)]
+_KEY_VALUES += [float("inf"), float("-inf"), float("nan"), "nearest", "opencv/bilinear"]
+_KEY_VALUES += ['a "quoted" \\ name', "caf\u00e9", (1.5, 2.0), (), [1, 2]]
+
+
+def test_the_key_is_the_json_of_its_parts(rng):
+    """``spec.key_of`` writes JSON in plain Python (so that Dynamo folds it into a constant
+    without ``torch._dynamo.assume_constant_result``): the text of ``json.dumps`` exactly, so
+    ``ResizeSpec.from_key`` reads it back."""
+    import json
+
+    from upsampling.spec import key_of
+
+    for _ in range(300):
+        parts = tuple(_KEY_VALUES[i] for i in rng.integers(0, len(_KEY_VALUES), rng.integers(14)))
+        assert key_of(parts) == json.dumps(parts), parts
+    with pytest.raises(TypeError):
+        key_of((object(),))
+
+
+def test_the_key_of_onnx_keywords_compiles_into_the_graph():
+    """Every kind of value the key holds (strings, None, bools, floats, a tuple) folds into a
+    constant under ``torch.compile(fullgraph=True)``: no graph break."""
+    x = torch.rand(1, 2, 5, 6, dtype=torch.float64)
+    kw = dict(
+        size=(7, 4),
+        mode="cubic",
+        coordinate_transformation_mode="tf_crop_and_resize",
+        roi=(0.1, 0.2, 0.9, 0.8),
+        cubic_coeff_a=-0.5,
+        exclude_outside=True,
+        extrapolation_value=-1.5,
+    )
+    compiled = torch.compile(lambda t: up.interpolate(t, **kw), fullgraph=True, backend="eager")
+    assert torch.equal(compiled(x), up.interpolate(x, **kw))

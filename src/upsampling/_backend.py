@@ -77,9 +77,19 @@ def dask_ops():
 
 
 def dtype_name(x: Any) -> str:
+    """``x``'s dtype by name (``"float32"``): a NumPy array's ``dtype.name``, else the dtype's
+    ``str`` without ``torch.``."""
     if isinstance(x, np.ndarray):
-        return x.dtype.name
+        name = _NUMPY_NAMES.get(x.dtype)  # (NumPy computes ``dtype.name`` in Python: ~2 us)
+        if name is None:
+            name = x.dtype.name
+            if len(_NUMPY_NAMES) < 256:
+                _NUMPY_NAMES[x.dtype] = name
+        return name
     return str(x.dtype).removeprefix("torch.")
+
+
+_NUMPY_NAMES: dict[np.dtype, str] = {}  # the names of the NumPy dtypes seen
 
 
 def itemsize(x: Any) -> int:
@@ -101,8 +111,14 @@ def channels_last(a: np.ndarray) -> bool:
         a.ndim >= 3
         and a.shape[1] > 1
         and not a.flags.c_contiguous
-        and np.moveaxis(a, 1, -1).flags.c_contiguous
+        and a.transpose(_CHANNELS_LAST[a.ndim]).flags.c_contiguous
     )
+
+
+# ``np.moveaxis(a, 1, -1)`` and back as ``transpose`` axes by rank (moveaxis normalises its
+# arguments on every call: some microseconds, three or four times in a small channels_last call)
+_CHANNELS_LAST = {n: (0, *range(2, n), 1) for n in range(3, 65)}
+_CHANNELS_FIRST = {n: (0, n - 1, *range(1, n - 1)) for n in range(3, 65)}
 
 
 def volumes(a: np.ndarray, last: bool) -> np.ndarray:
@@ -112,7 +128,7 @@ def volumes(a: np.ndarray, last: bool) -> np.ndarray:
     n, c, *spatial = a.shape
     pad = (1,) * (3 - len(spatial))
     if last:
-        return np.moveaxis(a, 1, -1).reshape(n, *pad, *spatial, c)
+        return a.transpose(_CHANNELS_LAST[a.ndim]).reshape(n, *pad, *spatial, c)
     return np.ascontiguousarray(a).reshape(n * c, *pad, *spatial, 1)
 
 
@@ -121,7 +137,7 @@ def empty_in_layout(shape: tuple[int, ...], dtype, last: bool, fill=np.empty) ->
     ``np.zeros``), channels innermost if ``last``."""
     if not last:
         return fill(shape, dtype)
-    return np.moveaxis(fill((shape[0], *shape[2:], shape[1]), dtype), -1, 1)
+    return fill((shape[0], *shape[2:], shape[1]), dtype).transpose(_CHANNELS_FIRST[len(shape)])
 
 
 def in_layout(a: np.ndarray, last: bool) -> np.ndarray:
@@ -276,7 +292,9 @@ def torch_ops(family: str):
     ``importlib.import_module``: that is only the last resort, for an ops module that
     ``upsampling.nn`` does not import itself. While ``torch.onnx.export`` traces, the family's
     functions of ``upsampling.nn._export_ops`` (plain PyTorch the exporters know) instead."""
-    from . import nn
+    nn = sys.modules.get("upsampling.nn")  # (imported: the usual call, no import machinery)
+    if nn is None:
+        from . import nn
 
     if nn._export_ops.exporting():
         return nn._export_ops
@@ -353,6 +371,8 @@ def threads_for(work: int, items: int) -> int:
     uses: one below :data:`_PARALLEL_MIN_WORK` elements per thread (the hand-off to the pool
     costs more than it saves; the call runs on the calling thread), else up to
     :func:`get_num_threads`."""
+    if work < 2 * _PARALLEL_MIN_WORK:  # one thread whatever the setting: no need to ask it
+        return 1
     return max(1, min(get_num_threads(), items, work // _PARALLEL_MIN_WORK))
 
 

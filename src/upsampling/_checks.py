@@ -267,6 +267,8 @@ def fits_in_memory(
     output; ``host=False`` for a tensor on an accelerator (whose memory is not the host's);
     ``cause`` names the argument that sets the size (``"size (10, 10)"``), for the message."""
     nbytes = math.prod(shape) * itemsize + temporaries
+    if nbytes <= (_RAM_LIMIT if host else _MAX_BYTES):  # the usual call: no message to build
+        return
     extra = " with its temporaries" if temporaries else ""
     given = f" (from {cause})" if cause else ""
     fits_in_ram(nbytes, fn, f"the {what} of shape {tuple(shape)}{given}{extra}", host=host)
@@ -461,7 +463,8 @@ def positive_channels(x: Any, fn: str, name: str = "x", axis: int = 1, what: str
     """Refuse an array whose axis ``axis`` (its channels) is empty, as PyTorch's operators do
     where they require non-empty non-batch dims (max_pool, max_unpool, nearest interpolation,
     conv_transpose); an empty batch stays allowed."""
-    shape = tuple(x.shape)
+    shape = x.shape
     if len(shape) > axis and shape[axis] == 0:
+        shape = tuple(shape)
         channels = f"{what} channels" if what else "channels"
         raise fail(fn, f"{name} has shape {shape}; its {channels} (axis {axis}) must be positive")

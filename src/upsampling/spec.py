@@ -301,8 +301,47 @@ _ONNX_DEFAULTS = {
 
 
 def key_of(parts: tuple) -> str:
-    """:meth:`ResizeSpec.key` of its :meth:`ResizeSpec.key_parts`."""
-    return json.dumps(parts)
+    """:meth:`ResizeSpec.key` of its :meth:`ResizeSpec.key_parts`: the text of
+    ``json.dumps(parts)``, written in plain Python so that ``torch.compile`` folds it into a
+    constant while it traces (Dynamo cannot trace the json module's C encoder; marking a
+    function with ``torch.compiler.assume_constant_result`` instead would import
+    ``torch._dynamo``, about 1.6 s, with ``upsampling.nn``)."""
+    return _json(parts)
+
+
+# characters a JSON string holds as they are (every mode, coordinate rule and preset name); a
+# str, not a set: what older Dynamo folds surely (as it does str(), join and comparisons)
+_JSON_PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/. "
+
+
+def _json(value: Any) -> str:
+    """``json.dumps(value)`` for None, bools, ints, floats, strings and tuples of them."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        for c in value:
+            if c not in _JSON_PLAIN:  # escapes: never under a trace (names are checked first)
+                return json.dumps(value)
+        return '"' + value + '"'
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        value = float(value)
+        if value != value:
+            return "NaN"
+        if value == _INF or value == -_INF:
+            return "Infinity" if value > 0 else "-Infinity"
+        return str(value)  # (float.__repr__, as json writes it)
+    if isinstance(value, (tuple, list)):  # (a tuple of types: older Dynamo)
+        return "[" + ", ".join([_json(v) for v in value]) + "]"
+    return json.dumps(value)  # anything else: json's own answer (or its TypeError)
+
+
+_INF = float("inf")
 
 
 def _smoothing(semantics: str) -> str:

@@ -81,14 +81,15 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
     threads, quiet machine). Where kernel equals stride (1x1 phases), with more threads (not
     measured), with autograd, small images, 1-D or 3-D, or on other devices, PyTorch's own
     kernel."""
-    wants_grad = torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (x, w, bias)
+    if x.ndim != 4:
+        return False
+    wants_grad = torch.is_grad_enabled() and (
+        x.requires_grad or w.requires_grad or (bias is not None and bias.requires_grad)
     )
     return (
         not wants_grad
-        and x.device.type == "cpu"
+        and x.is_cpu
         and x.dtype in (torch.float32, torch.float64)
-        and x.ndim == 4
         and max(stride) > 1
         and any(k > s for k, s in zip(w.shape[2:], stride, strict=True))
         and x.shape[2] * x.shape[3] >= 1024
@@ -99,7 +100,7 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
 def on_accelerator(x: Tensor) -> bool:
     """Whether ``x`` lives on an accelerator (CUDA, ...), where PyTorch's own convolutions
     (cuDNN) are the ones to call."""
-    return x.device.type != "cpu"
+    return not x.is_cpu
 
 
 def auto_method(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> str:
@@ -123,14 +124,11 @@ def transpose_auto(x, w, bias, stride, dilation, groups, offset, out_size) -> Te
 def transpose_torch(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:
     """PyTorch's own kernel for any output window."""
     nd = x.ndim - 2
-    no_pads = ((0, 0),) * nd
-    full = shapes.conv_transpose_sizes(x.shape[2:], w.shape[2:], stride, no_pads, dilation)
-    pads = tuple(max(c, 0) for c in offset)
-    extra = tuple(t - (f - 2 * p) for t, f, p in zip(out_size, full, pads, strict=True))
     op = _CONV_TRANSPOSE[nd - 1]
-    if offset == pads and all(
-        0 <= e < max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)
-    ):
+    pads, extra, direct = _torch_window(
+        x.shape[2:], w.shape[2:], stride, dilation, offset, out_size
+    )
+    if direct:
         return op(x, w, bias, tuple(stride), pads, extra, groups, tuple(dilation))
     y = op(x, w, None, tuple(stride), pads, 0, groups, tuple(dilation))
     # out[o] = full[o + offset] = y[o + offset - pads]
@@ -139,6 +137,41 @@ def transpose_torch(x, w, bias, stride, dilation, groups, offset, out_size) -> T
         for p, c, t, size in zip(pads, offset, out_size, y.shape[2:], strict=True)
     ]
     return add_bias(pad(y, window), bias)
+
+
+def _window(size, kernel, stride, dilation, offset, out_size) -> tuple[tuple, tuple, bool]:
+    """``(pads, extra, direct)`` of :func:`transpose_torch`: the padding and output padding of
+    PyTorch's call, and whether they name the output window (else the result is cut)."""
+    no_pads = ((0, 0),) * len(size)
+    full = shapes.conv_transpose_sizes(size, kernel, stride, no_pads, dilation)
+    pads = tuple(max(c, 0) for c in offset)
+    extra = tuple(t - (f - 2 * p) for t, f, p in zip(out_size, full, pads, strict=True))
+    direct = offset == pads and all(
+        0 <= e < max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)
+    )
+    return pads, extra, direct
+
+
+# _window of recent eager calls, by its arguments (a small call would compute it each time)
+_WINDOWS: dict[tuple, tuple] = {}
+
+
+def _torch_window(size, kernel, stride, dilation, offset, out_size) -> tuple[tuple, tuple, bool]:
+    """:func:`_window`, remembered for eager calls with plain int sizes (traced or symbolic
+    sizes are computed afresh)."""
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return _window(size, kernel, stride, dilation, offset, out_size)
+    key = (size, kernel, tuple(stride), tuple(dilation), tuple(offset), tuple(out_size))
+    try:
+        found = _WINDOWS.get(key)
+    except TypeError:  # a symbolic size (make_fx's symbolic tracing): not a key
+        return _window(*key)
+    if found is None:
+        found = _window(*key)
+        if len(_WINDOWS) >= 256:
+            _WINDOWS.clear()
+        _WINDOWS[key] = found
+    return found
 
 
 def transpose_subpixel(x, w, bias, stride, dilation, groups, offset, out_size) -> Tensor:

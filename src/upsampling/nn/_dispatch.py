@@ -31,7 +31,10 @@ _NUMBA_DTYPES = frozenset(
 
 
 def numba_ok(*tensors: Tensor) -> bool:
-    return all(t.is_cpu and t.dtype in _NUMBA_DTYPES for t in tensors)
+    for t in tensors:
+        if not (t.is_cpu and t.dtype in _NUMBA_DTYPES):
+            return False
+    return True
 
 
 def numba_runs(args: tuple) -> bool:
@@ -52,9 +55,7 @@ def triton_kernel(name: str, args: tuple) -> Callable | None:
     CUDA kernels are tested without a GPU). :mod:`upsampling._triton` is imported only then, and
     answers ``None`` where Triton is not installed or has no kernel for the call."""
     x = args[0]
-    if not isinstance(x, Tensor):
-        return None
-    if not x.is_cuda and kernels_setting() != "triton":
+    if not isinstance(x, Tensor) or not (x.is_cuda or kernels_setting() == "triton"):
         return None
     from .. import _triton
 
@@ -89,22 +90,41 @@ def _torch_result(r: Any) -> Any:
     return tuple(map(_torch_result, r)) if isinstance(r, tuple) else r
 
 
+def _owned(r: Any) -> bool:
+    """Whether ``r`` is a NumPy array on memory NumPy allocated (``np.empty`` and views of it):
+    no tensor's, so not an input's (the zero-copy view of a tensor has the tensor as its base)."""
+    if not isinstance(r, np.ndarray):
+        return False
+    while isinstance(r.base, np.ndarray):
+        r = r.base
+    return r.base is None
+
+
 def _unaliased(result: Any, args: tuple) -> Any:
     """``result`` with every tensor that shares memory with a tensor argument cloned: a custom op
     may not return a view of its input, which a plain-PyTorch implementation shared with the
-    export path may (a reshape that moves nothing: a scale of 1, an empty tensor). The clone
-    keeps the output's memory format (a channels-last view stays channels-last)."""
-    inputs = [a.untyped_storage().data_ptr() for a in args if isinstance(a, Tensor)]
-    if isinstance(result, Tensor):  # the usual single output
-        aliased = result.untyped_storage().data_ptr() in inputs
-        return result.clone() if aliased else result
+    export path may (a reshape that moves nothing: a scale of 1, an empty tensor), nor may the
+    NumPy-level one (a tensor made from a NumPy view of an input has a storage of its own, inside
+    the input's: storages are compared as byte ranges). The clone keeps the output's memory
+    format (a channels-last view stays channels-last)."""
+    inputs = [_span(a) for a in args if isinstance(a, Tensor)]
 
     def fresh(t: Any) -> Any:
-        if isinstance(t, Tensor) and t.untyped_storage().data_ptr() in inputs:
-            return t.clone()  # preserve_format: dense strides are kept as they are
+        if isinstance(t, Tensor):
+            lo, hi = _span(t)
+            for a, b in inputs:
+                if lo == a or (lo < b and a < hi):
+                    return t.clone()  # preserve_format: dense strides are kept as they are
         return t
 
     return tuple(map(fresh, result)) if isinstance(result, tuple) else fresh(result)
+
+
+def _span(t: Tensor) -> tuple[int, int]:
+    """The addresses of ``t``'s storage: first byte and one past the last."""
+    storage = t.untyped_storage()
+    lo = storage.data_ptr()
+    return lo, lo + storage.nbytes()
 
 
 _CHANNELS_LAST = {4: torch.channels_last, 5: torch.channels_last_3d}
@@ -133,8 +153,10 @@ def empty(like: Tensor, shape, dtype: torch.dtype | None = None) -> Tensor:
 def in_format(result: Any, fmt: torch.memory_format, rank: int) -> Any:
     """``result`` with each tensor of ``rank`` dims in memory format ``fmt`` (copied where it is
     not; a no-op where the implementation already wrote that layout)."""
+    if type(result) is Tensor and result.is_contiguous(memory_format=fmt):  # the usual output
+        return result
     if isinstance(result, tuple):
-        return tuple(in_format(r, fmt, rank) for r in result)
+        return tuple([in_format(r, fmt, rank) for r in result])
     if isinstance(result, Tensor) and result.dim() == rank:
         if not result.is_contiguous(memory_format=fmt):
             return result.contiguous(memory_format=fmt)
@@ -152,12 +174,16 @@ def implementation(impl: Callable, numba: Callable | None = None, name: str = ""
     def run(*args):
         triton = triton_kernel(name, args)
         if triton is not None:
-            result = triton(*args)
+            result = _unaliased(triton(*args), args)
         elif numba is not None and numba_runs(args):
-            result = _torch_result(numba(*map(_numpy_argument, args)))
+            result = numba(*[_numpy_argument(a) for a in args])
+            # the usual outputs: new arrays, with no input's memory to look for
+            owned = all(map(_owned, result)) if type(result) is tuple else _owned(result)
+            result = _torch_result(result)
+            if not owned:
+                result = _unaliased(result, args)
         else:
-            result = impl(*args)
-        result = _unaliased(result, args)
+            result = _unaliased(impl(*args), args)
         x = args[0]
         return in_format(result, memory_format(x), x.dim()) if isinstance(x, Tensor) else result
 
@@ -182,12 +208,20 @@ def plain_eager(args: tuple) -> bool:
         or _C._are_functorch_transforms_active()
     ):
         return False
-    return all(type(a) is Tensor for a in args if isinstance(a, Tensor))
+    for a in args:
+        if isinstance(a, Tensor) and type(a) is not Tensor:
+            return False
+    return True
 
 
 def wants_grad(args: tuple) -> bool:
     """Whether autograd records a call with ``args`` (grad mode and a tensor that requires it)."""
-    return torch.is_grad_enabled() and any(a.requires_grad for a in args if isinstance(a, Tensor))
+    if not torch.is_grad_enabled():
+        return False
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            return True
+    return False
 
 
 class Op:

@@ -94,12 +94,9 @@ def fill_outside(out: Tensor, plan: Plan) -> Tensor:
 
 
 # The op carries the spec (:class:`upsampling.spec.ResizeSpec`) as its JSON ``key`` (plain Python
-# values: a constant for torch.compile) and the values of ``size`` and ``scale_factor`` as lists
-# of ints and floats that may be symbolic (a size read from another tensor's shape, a factor
-# passed in, in a graph over dynamic values).
-# (The spec object itself cannot be handed to such a constant function: what the compiler would
-# pass is an object it has not built, which reads the class's defaults.)
-_key = torch.compiler.assume_constant_result(key_of)
+# values: a constant for torch.compile, which folds ``key_of`` of the traced ``key_parts()``) and
+# the values of ``size`` and ``scale_factor`` as lists of ints and floats that may be symbolic (a
+# size read from another tensor's shape, a factor passed in, in a graph over dynamic values).
 
 
 @functools.lru_cache(maxsize=256)
@@ -203,7 +200,7 @@ def interpolate(x: Tensor, spec: ResizeSpec) -> Tensor:
     """The op on ``x``. Eager calls make (and cache) the plan here, so a bad argument fails
     at the call, not inside the op; in a compiled graph the op checks it when it runs."""
     if torch.compiler.is_compiling():
-        key, size, scale = _key(spec.key_parts()), spec.size_values(), spec.scale_values()
+        key, size, scale = key_of(spec.key_parts()), spec.size_values(), spec.scale_values()
         return _interpolate_op(x, key, size, scale)
     key, size, scale = spec.op_arguments()
     call_plan(x, x.shape, key, size, scale)
