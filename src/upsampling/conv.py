@@ -10,14 +10,27 @@ to :mod:`upsampling.nn._conv_ops` (the same algorithms in differentiable PyTorch
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import _backend, _checks, shapes
 from ._kernels import conv as _k
+from ._typing import (
+    AnyArray,
+    ArrayOrDask,
+    ConvPadding,
+    ConvTransposeMethod,
+    ConvTransposePadding,
+    IntOrInts,
+)
 from .pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .spec import _compiling
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import scipy.sparse
 
 __all__ = [
     "checkerboard",
@@ -74,14 +87,14 @@ def _check_matrix_method(x, weight, groups, stride, dilation, out_size, fn) -> N
 
 # ---------------------------------------------------------------------------- public functions
 def conv(
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
+    x: ArrayOrDask,
+    weight: AnyArray,
+    bias: AnyArray | None = None,
+    stride: IntOrInts = 1,
+    padding: ConvPadding = 0,
+    dilation: IntOrInts = 1,
     groups: int = 1,
-):
+) -> ArrayOrDask:
     r"""Convolution (cross-correlation), exactly as ``torch.nn.functional.conv{1,2,3}d``.
 
     Parameters
@@ -164,18 +177,18 @@ def conv(
 
 
 def conv_transpose(
-    x: Any,
-    weight: Any,
-    bias: Any = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    output_padding: Any = 0,
+    x: ArrayOrDask,
+    weight: AnyArray,
+    bias: AnyArray | None = None,
+    stride: IntOrInts = 1,
+    padding: ConvTransposePadding = 0,
+    output_padding: IntOrInts = 0,
     groups: int = 1,
-    dilation: Any = 1,
+    dilation: IntOrInts = 1,
     *,
-    output_size: Any = None,
-    method: str = "auto",
-):
+    output_size: Sequence[int] | None = None,
+    method: ConvTransposeMethod = "auto",
+) -> ArrayOrDask:
     r"""Transposed convolution, exactly as ``torch.nn.functional.conv_transpose{1,2,3}d``.
 
     Parameters
@@ -334,13 +347,13 @@ def _call_key(x, weight, bias, options: tuple) -> tuple | None:
 
 
 def conv_matrix(
-    weight: Any,
-    input_size: Any,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
+    weight: AnyArray,
+    input_size: IntOrInts,
+    stride: IntOrInts = 1,
+    padding: ConvPadding = 0,
+    dilation: IntOrInts = 1,
     groups: int = 1,
-):
+) -> scipy.sparse.csr_matrix:
     r"""The convolution as a sparse matrix: ``conv(x)[n].ravel() == C @ x[n].ravel()``.
 
     Parameters
@@ -411,7 +424,9 @@ def conv_matrix(
     )
 
 
-def checkerboard(kernel_size: Any, stride: Any, dilation: Any = 1, *, dims: int | None = None):
+def checkerboard(
+    kernel_size: IntOrInts, stride: IntOrInts, dilation: IntOrInts = 1, *, dims: int | None = None
+) -> npt.NDArray[np.int64]:
     r"""How many kernel taps reach each output phase of a transposed convolution.
 
     In the steady state (away from the borders) output position ``o`` of a transposed

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -192,7 +192,7 @@ class _Methods(Mapping):
         """The mode the preset of ``method`` is made for (nearest where it names none)."""
         return self._presets[_ALIASES.get(method, method)].get("mode", "nearest")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._presets)
 
     def __len__(self) -> int:

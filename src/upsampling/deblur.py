@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _backend, _checks
 from . import _deblur_plan as _plan
+from ._typing import AnyArray, ArrayOrDask, DeblurBoundary, DeblurMethod
 
 __all__ = ["deblur", "estimate_noise"]
 
@@ -85,15 +86,15 @@ def check_finite(a: np.ndarray, fn: str, name: str) -> None:
 
 # ------------------------------------------------------------------------------ public API
 def deblur(
-    image: Any,
-    psf: Any,
+    image: ArrayOrDask,
+    psf: AnyArray,
     *,
-    method: str = "auto",
-    boundary: str = "reflect",
+    method: DeblurMethod = "auto",
+    boundary: DeblurBoundary = "reflect",
     balance: float | None = None,
     iterations: int | None = None,
     clip: bool = False,
-):
+) -> ArrayOrDask:
     r"""Deconvolve an image blurred by a known point-spread function (PSF).
 
     Parameters

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
 
 import numpy as np
 
 from . import _backend, _checks, shapes
+from ._typing import AnyArray, Array, ConvPadding, DeconvolveMethod, IntOrInts
 from .conv import conv, conv_matrix, conv_transpose
 from .deblur import deblur, estimate_noise
 
@@ -198,19 +198,19 @@ def _host(a) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ public API
 def deconvolve(
-    y: Any,
-    weight: Any,
-    input_size: Any = None,
+    y: Array,
+    weight: AnyArray,
+    input_size: IntOrInts | None = None,
     *,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
+    stride: IntOrInts = 1,
+    padding: ConvPadding = 0,
+    dilation: IntOrInts = 1,
     groups: int = 1,
-    method: str = "lsqr",
+    method: DeconvolveMethod = "lsqr",
     damp: float = 0.0,
     iterations: int | None = None,
     tol: float = 1e-6,
-):
+) -> Array:
     r"""The input of a convolution, from its output: the true inverse of :func:`upsampling.conv`.
 
     Returns the ``x`` minimising :math:`\|\mathrm{conv}(x) - y\|^2 + \mathrm{damp}^2\|x\|^2`

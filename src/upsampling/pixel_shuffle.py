@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
 from . import _backend, _checks, shapes
+from ._typing import Array, IntOrInts
 
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
@@ -69,7 +69,7 @@ def space_to_depth(x, r: tuple[int, ...]):
     return _rearrange(x, shape, perm, (n, c * math.prod(r), *small))
 
 
-def pixel_shuffle(x: Any, upscale_factor: Any):
+def pixel_shuffle(x: Array, upscale_factor: IntOrInts) -> Array:
     r"""Move channel blocks into space: ``(N, C r^d, *S) -> (N, C, *(S r))``.
 
     ``torch.nn.functional.pixel_shuffle`` generalised to 1-3 spatial dims (and to one factor
@@ -119,7 +119,7 @@ def pixel_shuffle(x: Any, upscale_factor: Any):
     return depth_to_space(x, r)
 
 
-def pixel_unshuffle(x: Any, downscale_factor: Any):
+def pixel_unshuffle(x: Array, downscale_factor: IntOrInts) -> Array:
     r"""Move space into channel blocks, the inverse of :func:`pixel_shuffle`:
     ``(N, C, *(S r)) -> (N, C r^d, *S)`` (``torch.nn.functional.pixel_unshuffle``, ONNX
     ``SpaceToDepth`` order generalised the same way).

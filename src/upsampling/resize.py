@@ -9,11 +9,13 @@ kind, layout and dtype. Nothing else is computed here: every formula is interpol
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from . import _backend, _checks, shapes
+from ._typing import Convention, FloatOrFloats, ImageOrArray, ResizeMethod
 from .conventions import conventions
 from .modes import MODES
 
@@ -25,14 +27,14 @@ _INDEXED_MODES = ("P", "PA", "1")
 
 
 def resize(
-    image: Any,
-    size: Any = None,
+    image: ImageOrArray,
+    size: Sequence[int] | None = None,
     *,
-    scale: Any = None,
-    method: str = "bilinear",
-    convention: str = "pytorch",
+    scale: FloatOrFloats | None = None,
+    method: ResizeMethod = "bilinear",
+    convention: Convention = "pytorch",
     antialias: bool | None = None,
-) -> Any:
+) -> ImageOrArray:
     """Resize one image ``(H, W)`` or ``(H, W, C)`` as the library ``convention`` does.
 
     Parameters

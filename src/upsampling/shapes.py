@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _checks
+from ._typing import ConvPadding, ConvTransposePadding, FloatOrFloats, IntOrInts
 
 __all__ = [
     "conv_output_size",
@@ -104,11 +105,11 @@ def pool_windows_nonempty(size, kernel, stride, padding, dilation, ceil_mode, fn
 
 
 def pool_output_size(
-    input_size: Sequence[int],
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    dilation: Any = 1,
+    input_size: IntOrInts,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = None,
+    padding: IntOrInts = 0,
+    dilation: IntOrInts = 1,
     ceil_mode: bool = False,
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.max_pool`'s output."""
@@ -139,7 +140,7 @@ def unpool_sizes(size: tuple[int, ...], scale: tuple[int, ...]) -> tuple[int, ..
     return tuple(n * s for n, s in zip(size, scale, strict=True))
 
 
-def unpool_output_size(input_size: Sequence[int], scale_factor: Any) -> tuple[int, ...]:
+def unpool_output_size(input_size: IntOrInts, scale_factor: IntOrInts) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.unpool`'s output: ``input_size * scale_factor``."""
     fn = "unpool_output_size"
     size = spatial_size(input_size, fn)
@@ -183,11 +184,11 @@ def max_unpool_sizes(size, kernel, stride, padding, output_size: Any, fn: str) -
 
 
 def max_unpool_output_size(
-    input_size: Sequence[int],
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    output_size: Any = None,
+    input_size: IntOrInts,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = None,
+    padding: IntOrInts = 0,
+    output_size: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.max_unpool`'s output (checks ``output_size``'s range)."""
     fn = "max_unpool_output_size"
@@ -261,11 +262,11 @@ def conv_sizes(size, kernel, stride, pads, dilation, fn: str) -> tuple[int, ...]
 
 
 def conv_output_size(
-    input_size: Sequence[int],
-    kernel_size: Any,
-    stride: Any = 1,
-    padding: Any = 0,
-    dilation: Any = 1,
+    input_size: IntOrInts,
+    kernel_size: IntOrInts,
+    stride: IntOrInts = 1,
+    padding: ConvPadding = 0,
+    dilation: IntOrInts = 1,
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.conv`'s output; ``padding`` may be "same" or "valid".
 
@@ -355,14 +356,14 @@ def conv_transpose_geometry(
 
 
 def conv_transpose_output_size(
-    input_size: Sequence[int],
-    kernel_size: Any,
-    stride: Any = 1,
-    padding: Any = 0,
-    output_padding: Any = 0,
-    dilation: Any = 1,
+    input_size: IntOrInts,
+    kernel_size: IntOrInts,
+    stride: IntOrInts = 1,
+    padding: ConvTransposePadding = 0,
+    output_padding: IntOrInts = 0,
+    dilation: IntOrInts = 1,
     *,
-    output_size: Any = None,
+    output_size: Sequence[int] | None = None,
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.conv_transpose`'s output.
 
@@ -401,7 +402,7 @@ def conv_transpose_output_padding(size, low, stride, output_size, fn) -> tuple[i
 
 # --------------------------------------------------------------------------------- interpolation
 def interpolate_output_size(
-    input_size: Sequence[int], size: Any = None, scale_factor: Any = None
+    input_size: IntOrInts, size: IntOrInts | None = None, scale_factor: FloatOrFloats | None = None
 ) -> tuple[int, ...]:
     """Spatial size of :func:`upsampling.interpolate`'s output.
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from . import _backend, _checks, shapes
 from ._kernels import unpool as _k
+from ._typing import Array, ArrayOrDask, IntOrInts, UnpoolMode
 
 __all__ = ["max_pool", "max_unpool", "unpool"]
 
@@ -45,7 +47,7 @@ def _flat(a: np.ndarray, dtype=None) -> np.ndarray:
 def _bits(a: np.ndarray) -> np.ndarray:
     """A 16-bit float array (NumPy's float16, ml_dtypes' bfloat16: numba types neither) viewed
     as uint16, for kernels that only move values."""
-    return a.view(np.uint16) if a.dtype.name in _checks.HALF_DTYPES else a
+    return a.view(np.uint16) if _backend.dtype_name(a) in _checks.HALF_DTYPES else a
 
 
 def _fits(shape: tuple[int, ...], x: Any, fn: str, temporaries: int = 0) -> None:
@@ -203,7 +205,7 @@ def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
     reads a C-contiguous copy of a channels_last ``x``)."""
     n, c, *size = x.shape
     out_size, taps = _pool_taps(tuple(size), kernel, stride, padding, dilation, ceil_mode)
-    compute = np.dtype(np.float32) if x.dtype.name in _checks.HALF_DTYPES else x.dtype
+    compute = np.dtype(np.float32) if _backend.dtype_name(x) in _checks.HALF_DTYPES else x.dtype
     src = _plane_view(x, compute)  # (float32 for 16-bit floats: exact, max only selects)
     out = np.empty((len(src), *((1,) * (3 - len(size)) + out_size)), dtype=compute)
     idx = np.empty(out.shape, dtype=np.int64)
@@ -282,7 +284,13 @@ def unpool_arguments(n: int, scale_factor: Any, mode: Any, offset: Any, fn: str)
     return scale, mode, offset
 
 
-def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0):
+def unpool(
+    x: ArrayOrDask,
+    scale_factor: IntOrInts,
+    mode: UnpoolMode = "nearest",
+    *,
+    offset: IntOrInts = 0,
+) -> ArrayOrDask:
     r"""Unpool by an integer factor: nearest-neighbour or "bed of nails".
 
     Parameters
@@ -357,15 +365,46 @@ def unpool(x: Any, scale_factor: Any, mode: str = "nearest", *, offset: Any = 0)
     return unpool_array(x, scale, offset, bed)
 
 
+@overload
 def max_pool(
-    x: Any,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    dilation: Any = 1,
+    x: Array,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = ...,
+    padding: IntOrInts = ...,
+    dilation: IntOrInts = ...,
+    ceil_mode: bool = ...,
+    return_indices: Literal[False] = ...,
+) -> Array: ...
+@overload
+def max_pool(
+    x: Array,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = ...,
+    padding: IntOrInts = ...,
+    dilation: IntOrInts = ...,
+    ceil_mode: bool = ...,
+    *,
+    return_indices: Literal[True],
+) -> tuple[Array, Array]: ...
+@overload
+def max_pool(
+    x: Array,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = ...,
+    padding: IntOrInts = ...,
+    dilation: IntOrInts = ...,
+    ceil_mode: bool = ...,
+    return_indices: bool = ...,
+) -> Array | tuple[Array, Array]: ...
+def max_pool(
+    x: Array,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = None,
+    padding: IntOrInts = 0,
+    dilation: IntOrInts = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
-):
+) -> Array | tuple[Array, Array]:
     r"""Max pooling, exactly as ``torch.nn.functional.max_pool{1,2,3}d``.
 
     Parameters
@@ -440,13 +479,13 @@ def max_pool(
 
 
 def max_unpool(
-    x: Any,
-    indices: Any,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    output_size: Any = None,
-):
+    x: Array,
+    indices: Array,
+    kernel_size: IntOrInts,
+    stride: IntOrInts | None = None,
+    padding: IntOrInts = 0,
+    output_size: Sequence[int] | None = None,
+) -> Array:
     r"""Max unpooling, exactly as ``torch.nn.functional.max_unpool{1,2,3}d``.
 
     Each value of ``x`` goes to the flat position ``indices`` names in its ``(n, c)`` output

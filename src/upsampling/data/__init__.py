@@ -15,15 +15,19 @@ once, in this folder, from scikit-image's ``astronaut.png`` decoded by Pillow::
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = ["sample"]
 
 _FILE = "astronaut.npz"
 
 
-def sample() -> np.ndarray:
+def sample() -> npt.NDArray[np.float32]:
     """The bundled photograph as a float32 array ``(1, 3, 512, 512)`` in [0, 1].
 
     Returns

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _checks
+from .._typing import CarafeMethod, Device, DType, IntOrInts
 from . import _layer_utils as U
 
 __all__ = ["CARAFE", "carafe_reassemble"]
@@ -30,7 +30,12 @@ _METHODS = ("taps", "unfold")
 
 
 def carafe_reassemble(
-    x: Tensor, kernels: Tensor, scale_factor: Any = 2, k_up: Any = 5, *, method: str = "taps"
+    x: Tensor,
+    kernels: Tensor,
+    scale_factor: IntOrInts = 2,
+    k_up: IntOrInts = 5,
+    *,
+    method: CarafeMethod = "taps",
 ) -> Tensor:
     r"""Reassemble ``x`` with per-pixel kernels: the up-sampling step of CARAFE.
 
@@ -274,15 +279,15 @@ class CARAFE(torch.nn.Module):
     def __init__(
         self,
         channels: int,
-        scale_factor: Any = 2,
+        scale_factor: IntOrInts = 2,
         *,
-        k_up: Any = 5,
-        k_enc: Any = 3,
+        k_up: IntOrInts = 5,
+        k_enc: IntOrInts = 3,
         c_mid: int = 64,
         groups: int = 1,
         dims: int = 2,
-        device: Any = None,
-        dtype: Any = None,
+        device: Device = None,
+        dtype: DType = None,
     ) -> None:
         super().__init__()
         fn = "CARAFE"

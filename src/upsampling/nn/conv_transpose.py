@@ -7,12 +7,21 @@ as ``ConvTranspose`` (see :mod:`upsampling.nn._export_ops`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from .. import _checks
+from .._typing import (
+    ConvTransposeInit,
+    ConvTransposeMethod,
+    ConvTransposePadding,
+    Device,
+    DType,
+    IntOrInts,
+)
 from ..conv import METHODS, conv_transpose
 from . import _layer_utils as U
 
@@ -88,19 +97,19 @@ class ConvTranspose(torch.nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        output_padding: Any = 0,
+        kernel_size: IntOrInts,
+        stride: IntOrInts = 1,
+        padding: ConvTransposePadding = 0,
+        output_padding: IntOrInts = 0,
         groups: int = 1,
         bias: bool = True,
-        dilation: Any = 1,
+        dilation: IntOrInts = 1,
         *,
         dims: int = 2,
-        init: str = "default",
-        method: str = "auto",
-        device: Any = None,
-        dtype: Any = None,
+        init: ConvTransposeInit = "default",
+        method: ConvTransposeMethod = "auto",
+        device: Device = None,
+        dtype: DType = None,
     ) -> None:
         super().__init__()
         fn = type(self).__name__
@@ -154,7 +163,7 @@ class ConvTranspose(torch.nn.Module):
             bound = 1 / math.sqrt(fan_in)
             torch.nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+    def forward(self, x: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         fn = type(self).__name__
         U.check_input(x, fn, self.in_channels, self.dims)
         args = (self.stride, self.padding, self.output_padding, self.groups, self.dilation)
@@ -177,7 +186,7 @@ class ConvTranspose(torch.nn.Module):
         return text + f", dims={self.dims}, init={self.init!r}, method={self.method!r}"
 
 
-def _fixed_dims(d: int):
+def _fixed_dims(d: int) -> type[ConvTranspose]:
     class _ConvTransposeNd(ConvTranspose):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             if "dims" in kwargs:

@@ -8,13 +8,13 @@ zero, DySample is exactly bilinear up-sampling (``align_corners=False``).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .. import _checks
+from .._typing import Device, DType, DySampleStyle, IntOrInts
 from . import _layer_utils as U
 
 __all__ = ["DySample"]
@@ -81,13 +81,13 @@ class DySample(torch.nn.Module):
     def __init__(
         self,
         in_channels: int,
-        scale_factor: Any = 2,
+        scale_factor: IntOrInts = 2,
         *,
-        style: str = "lp",
+        style: DySampleStyle = "lp",
         groups: int = 4,
         dyscope: bool = False,
-        device: Any = None,
-        dtype: Any = None,
+        device: Device = None,
+        dtype: DType = None,
     ) -> None:
         super().__init__()
         fn = "DySample"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -121,7 +122,7 @@ def _conv_inverse(conv, size: tuple[int, ...], fn: str) -> ConvTranspose:
     )
 
 
-def inverse_of(module: torch.nn.Module, input_shape: Any) -> torch.nn.Module:
+def inverse_of(module: torch.nn.Module, input_shape: Sequence[int]) -> torch.nn.Module:
     """The up-sampling layer that maps ``module``'s output back to ``input_shape``.
 
     Parameters

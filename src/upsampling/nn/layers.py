@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from .. import _checks, shapes
+from .._typing import Device, DType, FloatOrFloats, InterpolateMode, IntOrInts
 from ..modes import MODES
 from ..pixel_shuffle import pixel_shuffle
 from ..spec import ResizeSpec
@@ -46,7 +47,9 @@ class PixelShuffle(U.Parameterless):
              [4., 6., 5., 7.]]])
     """
 
-    def __init__(self, upscale_factor: Any, *, device: Any = None, dtype: Any = None) -> None:
+    def __init__(
+        self, upscale_factor: IntOrInts, *, device: Device = None, dtype: DType = None
+    ) -> None:
         super().__init__()
         fn = "PixelShuffle"
         U.check_factory(fn, device, dtype)
@@ -117,15 +120,15 @@ class SubPixelConv(torch.nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        scale_factor: Any,
-        kernel_size: Any = 3,
+        scale_factor: IntOrInts,
+        kernel_size: IntOrInts = 3,
         *,
         dims: int = 2,
         icnr: bool = True,
         blur: bool = False,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: Device = None,
+        dtype: DType = None,
     ) -> None:
         super().__init__()
         fn = "SubPixelConv"
@@ -216,14 +219,14 @@ class ResizeConv(torch.nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        scale_factor: Any,
-        kernel_size: Any = 3,
+        scale_factor: FloatOrFloats,
+        kernel_size: IntOrInts = 3,
         *,
-        mode: str = "nearest",
+        mode: InterpolateMode = "nearest",
         dims: int = 2,
         bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
+        device: Device = None,
+        dtype: DType = None,
         **options: Any,
     ) -> None:
         super().__init__()

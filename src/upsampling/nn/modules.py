@@ -3,11 +3,13 @@ its function rather than repeating it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from .. import _checks, shapes
+from .._typing import Device, DType, IntOrInts, UnpoolMode
 from ..unpool import max_pool, max_unpool, unpool, unpool_arguments
 from . import _layer_utils as U
 
@@ -58,7 +60,15 @@ class Unpool(U.Parameterless):
     as Reshape + Pad (zeros) + Reshape. Sizes stay symbolic, so ``dynamic_axes`` work.
     """
 
-    def __init__(self, scale_factor, mode="nearest", *, offset=0, device=None, dtype=None):
+    def __init__(
+        self,
+        scale_factor: IntOrInts,
+        mode: UnpoolMode = "nearest",
+        *,
+        offset: IntOrInts = 0,
+        device: Device = None,
+        dtype: DType = None,
+    ) -> None:
         super().__init__()
         fn = "Unpool"
         U.check_factory(fn, device, dtype)
@@ -99,14 +109,14 @@ class MaxPool(U.Parameterless):
 
     def __init__(
         self,
-        kernel_size,
-        stride=None,
-        padding=0,
-        dilation=1,
-        ceil_mode=False,
+        kernel_size: IntOrInts,
+        stride: IntOrInts | None = None,
+        padding: IntOrInts = 0,
+        dilation: IntOrInts = 1,
+        ceil_mode: bool = False,
         *,
-        device=None,
-        dtype=None,
+        device: Device = None,
+        dtype: DType = None,
     ) -> None:
         super().__init__()
         fn = "MaxPool"
@@ -164,7 +174,15 @@ class MaxUnpool(U.Parameterless):
     ``(plane + 2) * L < 2**63``.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, *, device=None, dtype=None) -> None:
+    def __init__(
+        self,
+        kernel_size: IntOrInts,
+        stride: IntOrInts | None = None,
+        padding: IntOrInts = 0,
+        *,
+        device: Device = None,
+        dtype: DType = None,
+    ) -> None:
         super().__init__()
         fn = "MaxUnpool"
         U.check_factory(fn, device, dtype)
@@ -176,7 +194,9 @@ class MaxUnpool(U.Parameterless):
         self.stride = None if _empty(stride) else _keep(stride, strides, rank)
         self.padding = _keep(padding, pads, rank)
 
-    def forward(self, x: torch.Tensor, indices: torch.Tensor, output_size=None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, indices: torch.Tensor, output_size: Sequence[int] | None = None
+    ) -> torch.Tensor:
         if isinstance(output_size, tuple | list):  # torch.Size too; traced sizes are tensors
             output_size = tuple(int(a) if isinstance(a, torch.Tensor) else a for a in output_size)
         return max_unpool(x, indices, self.kernel_size, self.stride, self.padding, output_size)

@@ -11,6 +11,7 @@ from typing import Any
 
 from torch import Tensor
 
+from .._typing import Device, DType
 from ..interpolate import interpolate as _interpolate
 from ..interpolate import resize_by
 from ..modes import names
@@ -41,7 +42,9 @@ class Upsample(U.Parameterless):
             [ 9.0000,  9.7500, 11.2500, 12.0000]])
     """
 
-    def __init__(self, *args: Any, device: Any = None, dtype: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, device: Device = None, dtype: DType = None, **kwargs: Any
+    ) -> None:
         super().__init__()
         U.check_factory("Upsample", device, dtype)
         self.spec = ResizeSpec.of("Upsample", *args, **kwargs)
@@ -75,8 +78,12 @@ Upsample.__init__.__signature__ = _SIGNATURE.replace(
     parameters=[
         inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
         *list(_SIGNATURE.parameters.values())[1:],
-        inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None),
-        inspect.Parameter("dtype", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter(
+            "device", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Device"
+        ),
+        inspect.Parameter(
+            "dtype", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="DType"
+        ),
     ],
     return_annotation=None,
 )
