@@ -54,6 +54,22 @@ OPERATORS = {
         "x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)",
         "up.interpolate(x, scale_factor=2, mode='bicubic')",
     ),
+    "interpolate-bilinear-channels-last": (
+        "x = np.random.default_rng(0).random((1, 32, 32, 16), np.float32).transpose(0, 3, 1, 2)",
+        "up.interpolate(x, scale_factor=2, mode='bilinear')",
+    ),
+    "interpolate-bicubic-photo": (  # an (H, W, 3) image as its (1, 3, H, W) view
+        "x = np.random.default_rng(0).random((64, 64, 3), np.float32).transpose(2, 0, 1)[None]",
+        "up.interpolate(x, scale_factor=2, mode='bicubic')",
+    ),
+    "interpolate-trilinear": (
+        "x = np.random.default_rng(0).random((1, 2, 16, 16, 16), np.float32)",
+        "up.interpolate(x, scale_factor=2, mode='trilinear')",
+    ),
+    "interpolate-area-down": (
+        "x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)",
+        "up.interpolate(x, size=(24, 40), mode='area')",
+    ),
     "unpool": (
         "x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)",
         "up.unpool(x, 2)",
