@@ -1,11 +1,12 @@
 """``upsampling resize`` beyond memory: forced with a tiny ``--max-memory`` (or a Zarr input),
 the Dask path writes Zarr chunk by chunk with the in-memory result bit for bit; a rerun after a
 kill computes only the missing chunks; with a two-worker ``LocalCluster``, killing a worker mid
-run still gives the complete exact output. Set ``UPSAMPLING_SKIP_DISTRIBUTED=1`` to skip the
-cluster test on a slow machine."""
+run still gives the complete exact output; the bar over chunks counts each chunk once. Set
+``UPSAMPLING_SKIP_DISTRIBUTED=1`` to skip the cluster test on a slow machine."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ zarr = pytest.importorskip("zarr")
 tifffile = pytest.importorskip("tifffile")
 
 from PIL import Image  # noqa: E402
+from rich.console import Console  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 import upsampling as up  # noqa: E402
@@ -30,6 +32,11 @@ from upsampling.cli.app import app  # noqa: E402
 
 def invoke(*args):
     return CliRunner().invoke(app, ["resize", *map(str, args)])
+
+
+def terminal() -> Console:
+    """A console that rich takes for a terminal: the bars are drawn into its text."""
+    return Console(file=io.StringIO(), force_terminal=True, width=160)
 
 
 def photo(rng, h, w, c, dtype="uint8"):
@@ -79,16 +86,21 @@ def test_the_dask_path_equals_the_in_memory_result(tmp_path, rng, case):
     assert not list((tmp_path / "big").glob(".*"))  # no temporary store left
 
 
-def test_a_big_tiff_output_is_written_tile_by_tile(tmp_path, rng):
+@pytest.mark.parametrize(
+    ("tile", "memory"),
+    [(32, "1k"), (16, "60000")],  # one tile at a time; 7 a batch (of 63000 bytes out in all)
+    ids=["one-by-one", "in-batches"],
+)
+def test_a_big_tiff_output_is_written_tile_by_tile(tmp_path, rng, tile, memory):
     img = photo(rng, 50, 70, 4, "uint16")
     src = tmp_path / "in.tif"
     tifffile.imwrite(src, img, photometric="rgb", extrasamples=("unassalpha",))
     args = ["--scale", 1.5, "--method", "bicubic", "--format", "tif", "--json"]
     assert invoke(src, *args, "--out", tmp_path / "memory").exit_code == 0
-    result = invoke(src, *args, "--out", tmp_path / "big", "--max-memory", "1k", "--chunks", 32)
+    result = invoke(src, *args, "--out", tmp_path / "big", "--max-memory", memory, "--chunks", tile)
     assert json.loads(result.stdout)["files"][0]["path"] == "dask"
     with tifffile.TiffFile(tmp_path / "big" / "in.tif") as tif:
-        assert tif.is_bigtiff and tif.pages[0].is_tiled and tif.pages[0].tilelength == 32
+        assert tif.is_bigtiff and tif.pages[0].is_tiled and tif.pages[0].tilelength == tile
         got = tif.asarray()
     np.testing.assert_array_equal(got, tifffile.imread(tmp_path / "memory" / "in.tif"))
 
@@ -137,11 +149,11 @@ def test_a_rerun_after_a_kill_writes_only_the_missing_chunks(tmp_path, rng, monk
     )
     real, calls = _resize_dask._write_block, []
 
-    def dies_after_five(block, path, delay, block_info=None):
+    def dies_after_five(block, path, block_info=None):
         calls.append(1)
         if len(calls) > 5:
             raise RuntimeError("killed")
-        return real(block, path, delay, block_info)
+        return real(block, path, block_info)
 
     monkeypatch.setattr(_resize_dask, "_write_block", dies_after_five)
     with pytest.raises(RuntimeError, match="killed"):
@@ -152,16 +164,61 @@ def test_a_rerun_after_a_kill_writes_only_the_missing_chunks(tmp_path, rng, monk
     assert done == 5
     counted = []
 
-    def counts(block, path, delay, block_info=None):
+    def counts(block, path, block_info=None):
         counted.append(1)
-        return real(block, path, delay, block_info)
+        return real(block, path, block_info)
 
     monkeypatch.setattr(_resize_dask, "_write_block", counts)
-    assert cli_resize.run_resize([src], options, **kwargs) == 0
+    console = terminal()
+    assert cli_resize.run_resize([src], options, console=console, **kwargs) == 0
     assert len(counted) == 16 - 5  # (128 / 32) ** 2 chunks in all
+    assert "16/16" in console.file.getvalue()  # the bar started at the 5 done before
     z = zarr.open_array(str(tmp_path / "o" / "in.zarr"), mode="r")
     np.testing.assert_array_equal(z[:], up.resize(img, scale=2))
     assert "job" in z.attrs and not part.exists()
+
+
+@pytest.mark.parametrize("fmt", ["zarr", "tif", "png"])
+def test_the_bar_over_chunks_advances_once_per_chunk_and_json_stays_clean(tmp_path, rng, fmt):
+    img = photo(rng, 64, 64, 3)
+    if fmt == "png":  # a Zarr input goes through Dask; the small output is assembled in memory
+        src = tmp_path / "in.zarr"
+        zarr.create_array(str(src), shape=img.shape, chunks=(16, 16, 3), dtype=img.dtype)[:] = img
+    else:  # --max-memory: through Dask, written chunk by chunk
+        src = tmp_path / "in.png"
+        Image.fromarray(img).save(src)
+    options = cli_resize.Options(scale=2.0, chunks=32, max_memory=1 if fmt != "png" else 10**6)
+    printed, console = [], terminal()
+    status = cli_resize.run_resize(
+        [src],
+        options,
+        out=tmp_path / "o",
+        fmt=fmt,
+        recursive=False,
+        force=False,
+        json=True,
+        echo=printed.append,
+        error=printed.append,
+        console=console,
+    )
+    assert status == 0
+    assert len(printed) == 1 and json.loads(printed[0])["files"][0]["path"] == "dask"
+    drawn = console.file.getvalue()
+    # (128 / 32) ** 2 chunks or tiles, counted one by one (a final jump to the total is not)
+    assert f"{src.name}: chunks" in drawn and "16/16" in drawn and "17/16" not in drawn
+
+
+def test_no_bar_when_stderr_is_not_a_terminal(tmp_path, rng):
+    src = tmp_path / "in.png"
+    Image.fromarray(photo(rng, 64, 64, 3)).save(src)
+    console = Console(file=io.StringIO(), width=160)  # a file, as under a pipe
+    options = cli_resize.Options(scale=2.0, chunks=32, max_memory=1)
+    kwargs = dict(fmt="zarr", recursive=False, force=False, json=True, error=print)
+    printed = []
+    status = cli_resize.run_resize(
+        [src], options, out=tmp_path / "o", echo=printed.append, console=console, **kwargs
+    )
+    assert status == 0 and console.file.getvalue() == "" and json.loads(printed[0])["written"]
 
 
 def test_a_big_output_in_a_flat_format_is_refused(tmp_path, rng):
@@ -178,7 +235,15 @@ def test_killing_a_worker_mid_run_still_gives_the_exact_output(tmp_path, rng, mo
     img = photo(rng, 96, 96, 3, "uint16")
     src = tmp_path / "in.tif"
     tifffile.imwrite(src, img, photometric="rgb")
-    monkeypatch.setenv(_resize_dask.DELAY_ENV, "0.1")  # inherited by the worker processes
+    real = _resize_dask._write_block
+
+    def slow(block, path, block_info=None):  # slow enough that the kill comes mid-run
+        time.sleep(0.05)
+        return real(block, path, block_info)
+
+    # a local function: pickled by value into the graph, so it runs on the workers as it is
+    monkeypatch.setattr(_resize_dask, "_write_block", slow)
+    console = terminal()
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -193,7 +258,7 @@ def test_killing_a_worker_mid_run_still_gives_the_exact_output(tmp_path, rng, mo
             max_memory=1,
             scheduler=cluster.scheduler_address,
         )
-        status = []
+        status, errors = [], []
         run = threading.Thread(
             target=lambda: status.append(
                 cli_resize.run_resize(
@@ -205,7 +270,8 @@ def test_killing_a_worker_mid_run_still_gives_the_exact_output(tmp_path, rng, mo
                     force=False,
                     json=True,
                     echo=lambda s: None,
-                    error=lambda s: None,
+                    error=errors.append,
+                    console=console,
                 )
             )
         )
@@ -213,14 +279,15 @@ def test_killing_a_worker_mid_run_still_gives_the_exact_output(tmp_path, rng, mo
         marks = tmp_path / "o" / ".in.zarr.part" / _resize_dask.DONE
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (
-            marks.is_dir() and len(list(marks.iterdir())) >= 4
+            marks.is_dir() and len(list(marks.iterdir())) >= 3
         ):
             time.sleep(0.02)
         done_at_kill = len(list(marks.iterdir()))
         victim = next(iter(cluster.workers.values()))
         os.kill(victim.process.process.pid, signal.SIGKILL)
         run.join(120)
-    assert status == [0]
+    assert status == [0], errors
     assert done_at_kill < 25  # (144 / 32 rounded up) ** 2 chunks: the kill came mid-run
+    assert "25/25" in console.file.getvalue()
     z = zarr.open_array(str(tmp_path / "o" / "in.zarr"), mode="r")
     np.testing.assert_array_equal(z[:], up.resize(img, scale=1.5, method="bicubic"))

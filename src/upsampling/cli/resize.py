@@ -14,11 +14,12 @@ through Dask chunk by chunk (:mod:`._resize_dask`), with the in-memory result bi
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,17 +206,18 @@ def _scan(folder: Path, recursive: bool, skip: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------------------------- running
-def resize_file(job: Job, options: Options, force: bool) -> dict:
-    """Resize one file; the row of the report (raises :class:`CliError` for a failure)."""
+def resize_file(job: Job, options: Options, force: bool, chunks=None) -> dict:
+    """Resize one file; the row of the report (raises :class:`CliError` for a failure).
+    ``chunks`` shows the progress over the chunks of the Dask path (see :class:`_Bars`)."""
     from . import _resize_dask
     from ._resize_io import read_picture, write_picture
 
     if job.fmt == "zarr" or _is_zarr(job.source):
-        return _resize_dask.resize_big(job, options, force)
+        return _resize_dask.resize_big(job, options, force, chunks)
     pages, hw, channels, itemsize = _resize_dask.peek(job.source)
     oh, ow = options.out_size(hw)
     if pages * channels * itemsize * max(hw[0] * hw[1], oh * ow) > options.max_memory:
-        return _resize_dask.resize_big(job, options, force)
+        return _resize_dask.resize_big(job, options, force, chunks)
     from ..resize import resize
 
     picture = read_picture(job.source)
@@ -253,24 +255,23 @@ def run_resize(
     error: Callable[[str], None],
     console=None,
 ) -> int:
-    """The body of ``upsampling resize``; returns the exit status (0, or 1 after failures)."""
-    from .report import progress_steps
-
+    """The body of ``upsampling resize``; returns the exit status (0, or 1 after failures).
+    The progress bars go to ``console`` (default: stderr), only when it is a terminal."""
     options = options.check()
     jobs, problems = plan_jobs(list(inputs), out, fmt, recursive)
     for line in problems:
         error(line)
     rows: list[dict] = []
     started = time.perf_counter()
-    with progress_steps(len(jobs), console, enabled=bool(jobs)) as step:
+    with _progress(len(jobs), console) as bars:
         for job in jobs:
-            step(job.source.name)
+            bars.file(job.source.name)
             t0 = time.perf_counter()
             if not force and os.path.lexists(job.target):
                 rows.append(_skipped(job, "exists (use --force to overwrite it)"))
                 continue
             try:
-                row = resize_file(job, options, force)
+                row = resize_file(job, options, force, bars.chunks)
             except (CliError, OSError, ValueError, TypeError) as exc:
                 # (the library's and the readers' messages name what is wrong: one line)
                 line = str(exc) if isinstance(exc, CliError) else f"{job.source}: {exc}"
@@ -287,6 +288,60 @@ def run_resize(
     else:
         _print_table(report, console)
     return 1 if report["failed"] or problems else 0
+
+
+class _Bars:
+    """Two bars: the files, and the chunks of the one going through Dask (shown while it is)."""
+
+    def __init__(self, bar, total: int) -> None:
+        self.bar, self.name = bar, ""
+        self.files = bar.add_task("files", total=total)
+        self.chunk_bar = bar.add_task("chunks", total=1, visible=False)
+        self.started = False
+
+    def file(self, name: str) -> None:
+        if self.started:
+            self.bar.advance(self.files)
+        self.started, self.name = True, name
+        self.bar.update(self.files, description=name)
+        self.bar.update(self.chunk_bar, visible=False)
+
+    def chunks(self, total: int, done: int) -> Callable[[], None]:
+        """Show the bar over ``total`` chunks, ``done`` of them written already (a resumed
+        run); returns the function that advances it by one chunk."""
+        bar, task = self.bar, self.chunk_bar
+        bar.reset(task, total=total, completed=done, visible=True)
+        bar.update(task, description=f"  {self.name}: chunks")
+        return lambda: bar.advance(task)
+
+
+@contextlib.contextmanager
+def _progress(total: int, console) -> Iterator[_Bars]:
+    """The bars of :class:`_Bars` on stderr, erased at the end; none unless it is a terminal."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = console or Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not (total and console.is_terminal),
+    ) as bar:
+        bars = _Bars(bar, total)
+        yield bars
+        bar.update(bars.files, completed=total)
 
 
 def _skipped(job: Job, reason: str) -> dict:
