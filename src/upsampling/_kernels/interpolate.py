@@ -222,7 +222,8 @@ def _axis_pass(src, dst, index, weight, count):
     """``dst[a, m, b] = sum_k weight[m, k] * src[a, index[m, k], b]`` for ``k < count[m]``,
     added left to right. Plain 2-D indexing in one loop nest, no views and no helper calls
     (each would cost reference counting per output row: ten times the sum itself on short
-    rows such as the channels of one pixel); two and four taps (linear, cubic) in one sweep."""
+    rows such as the channels of one pixel); two taps (linear) in one sweep (a four-tap sweep
+    measured 10% faster on cubic for 0.15 s more compilation in every cold first call)."""
     n_a, n_in, n_b = src.shape
     n_out = dst.shape[1]
     zero = weight[0, 0] - weight[0, 0]  # 0 in the weights' dtype (float32 * int is float64)
@@ -239,11 +240,6 @@ def _axis_pass(src, dst, index, weight, count):
                 w1 = weight[m, 1]
                 for b in range(n_b):
                     d2[at, b] = w0 * s2[r0, b] + w1 * s2[r1, b]
-            elif c == 4:
-                r1, r2, r3 = a * n_in + index[m, 1], a * n_in + index[m, 2], a * n_in + index[m, 3]
-                w1, w2, w3 = weight[m, 1], weight[m, 2], weight[m, 3]
-                for b in range(n_b):
-                    d2[at, b] = w0 * s2[r0, b] + w1 * s2[r1, b] + w2 * s2[r2, b] + w3 * s2[r3, b]
             elif c == 0:
                 for b in range(n_b):
                     d2[at, b] = zero
@@ -481,6 +477,16 @@ def _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile):
 
 
 @_inline
+def _step(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile):
+    """One pass of an entry: the W pass of NCHW planes along their rows, any other over the
+    channels (``layout is None`` is decided while compiling, after inlining)."""
+    if layout is not None and axis == 2:
+        _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile)
+    else:
+        _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
+
+
+@_inline
 def _row_buffers(x, layout):
     """The row pass's scratch: ``tmp`` (a periodic run, phase by phase) and ``split`` (a
     strided row as contiguous ones)."""
@@ -516,6 +522,8 @@ def _resample_passes(
     buf_b = np.empty(scratch, x.dtype)
     if layout is not None:
         tmp, split = _row_buffers(x, layout)
+    else:
+        tmp = split = None
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -525,13 +533,7 @@ def _resample_passes(
             nh = o_h if axis == 1 else cur.shape[1]
             nw = o_w if axis == 2 else cur.shape[2]
             nxt = _target(out, p, buf_a, buf_b, s, s == steps - 1, nd, nh, nw, n_c)
-            if layout is not None:
-                if axis == 2:
-                    _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile)
-                else:
-                    _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
-            else:
-                _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
+            _step(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile)
             cur = nxt
 
 
@@ -546,6 +548,8 @@ def _resample_stream(
     buf_b = np.empty(scratch, x.dtype)
     if layout is not None:
         tmp, split = _row_buffers(x, layout)
+    else:
+        tmp = split = None
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -561,22 +565,12 @@ def _resample_stream(
             nxt = _target(out, p, buf_a, buf_b, written, last, nd, nh, nw, n_c)
             if fused:
                 for k in range(cur.shape[0]):
-                    if layout is not None:
-                        _stream_hw(
-                            cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
-                        )
-                    else:
-                        _stream_hw(
-                            cur[k], nxt[k], i1, w1, c1, i2, w2, c2, None, None, None, axis == 1
-                        )
+                    _stream_hw(
+                        cur[k], nxt[k], i1, w1, c1, i2, w2, c2, layout, tmp, split, axis == 1
+                    )
                 s += 1
-            elif layout is not None:
-                if axis == 2:
-                    _rows(cur, nxt, i2, w2, c2, layout, tmp, split, tile)
-                else:
-                    _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
             else:
-                _pass(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2)
+                _step(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split, tile)
             cur = nxt
             written += 1
             s += 1
