@@ -392,8 +392,8 @@ def test_auto_uses_torch_kernel_and_keeps_tensor_properties(rng):
 
 
 def test_auto_takes_subpixel_only_for_2d_cpu_inference_on_few_threads(rng, monkeypatch):
-    x = torch.ones(1, 2, 32, 32)
-    w = torch.ones(2, 3, 4, 4, requires_grad=True)
+    x = torch.ones(2, 64, 64, 64)  # 2**19 elements times 64 output channels: 2**25
+    w = torch.ones(64, 64, 4, 4, requires_grad=True)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
     with torch.no_grad():
         assert not _conv_ops.subpixel_is_faster(x, w, None, (2, 2))
@@ -405,7 +405,9 @@ def test_auto_takes_subpixel_only_for_2d_cpu_inference_on_few_threads(rng, monke
             assert _conv_ops.subpixel_is_faster(x, w[..., :3, :2], None, (2, 2))
             assert not _conv_ops.subpixel_is_faster(x, w[..., :2, :2], None, (2, 2))  # 1x1
             assert not _conv_ops.subpixel_is_faster(x, w, None, (1, 1))
-            assert not _conv_ops.subpixel_is_faster(x[..., :16], w, None, (2, 2))
+            assert not _conv_ops.subpixel_is_faster(x[..., :32], w, None, (2, 2))
+            assert not _conv_ops.subpixel_is_faster(x, w[:, :32], None, (2, 2))
+            assert not _conv_ops.subpixel_is_faster(x[:1, :, :32, :32], w, None, (2, 2))
             assert not _conv_ops.subpixel_is_faster(x.half(), w.half(), None, (2, 2))
             assert not _conv_ops.subpixel_is_faster(x[..., 0], w[..., 0], None, (2,))
             y = conv_transpose(x, w, stride=2, padding=1)

@@ -75,12 +75,13 @@ def conv(x: Tensor, w: Tensor, bias, stride, padding, dilation, groups: int) -> 
 def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> bool:
     """Where ``"auto"`` takes the sub-pixel method on tensors: 2-D inference (no gradient
     wanted) on CPU in float32/float64 with one or two threads, a stride above 1, a kernel longer
-    than the stride along some axis (so each phase is a real convolution) and at least 32x32
-    input pixels. There one ``conv2d`` per group of phases took 0.62-0.86x the time of oneDNN's
-    transposed convolution on the decoder shapes of ``benchmarks/conv_transpose.py`` (2
-    threads, quiet machine). Where kernel equals stride (1x1 phases), with more threads (not
-    measured), with autograd, small images, 1-D or 3-D, or on other devices, PyTorch's own
-    kernel."""
+    than the stride along some axis (so each phase is a real convolution) and at least 2**25
+    input elements times output channels per group. There one ``conv2d`` per group of phases
+    took 0.62-0.86x the time of oneDNN's transposed convolution on the decoder shapes of
+    ``benchmarks/conv_transpose.py`` (2 threads, quiet machine; 0.63-0.80x at 1 thread), but
+    1.05-3x on smaller work (batch 1 at 16x16 to 64x64, 1 thread: a decoder at batch 1). Where
+    kernel equals stride (1x1 phases), with more threads (not measured), with autograd, small
+    work, 1-D or 3-D, or on other devices, PyTorch's own kernel."""
     if x.ndim != 4:
         return False
     wants_grad = torch.is_grad_enabled() and (
@@ -92,7 +93,7 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
         and x.dtype in (torch.float32, torch.float64)
         and max(stride) > 1
         and any(k > s for k, s in zip(w.shape[2:], stride, strict=True))
-        and x.shape[2] * x.shape[3] >= 1024
+        and x.numel() * w.shape[1] >= 1 << 25
         and torch.get_num_threads() <= 2
     )
 
