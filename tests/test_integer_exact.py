@@ -89,15 +89,18 @@ def test_opencv_linear_at_exactly_half_is_its_area_fast_path(rng):
 
 
 def test_opencv_cubic_uint8_within_one(rng):
-    """Not reproduced (see _integer): the float path, within 1 level and mostly exact."""
-    exact = 0
+    """OpenCV's bicubic through its IPP back end, in float32 (see _integer): within 1 level,
+    at near-ties only (under 0.1% of the pixels of any shape, mostly none)."""
+    exact, share_sum = 0, 0.0
     for h, w, oh, ow in _shapes(7, 40):
         img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         got, ref = ours_hwc(img, (oh, ow), "opencv", "cubic"), opencv(img, (oh, ow), "cubic")
         worst, share = _differences(got, ref)
         assert worst <= 1 and share < 0.1, (h, w, oh, ow, worst, share)
         exact += worst == 0
+        share_sum += share
     assert exact >= 25
+    assert share_sum / 40 < 0.01
 
 
 def test_opencv_saturates(rng):

@@ -9,6 +9,7 @@ import pytest
 
 from upsampling import _backend, _integer
 from upsampling._kernels import integer as _k
+from upsampling._kernels import integer_sweep as _ks
 from upsampling.conventions import conventions
 from upsampling.interpolate import interpolate, plan_for
 from upsampling.spec import ResizeSpec
@@ -79,6 +80,8 @@ def test_layouts_come_back(rng):
         ("opencv", "linear", (611, 97)),
         ("opencv", "linear", (150, 100)),
         ("pillow", "cubic", (457, 333)),
+        ("opencv", "cubic", (450, 300)),
+        ("opencv", "cubic", (211, 77)),
     ],
     ids=str,
 )
@@ -116,7 +119,6 @@ def _plan(kwargs: dict, shape: tuple[int, ...], size):
         (np.int16, "pillow", "linear"),  # no kernel for signed or wider integers
         (np.uint32, "opencv", "linear"),
         (np.uint16, "opencv", "linear"),  # OpenCV computes 16 bits in float32
-        (np.uint8, "opencv", "cubic"),  # not reproduced (see _integer)
         (np.uint8, "opencv", "nearest"),  # a copy: the float path's gather is exact
     ],
     ids=str,
@@ -161,8 +163,8 @@ def test_periodic_rows_equal_the_window_by_window_path(rng):
     """The horizontal pass's periodic run (phases over contiguous memory) stores the same row
     as the one-window-at-a-time path, for many scales (strides 1..5) and channel counts, in
     OpenCV's and Pillow's modes."""
-    runs = 0
-    # RGB at x2, x1.5, x4 and x0.75 first (their own sweeps of all phases), then at random
+    runs = sweeps = 0
+    # RGB at x2, x1.5, x0.75 first (OpenCV's own sweeps of all phases), x4, then at random
     cases = [(64, 2, 1, 3), (64, 3, 2, 3), (40, 4, 1, 3), (64, 3, 4, 3)]
     for _ in range(60):
         n_in, num, den = (int(v) for v in (rng.integers(8, 90), *rng.integers(1, 6, 2)))
@@ -184,7 +186,12 @@ def test_periodic_rows_equal_the_window_by_window_path(rng):
             _k._regular_h(row, periodic, first, window, c, mode, reg, wexp, acc, split)
             _k._window_h(row, windows, first, window, c, mode, 0, n_out)
             np.testing.assert_array_equal(periodic, windows, err_msg=str((n_in, n_out, c)))
-    assert runs > 40
+            if _ks.sweeps(window.shape[1], reg, wexp, c, mode):
+                sweeps += 1
+                periodic[:] = 0
+                _ks._sweep_h(row, periodic, first, window, reg, wexp, split)
+                np.testing.assert_array_equal(periodic, windows, err_msg=str((n_in, n_out)))
+    assert runs > 40 and sweeps >= 3
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4])

@@ -4,8 +4,8 @@
 integer input before its float path; it returns ``None`` where it has no kernel for the plan
 (the float path then runs). It computes a 2-D resize named by a preset of
 :data:`upsampling.conventions` (``plan.preset``) the way that library computes it on integers,
-with the integer kernels of :mod:`upsampling._kernels.integer`, reading and writing the image's
-dtype directly, in NCHW or channels-last layout (an ``(H, W, C)`` photo's view
+with the kernels of :mod:`upsampling._kernels.integer` and ``integer_float``, reading and
+writing the image's dtype directly, in NCHW or channels-last layout (an ``(H, W, C)`` photo's view
 ``img.transpose(2, 0, 1)[None]`` comes back in the same layout).
 
 What is reproduced, measured against OpenCV 5.1 (PyPI wheel) and Pillow 13.0:
@@ -14,11 +14,16 @@ What is reproduced, measured against OpenCV 5.1 (PyPI wheel) and Pillow 13.0:
   source coordinates (clamped along x, not along y: rows are clamped instead); the horizontal
   pass kept in int32, the vertical one as OpenCV's SIMD code does it,
   ``(sum(((t >> 4) * b) >> 16) + 2) >> 2`` (which is also its ``INTER_AREA`` fast path at x2).
-- ``opencv/cubic``, uint8: not reproduced. The wheel's 8-bit bicubic is neither 4.x's
-  fixed-point code (11-bit weights, float32 vertical sums: exact only at x2) nor plain float32
-  (exact in about 82% of random shapes); it goes to the float path, which matches cv2 in 87%
-  of random shapes 1..40 and is otherwise within 1 (0.4% of the pixels on average, 7% at
-  worst).
+- ``opencv/cubic``, uint8: within 1, at near-ties only. The wheel hands images of at least
+  4x4 pixels to its IPP back end, which computes in floating point: we take OpenCV's float32
+  cubic weights (``interpolateCubic``, ``a = -0.75``, the last one ``1 - `` the others; float32
+  source coordinates), edge pixels repeated, and sum each pass in float32 in tap order
+  (:mod:`upsampling._kernels.integer_float`; horizontal first when the height grows, vertical
+  first when it shrinks: either order is as close), rounding half to even once. IPP's own
+  summation is not documented; ours differs where the exact value lies within about
+  ``2e-4`` of a half: 0.005% of the pixels of random noise (shapes 4..60, 70% of them exact),
+  0 to 0.01% on photographs at x0.5 to x4, never by more than 1. Smaller images (OpenCV's own
+  11-bit fixed point there) go to the float path (within 1).
 - ``pillow/linear``, ``cubic``, ``lanczos``, uint8 (modes L, RGB, CMYK:
   every channel on its own, no premultiplied alpha): bit for bit when the height does not
   shrink. Pillow's coefficients (double, normalised, then ``int(w * 2**22 +- 0.5)``), a pass
@@ -35,10 +40,11 @@ What is reproduced, measured against OpenCV 5.1 (PyPI wheel) and Pillow 13.0:
   ours differ by at most 1).
 
 Speed (2 shared cores, under load; ``benchmarks/photos.py``): faster than Pillow on most
-photo sizes and scales. OpenCV's bilinear on RGB at x0.5 (2x2 block means), x2, x4, x1.5 and
-x0.75 (all phases of a period in one sweep whose stores LLVM vectorises) is about
-``cv2.resize``'s single-thread speed (0.8-1.3x its time, 2048x2048 photos); other scales and
-Pillow's presets run phase by phase or window by window, several times slower than OpenCV.
+photo sizes and scales. OpenCV's bilinear on RGB at x0.5 (2x2 block means), x2, x1.5 and
+x0.75 (all phases of a period in one sweep whose stores LLVM vectorises), x4 is about
+``cv2.resize``'s single-thread speed (0.8-1.3x its time, 2048x2048 photos); its bicubic, in
+float32, 0.3-0.7x ``cv2.resize``'s speed (IPP); other scales and Pillow's presets run phase
+by phase or window by window, several times slower than OpenCV.
 
 A chunked evaluation (Dask: ``rows`` given) slices the same global tables, so every chunk is
 bit for bit the in-memory result; a chunk whose input span misses a pixel the library's table
@@ -55,12 +61,14 @@ import numpy as np
 
 from . import _backend
 from ._kernels import integer as _k
+from ._kernels import integer_float as _kf
+from ._kernels import integer_sweep as _ks
 from .filters import Plan, Table, table
 from .modes import MODES
 
 __all__ = ["interpolate"]
 
-_OPENCV_METHODS = ("linear",)
+_OPENCV_METHODS = ("linear", "cubic")
 _PILLOW_METHODS = ("linear", "cubic", "lanczos")
 _PILLOW_SUPPORT = {"linear": 1.0, "cubic": 2.0, "lanczos": 3.0}
 # modes of the kernel's passes (see upsampling._kernels.integer)
@@ -84,7 +92,9 @@ def interpolate(
         return None
     library, method = kind
     ys, xs = (_axis_sizes(a) for a in plan.axes)
-    if library == "opencv":
+    if library == "opencv" and method == "cubic":
+        ty, tx = _opencv_cubic_table(*ys), _opencv_cubic_table(*xs)
+    elif library == "opencv":
         ty, tx = _opencv_table(*ys, False), _opencv_table(*xs, True)
     else:
         ty, tx = (_pillow_table(method, i, o, x.dtype == np.uint16) for i, o, _ in (ys, xs))
@@ -94,6 +104,10 @@ def interpolate(
         )
         if ty is None or tx is None:
             return None
+    if library == "opencv" and method == "cubic":
+        # the order that resamples fewer rows across, decided on the whole image (a chunk
+        # takes the same); OpenCV's IPP sums match either order equally (see above)
+        return _run_float32(x, ty, tx, ys[1] < ys[0])
     if library == "opencv":
         halves = all(o * 2 == i and r == 0.5 for i, o, r in (ys, xs))
         return _run(x, ty, tx, _CV_FIRST, _CV_LINEAR, False, halves=halves and rows is None)
@@ -110,6 +124,9 @@ def _kind(x: np.ndarray, plan: Plan) -> tuple[str, str] | None:
     library, _, name = plan.preset.partition("/")
     method = MODES[name].method if name in MODES else name
     if library == "opencv" and method in _OPENCV_METHODS and x.dtype == np.uint8:
+        # OpenCV's own fixed point under 4 pixels (the whole image's: a chunk may be smaller)
+        if method == "cubic" and min(a.axis.in_size for a in plan.axes) < 4:
+            return None
         return library, method
     if library == "pillow" and method in _PILLOW_METHODS:
         return library, method
@@ -140,13 +157,18 @@ def _compact(index: np.ndarray, weight: np.ndarray) -> Table:
     return Table(idx, w, count, int(index.max(initial=0)) + 1)
 
 
+def _opencv_coordinates(n_out: int, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's source pixel ``floor(f)`` and float32 fraction of each output,
+    ``f = float32((o + 0.5) / ratio - 0.5)``."""
+    f = ((np.arange(n_out) + 0.5) * (1.0 / ratio) - 0.5).astype(np.float32)
+    s = np.floor(f).astype(np.int64)
+    return s, (f - s.astype(np.float32)).astype(np.float32)
+
+
 @functools.lru_cache(maxsize=64)
 def _opencv_table(n_in: int, n_out: int, ratio: float, along_x: bool) -> Table:
     """OpenCV's bilinear taps and 11-bit weights (``cv::resize``'s coefficient tables)."""
-    scale = 1.0 / ratio
-    f = ((np.arange(n_out) + 0.5) * scale - 0.5).astype(np.float32)
-    s = np.floor(f).astype(np.int64)
-    f = (f - s.astype(np.float32)).astype(np.float32)
+    s, f = _opencv_coordinates(n_out, ratio)
     if along_x:  # clamped coordinates along x; rows are clamped instead
         low, high = s < 0, s >= n_in - 1
         f[low | high] = 0
@@ -156,6 +178,23 @@ def _opencv_table(n_in: int, n_out: int, ratio: float, along_x: bool) -> Table:
     fixed = np.rint(w * np.float32(2048)).astype(np.int32)
     table = _compact(np.clip(taps, 0, n_in - 1), fixed)
     return Table(table.index, table.weight, table.count, n_in)
+
+
+@functools.lru_cache(maxsize=64)
+def _opencv_cubic_table(n_in: int, n_out: int, ratio: float) -> Table:
+    """OpenCV's bicubic taps (pixels ``floor(f) - 1 .. floor(f) + 2``, clamped to the edge)
+    and float32 weights (its ``interpolateCubic``: Keys' ``a = -0.75`` in float32, the last
+    weight one minus the others), every row of four taps."""
+    s, f = _opencv_coordinates(n_out, ratio)
+    a, one = np.float32(-0.75), np.float32(1)
+    g = f + one
+    w0 = ((a * g - 5 * a) * g + 8 * a) * g - 4 * a
+    w1 = ((a + 2) * f - (a + 3)) * f * f + one
+    h = one - f
+    w2 = ((a + 2) * h - (a + 3)) * h * h + one
+    w = np.stack([w0, w1, w2, one - w0 - w1 - w2], axis=1).astype(np.float32)
+    index = np.clip(s[:, None] + np.arange(-1, 3), 0, n_in - 1)
+    return Table(index, w, np.full(n_out, 4, np.int64), n_in)
 
 
 def _pillow_filter(method: str, t: float) -> float:
@@ -247,21 +286,33 @@ def _periodic(t: Table, n_c: int) -> tuple[np.ndarray, np.ndarray]:
         first, weight = _windows(t)
         g = math.gcd(t.in_size, t.out_size)
         period, stride = t.out_size // g, t.in_size // g
-        reg, wexp = np.zeros(4, np.int64), np.zeros((1, 1, 1), np.int32)
-        m0 = period  # past the edge windows, which are clamped
-        if period <= 8 and t.out_size >= m0 + 4 * period:
+        reg, wexp = np.zeros(4, np.int64), np.zeros((1, 1, 1), t.weight.dtype)
+        exact = t.weight.dtype.kind == "f"  # float sums: only windows that are the taps
+        plain = _plain_windows(t, first) if exact else np.ones(t.out_size, bool)
+        for m0 in range(period, 5 * period, period):  # past the edge windows (clamped)
+            if period > 8 or t.out_size < m0 + 4 * period:
+                break
             steps = (t.out_size - m0) // period
             rows = m0 + np.arange(period)[:, None] + period * np.arange(steps)[None, :]
             ok = first[rows] == first[rows[:, :1]] + stride * np.arange(steps)[None, :]
+            ok &= plain[rows]
             repeats = int(np.argmin(np.all(ok, axis=0))) if not ok.all() else steps
             if repeats >= 4:
                 reg = np.array([m0, period, stride, repeats], np.int64)
                 w = weight[rows[:, :repeats]].transpose(0, 2, 1)  # (period, taps, repeats)
-                if np.all(w == w[:, :, :1]):  # the usual case: one weight per phase and tap
+                if np.all(w == w[:, :, :1]):  # one weight per phase and tap (integers)
                     w = w[:, :, :1]
                 wexp = np.ascontiguousarray(np.repeat(w, n_c if w.shape[2] > 1 else 1, axis=2))
-        t._cache[key] = (reg, wexp.astype(np.int32))
+                break
+        t._cache[key] = (reg, wexp.astype(t.weight.dtype))
     return t._cache[key]
+
+
+def _plain_windows(t: Table, first: np.ndarray) -> np.ndarray:
+    """Which outputs of ``t`` read exactly pixels ``first[m] + k`` with tap ``k`` (no tap
+    merged or missing: their window sums are the table's, in the same order)."""
+    k = np.arange(t.index.shape[1])
+    return np.all(t.index == first[:, None] + k, axis=1) & (t.count == len(k))
 
 
 def _windows(t: Table) -> tuple[np.ndarray, np.ndarray]:
@@ -283,6 +334,43 @@ def _windows(t: Table) -> tuple[np.ndarray, np.ndarray]:
     return t._cache["windows"]
 
 
+def _rows(x: np.ndarray, oh: int, ow: int):
+    """``(src, dst, out, images, C)``: ``x`` ``(N, C, H, W)`` as rows ``(B, H, W * C)`` of
+    interleaved channels where its channels are adjacent (channels-last, a crop of a photo
+    too; ``B = N``), else as planes (``B = N * C``, ``C = 1``); ``dst`` the result's rows and
+    ``out`` its ``(N, C, OH, OW)`` view, in the same layout."""
+    n, c, h, w = x.shape
+    if c > 1 and x.strides[1] == x.itemsize:
+        src = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n, h, w * c)
+        dst = np.empty((n, oh, ow * c), x.dtype)
+        return src, dst, dst.reshape(n, oh, ow, c).transpose(0, 3, 1, 2), n, c
+    src = np.ascontiguousarray(x).reshape(n * c, h, w)
+    dst = np.empty((n * c, oh, ow), x.dtype)
+    return src, dst, dst.reshape(n, c, oh, ow), n * c, 1
+
+
+def _bands(images: int, oh: int) -> tuple[int, int]:
+    """``(band, tasks)``: output rows per task (whole images while there are enough of
+    them for the threads, else about four bands per thread) and the number of tasks."""
+    threads = _backend.get_num_threads()
+    band = oh if images >= 2 * threads else max(8, -(-oh // (4 * threads)))
+    return band, images * -(-oh // band)
+
+
+def _run_float32(x: np.ndarray, ty: Table, tx: Table, v_first: bool) -> np.ndarray:
+    """Both passes in float32 (:mod:`upsampling._kernels.integer_float`), the vertical one
+    first if ``v_first``."""
+    src, dst, out, images, n_c = _rows(x, ty.out_size, tx.out_size)
+    band, tasks = _bands(images, ty.out_size)
+    top = np.iinfo(x.dtype).max
+    reg, wexp = _periodic(tx, n_c)
+    first = _windows(tx)[0]
+    args = (src, dst, n_c, tx.index, tx.weight, first, reg, wexp, ty.index, ty.weight, top, band)
+    kernel = _kf.float32_resize_v_first if v_first else _kf.float32_resize
+    _backend.run_planes(kernel, tasks, src.size + dst.size, *args)
+    return out
+
+
 def _run(
     x: np.ndarray,
     ty: Table,
@@ -296,33 +384,27 @@ def _run(
     """Both passes over ``x`` ``(N, C, H, W)``; the result is channels-last (its
     ``transpose(0, 2, 3, 1)`` C-contiguous) where ``x``'s channels are adjacent, else NCHW.
     ``halves``: OpenCV's bilinear at exactly x0.5, by 2x2 block means (the same values)."""
-    n, c, h, w = x.shape
-    oh, ow = ty.out_size, tx.out_size
-    if c > 1 and x.strides[1] == x.itemsize:  # channels-last (a crop of a photo too)
-        src = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n, h, w * c)
-        dst = np.empty((n, oh, ow * c), x.dtype)
-        out = dst.reshape(n, oh, ow, c).transpose(0, 3, 1, 2)
-        images, n_c = n, c
-    else:
-        src = np.ascontiguousarray(x).reshape(n * c, h, w)
-        dst = np.empty((n * c, oh, ow), x.dtype)
-        out = dst.reshape(n, c, oh, ow)
-        images, n_c = n * c, 1
+    oh = ty.out_size
+    src, dst, out, images, n_c = _rows(x, oh, tx.out_size)
     if halves:  # the same sums as the tables', by 2x2 blocks
-        _backend.run_planes(_k.halve, images * oh, src.size + dst.size, src, dst, n_c)
+        # about one add per input value: threads pay from about half a megabyte of output
+        _backend.run_planes(_k.halve, images * oh, dst.size // 4, src, dst, n_c)
         return out
-    threads = _backend.get_num_threads()
-    band = oh if images >= 2 * threads else max(8, -(-oh // (4 * threads)))
-    tasks = images * -(-oh // band)
+    band, tasks = _bands(images, oh)
     work = src.size + dst.size
     first, window = _windows(tx)
     args = (src, dst, n_c, first, window)
     tail = (ty.index, ty.weight, ty.count)
     if x.dtype == np.uint16:
-        _backend.run_planes(_k.float_resize, tasks, work, *args, *tail, v_first, band)
+        _backend.run_planes(_kf.float_resize, tasks, work, *args, *tail, v_first, band)
+    elif v_first:
+        _backend.run_planes(_k.fixed_resize_v_first, tasks, work, *args, *tail, band)
     else:
         reg, wexp = _periodic(tx, n_c)
-        _backend.run_planes(
-            _k.fixed_resize, tasks, work, *args, reg, wexp, *tail, h_mode, v_mode, v_first, band
-        )
+        if _ks.sweeps(window.shape[1], reg, wexp, n_c, h_mode):
+            tail = (src, dst, first, window, reg, wexp, *tail, band)
+            _backend.run_planes(_ks.opencv_sweep_resize, tasks, work, *tail)
+        else:
+            tail = (*args, reg, wexp, *tail, h_mode, v_mode, band)
+            _backend.run_planes(_k.fixed_resize, tasks, work, *tail)
     return out

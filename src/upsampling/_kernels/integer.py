@@ -11,7 +11,9 @@ resampled once), never the whole intermediate image; with the vertical pass firs
 choice when the height shrinks most) each output row goes down the columns, then across. The
 horizontal pass runs the periodic part of a row (any scale with a small period: x2, x1.5,
 x0.5...) phase by phase over contiguous memory (:func:`_regular_h`; OpenCV's RGB bilinear with
-a period of 2 to 4 all phases in one sweep), the rest window by window. Its rows are int16.
+a period of 2 or 3 all phases in one sweep: :mod:`upsampling._kernels.integer_sweep`),
+the rest window by window. Its rows are int16. Each path is its own small entry (chosen in
+:mod:`upsampling._integer`), so that a first call compiles only its own code.
 
 How each pass rounds is a ``mode`` (the libraries' arithmetic, :mod:`upsampling._integer`):
 
@@ -25,8 +27,8 @@ mode   a pass's sum ``s`` of ``weight * value`` and what it stores
        ``clip((s + 2) >> 2, 0, 255)``
 =====  ==================================================================================
 
-:func:`float_resize` is the float64 version (Pillow's 16-bit modes): each pass sums in float64,
-rounds half away from zero and saturates to ``[0, 65535]``.
+:func:`upsampling._kernels.integer_float.float_resize` is the float64 version (Pillow's 16-bit
+modes).
 """
 
 from __future__ import annotations
@@ -35,59 +37,75 @@ import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
-_inline = nb.njit(cache=True, nogil=True, boundscheck=False, inline="always")
+_inline = _jit  # LLVM inlines these small functions; numba-IR inlining cost seconds
 
 
 @_jit
 def _window_h(src, dst, first, weight, n_c, mode, j0, j1):
     """One row across, outputs ``j0 <= j < j1``: ``dst[j * C + c]`` from the window of
     ``weight.shape[1]`` pixels that starts at pixel ``first[j]`` (taps of weight zero
-    included), in modes 0 and 1."""
+    included), in modes 0 and 1; RGB rows by :func:`_window3` (each its own function, so that
+    a path that needs one compiles only that one)."""
+    if n_c == 3:
+        _window3(src, dst, first, weight, mode, j0, j1)
+    elif n_c == 4:
+        _window4(src, dst, first, weight, mode, j0, j1)
+    else:
+        _window_any(src, dst, first, weight, n_c, mode, j0, j1)
+
+
+@_jit
+def _window_any(src, dst, first, weight, n_c, mode, j0, j1):
+    """:func:`_window_h` for any number of channels."""
     taps = weight.shape[1]
     init = np.int32(1 << 21) if mode == 0 else np.int32(0)
-    if n_c == 1:
-        for j in range(j0, j1):
-            p = first[j]
+    for j in range(j0, j1):
+        for c in range(n_c):
+            p = first[j] * n_c + c
             a0 = init
             for k in range(taps):
-                a0 += np.int32(src[p + k]) * weight[j, k]
-            dst[j] = _finish(a0, mode)
-    elif n_c == 3:
-        for j in range(j0, j1):
-            p = first[j] * 3
-            a0 = a1 = a2 = init
-            for k in range(taps):
-                w = weight[j, k]
-                a0 += np.int32(src[p]) * w
-                a1 += np.int32(src[p + 1]) * w
-                a2 += np.int32(src[p + 2]) * w
-                p += 3
-            dst[3 * j] = _finish(a0, mode)
-            dst[3 * j + 1] = _finish(a1, mode)
-            dst[3 * j + 2] = _finish(a2, mode)
-    elif n_c == 4:
-        for j in range(j0, j1):
-            p = first[j] * 4
-            a0 = a1 = a2 = a3 = init
-            for k in range(taps):
-                w = weight[j, k]
-                a0 += np.int32(src[p]) * w
-                a1 += np.int32(src[p + 1]) * w
-                a2 += np.int32(src[p + 2]) * w
-                a3 += np.int32(src[p + 3]) * w
-                p += 4
-            dst[4 * j] = _finish(a0, mode)
-            dst[4 * j + 1] = _finish(a1, mode)
-            dst[4 * j + 2] = _finish(a2, mode)
-            dst[4 * j + 3] = _finish(a3, mode)
-    else:
-        for j in range(j0, j1):
-            for c in range(n_c):
-                p = first[j] * n_c + c
-                a0 = init
-                for k in range(taps):
-                    a0 += np.int32(src[p + k * n_c]) * weight[j, k]
-                dst[j * n_c + c] = _finish(a0, mode)
+                a0 += np.int32(src[p + k * n_c]) * weight[j, k]
+            dst[j * n_c + c] = _finish(a0, mode)
+
+
+@_jit
+def _window3(src, dst, first, weight, mode, j0, j1):
+    """:func:`_window_h` on RGB rows, the channels in three accumulators."""
+    taps = weight.shape[1]
+    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    for j in range(j0, j1):
+        p = first[j] * 3
+        a0 = a1 = a2 = init
+        for k in range(taps):
+            w = weight[j, k]
+            a0 += np.int32(src[p]) * w
+            a1 += np.int32(src[p + 1]) * w
+            a2 += np.int32(src[p + 2]) * w
+            p += 3
+        dst[3 * j] = _finish(a0, mode)
+        dst[3 * j + 1] = _finish(a1, mode)
+        dst[3 * j + 2] = _finish(a2, mode)
+
+
+@_jit
+def _window4(src, dst, first, weight, mode, j0, j1):
+    """:func:`_window_h` on RGBA rows, the channels in four accumulators."""
+    taps = weight.shape[1]
+    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    for j in range(j0, j1):
+        p = first[j] * 4
+        a0 = a1 = a2 = a3 = init
+        for k in range(taps):
+            w = weight[j, k]
+            a0 += np.int32(src[p]) * w
+            a1 += np.int32(src[p + 1]) * w
+            a2 += np.int32(src[p + 2]) * w
+            a3 += np.int32(src[p + 3]) * w
+            p += 4
+        dst[4 * j] = _finish(a0, mode)
+        dst[4 * j + 1] = _finish(a1, mode)
+        dst[4 * j + 2] = _finish(a2, mode)
+        dst[4 * j + 3] = _finish(a3, mode)
 
 
 @_jit
@@ -107,34 +125,12 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
     _window_h(src, dst, first, weight, n_c, mode, m0 + period * repeats, n_out)
     taps = weight.shape[1]
     n = repeats * n_c
-    direct = taps == 2 and wexp.shape[2] == 1 and n_c == 3 and mode == 1 and period == 3
-    if stride > 1 and not (direct and (stride == 2 or stride == 4)):
-        n_in = src.shape[0] // n_c
-        for q in range(stride):
-            dq = split[q]
-            if n_c == 3:
-                for u in range((n_in - q + stride - 1) // stride):
-                    p = (u * stride + q) * 3
-                    dq[3 * u] = src[p]
-                    dq[3 * u + 1] = src[p + 1]
-                    dq[3 * u + 2] = src[p + 2]
-            else:
-                for u in range((n_in - q + stride - 1) // stride):
-                    for c in range(n_c):
-                        dq[u * n_c + c] = src[(u * stride + q) * n_c + c]
+    if stride > 1:
+        split_phases(src, split, stride, n_c)
     init = np.int32(1 << 21) if mode == 0 else np.int32(0)
     step = period * n_c
     for r in range(period):
         o = (m0 + r) * n_c
-        if taps == 2 and wexp.shape[2] == 1 and n_c == 3 and mode == 1 and 2 <= period <= 4:
-            if r == 0:  # OpenCV's x2, x1.5, x4, x0.75: all phases in one sweep, stores in order
-                if period == 2:
-                    _linear3_pair(src, split, dst[o:], first[m0:], wexp, stride, n)
-                elif period == 3:
-                    _linear3_triple(src, split, dst[o:], first[m0:], wexp, stride, n)
-                else:
-                    _linear3_quad(src, split, dst[o:], first[m0:], wexp, stride, n)
-            continue
         if taps == 2 and wexp.shape[2] == 1:  # bilinear, one weight per tap: in one sweep
             s0 = _segment(src, split, first[m0 + r], n_c, stride, n)
             s1 = _segment(src, split, first[m0 + r] + 1, n_c, stride, n)
@@ -145,7 +141,7 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
                 for t in range(repeats):
                     for c in range(n_c):
                         p = t * n_c + c
-                        v = init + np.int32(s0[p]) * a + np.int32(s1[p]) * b
+                        v = np.int32(init + lin2(s0[p], a, s1[p], b))
                         dst[o + t * step + c] = _finish(v, mode)
             continue
         acc[:n] = init
@@ -179,83 +175,28 @@ def _linear3(dst, s0, s1, a, b, step, repeats):
     ``(s0[3 * t + c] * a + s1[3 * t + c] * b) >> 4``."""
     for t in range(repeats):
         p, d = 3 * t, t * step
-        dst[d] = (np.int32(s0[p]) * a + np.int32(s1[p]) * b) >> np.int32(4)
-        dst[d + 1] = (np.int32(s0[p + 1]) * a + np.int32(s1[p + 1]) * b) >> np.int32(4)
-        dst[d + 2] = (np.int32(s0[p + 2]) * a + np.int32(s1[p + 2]) * b) >> np.int32(4)
+        dst[d] = lin2(s0[p], a, s1[p], b) >> np.int32(4)
+        dst[d + 1] = lin2(s0[p + 1], a, s1[p + 1], b) >> np.int32(4)
+        dst[d + 2] = lin2(s0[p + 2], a, s1[p + 2], b) >> np.int32(4)
 
 
-@_inline
-def _phase3(dst, d, s0, s1, p, a, b):
-    """Three channels of one pixel of OpenCV's first pass."""
-    dst[d] = (np.int32(s0[p]) * a + np.int32(s1[p]) * b) >> np.int32(4)
-    dst[d + 1] = (np.int32(s0[p + 1]) * a + np.int32(s1[p + 1]) * b) >> np.int32(4)
-    dst[d + 2] = (np.int32(s0[p + 2]) * a + np.int32(s1[p + 2]) * b) >> np.int32(4)
-
-
-@_inline
-def _taps(src, split, first, wexp, r, stride, n):
-    """Phase ``r``'s two input segments and weights."""
-    s0 = _segment(src, split, first[r], 3, stride, n)
-    s1 = _segment(src, split, first[r] + 1, 3, stride, n)
-    return s0, s1, wexp[r, 0, 0], wexp[r, 1, 0]
-
-
-@_inline
-def _linear3_pair(src, split, dst, first, wexp, stride, n):
-    """:func:`_linear3` for all phases of a period of 2 (x2), output pixels in order from
-    ``dst[0]`` (constant offsets there, not variable ones, let LLVM vectorise the loop)."""
-    s00, s01, a0, b0 = _taps(src, split, first, wexp, 0, stride, n)
-    s10, s11, a1, b1 = _taps(src, split, first, wexp, 1, stride, n)
-    for t in range(n // 3):
-        _phase3(dst, 6 * t, s00, s01, 3 * t, a0, b0)
-        _phase3(dst, 6 * t + 3, s10, s11, 3 * t, a1, b1)
-
-
-@_inline
-def _linear3_triple(src, split, dst, first, wexp, stride, n):
-    """:func:`_linear3_pair` for a period of 3 (x1.5, x0.75); at strides 2 and 4 straight
-    from the input (constant steps, no split)."""
-    if stride == 2:
-        _triple(dst, src, first, wexp, n, 6)
-    elif stride == 4:
-        _triple(dst, src, first, wexp, n, 12)
-    else:
-        s00, s01, a0, b0 = _taps(src, split, first, wexp, 0, stride, n)
-        s10, s11, a1, b1 = _taps(src, split, first, wexp, 1, stride, n)
-        s20, s21, a2, b2 = _taps(src, split, first, wexp, 2, stride, n)
-        for t in range(n // 3):
-            _phase3(dst, 9 * t, s00, s01, 3 * t, a0, b0)
-            _phase3(dst, 9 * t + 3, s10, s11, 3 * t, a1, b1)
-            _phase3(dst, 9 * t + 6, s20, s21, 3 * t, a2, b2)
-
-
-@_inline
-def _triple(dst, src, first, wexp, n, step):
-    """:func:`_linear3_triple` reading pixel ``first[r] + stride * t`` of the input row at
-    ``src[3 * first[r] + step * t]`` (``step = 3 * stride``, a constant)."""
-    s00, s01 = src[3 * first[0] :], src[3 * first[0] + 3 :]
-    s10, s11 = src[3 * first[1] :], src[3 * first[1] + 3 :]
-    s20, s21 = src[3 * first[2] :], src[3 * first[2] + 3 :]
-    a0, b0, a1, b1 = wexp[0, 0, 0], wexp[0, 1, 0], wexp[1, 0, 0], wexp[1, 1, 0]
-    a2, b2 = wexp[2, 0, 0], wexp[2, 1, 0]
-    for t in range(n // 3):
-        _phase3(dst, 9 * t, s00, s01, step * t, a0, b0)
-        _phase3(dst, 9 * t + 3, s10, s11, step * t, a1, b1)
-        _phase3(dst, 9 * t + 6, s20, s21, step * t, a2, b2)
-
-
-@_inline
-def _linear3_quad(src, split, dst, first, wexp, stride, n):
-    """:func:`_linear3_pair` for a period of 4 (x4)."""
-    s00, s01, a0, b0 = _taps(src, split, first, wexp, 0, stride, n)
-    s10, s11, a1, b1 = _taps(src, split, first, wexp, 1, stride, n)
-    s20, s21, a2, b2 = _taps(src, split, first, wexp, 2, stride, n)
-    s30, s31, a3, b3 = _taps(src, split, first, wexp, 3, stride, n)
-    for t in range(n // 3):
-        _phase3(dst, 12 * t, s00, s01, 3 * t, a0, b0)
-        _phase3(dst, 12 * t + 3, s10, s11, 3 * t, a1, b1)
-        _phase3(dst, 12 * t + 6, s20, s21, 3 * t, a2, b2)
-        _phase3(dst, 12 * t + 9, s30, s31, 3 * t, a3, b3)
+@_jit
+def split_phases(src, split, stride, n_c):
+    """The pixels of row ``src`` split into its ``stride`` phases: ``split[q, u * C + c]``
+    is pixel ``u * stride + q``'s channel ``c``."""
+    n_in = src.shape[0] // n_c
+    for q in range(stride):
+        dq = split[q]
+        if n_c == 3:
+            for u in range((n_in - q + stride - 1) // stride):
+                p = (u * stride + q) * 3
+                dq[3 * u] = src[p]
+                dq[3 * u + 1] = src[p + 1]
+                dq[3 * u + 2] = src[p + 2]
+        else:
+            for u in range((n_in - q + stride - 1) // stride):
+                for c in range(n_c):
+                    dq[u * n_c + c] = src[(u * stride + q) * n_c + c]
 
 
 @_inline
@@ -269,26 +210,30 @@ def _segment(src, split, q, n_c, stride, n):
 
 
 @_inline
-def _finish(acc, mode):
-    """A horizontal sum as stored: Pillow's 8 bits (mode 0) or OpenCV's ``s >> 4`` (mode 1)."""
-    if mode == 0:
-        v = acc >> 22
-        return np.int32(0) if v < 0 else (np.int32(255) if v > 255 else v)
-    return acc >> np.int32(4)
+def lin2(x0, a, x1, b):
+    """``x0 * a + x1 * b`` kept in int32 (numba widens int32 arithmetic to int64, which
+    halves the SIMD lanes; every sum here fits 32 bits)."""
+    return np.int32(np.int32(np.int32(x0) * a) + np.int32(np.int32(x1) * b))
 
 
 @_inline
-def _cached_rows(src_b, cache, held, index, count, m, xf, xw, n_c, mode, reg, wexp, acc, split):
-    """Make the horizontally resampled input rows output row ``m`` reads present in the ring
-    ``cache`` (row ``y`` in slot ``y % len(cache)``; ``held`` says which row each slot
-    holds): each input row is resampled once per task."""
-    ring = cache.shape[0]
-    for k in range(count[m]):
-        y = index[m, k]
-        slot = y % ring
-        if held[slot] != y:
-            _regular_h(src_b[y], cache[slot], xf, xw, n_c, mode, reg, wexp, acc, split)
-            held[slot] = y
+def _hi16(t, w):
+    """``(t * w) >> 16`` in int32 (OpenCV's second pass; ``t * w`` fits 32 bits)."""
+    return np.int32(np.int32(np.int32(t) * w) >> np.int32(16))
+
+
+@_inline
+def _clip255(v):
+    """``v`` saturated to ``[0, 255]``, in int32."""
+    return np.int32(min(max(v, np.int32(0)), np.int32(255)))
+
+
+@_inline
+def _finish(acc, mode):
+    """A horizontal sum as stored: Pillow's 8 bits (mode 0) or OpenCV's ``s >> 4`` (mode 1)."""
+    if mode == 0:
+        return _clip255(np.int32(acc) >> np.int32(22))
+    return np.int32(acc) >> np.int32(4)
 
 
 @_jit
@@ -309,9 +254,9 @@ def _v_pillow(rows, out, index, weight, count, m, acc):
         w = np.int32(weight[m, k])
         r = rows[index[m, k] % ring]
         for e in range(n):
-            acc[e] += np.int32(r[e]) * w
+            acc[e] += np.int32(np.int32(r[e]) * w)
     for e in range(n):
-        out[e] = min(max(acc[e] >> np.int32(22), np.int32(0)), np.int32(255))
+        out[e] = _clip255(acc[e] >> np.int32(22))
 
 
 @_inline
@@ -321,123 +266,85 @@ def _v_opencv_linear(rows, out, index, weight, count, m, acc):
         w0, w1 = np.int32(weight[m, 0]), np.int32(weight[m, 1])
         r0, r1 = rows[index[m, 0] % ring], rows[index[m, 1] % ring]
         for e in range(n):
-            v = (np.int32(r0[e]) * w0) >> np.int32(16)
-            v += (np.int32(r1[e]) * w1) >> np.int32(16)
-            out[e] = min(max((v + np.int32(2)) >> np.int32(2), np.int32(0)), np.int32(255))
+            v = np.int32(_hi16(r0[e], w0) + _hi16(r1[e], w1))
+            out[e] = _clip255(np.int32(v + np.int32(2)) >> np.int32(2))
         return
     acc[:n] = np.int32(2)
     for k in range(count[m]):
         w = np.int32(weight[m, k])
         r = rows[index[m, k] % ring]
         for e in range(n):
-            acc[e] += (np.int32(r[e]) * w) >> np.int32(16)
+            acc[e] += _hi16(r[e], w)
     for e in range(n):
-        out[e] = min(max(acc[e] >> np.int32(2), np.int32(0)), np.int32(255))
+        out[e] = _clip255(acc[e] >> np.int32(2))
 
 
 @_jit
-def fixed_resize(
-    start, stop, src, dst, n_c, xf, xw, reg, wexp, yi, yw, yn, h_mode, v_mode, v_first, band
-):
+def _ring(src, dst, n_c, reg, yi):
+    """A task's buffers: the ring of ``taps + 1`` int16 rows (row ``y`` in slot
+    ``y % ring``; both modes' rows fit 16 bits), which row each slot holds, the rows an
+    output row still needs, the accumulators and the input split into its stride's phases
+    (see :func:`_regular_h`)."""
+    ring = yi.shape[1] + 1
+    cache = np.empty((ring, dst.shape[2]), np.int16)
+    held, todo = np.empty(ring, np.int64), np.empty(ring, np.int64)
+    acc32 = np.empty(max(src.shape[2], dst.shape[2]), np.int32)
+    hacc = np.empty(max(reg[3] * n_c, 1), np.int32)
+    phases = max(reg[2], 1)
+    split = np.empty((phases, (src.shape[2] // n_c // phases + 1) * n_c), src.dtype)
+    return cache, held, todo, acc32, hacc, split
+
+
+@_jit
+def _missing(held, yi, yn, m, todo):
+    """The input rows output row ``m`` reads that the ring does not hold, into ``todo`` (their
+    count returned), marked as held."""
+    ring, n = held.shape[0], 0
+    for k in range(yn[m]):
+        y = yi[m, k]
+        if held[y % ring] != y:
+            held[y % ring] = y
+            todo[n] = y
+            n += 1
+    return n
+
+
+@_jit
+def fixed_resize(start, stop, src, dst, n_c, xf, xw, reg, wexp, yi, yw, yn, h_mode, v_mode, band):
     """uint8 ``src`` ``(B, H, W * C)`` into ``dst`` ``(B, OH, OW * C)`` with int32 weights:
     the horizontal pass (windows ``xf``, ``xw``; their periodic run ``reg``, ``wexp``, see
-    :func:`_regular_h`) in ``h_mode``, then the vertical one (table
-    ``yi``, ``yw``, ``yn``) in ``v_mode``; or, ``v_first``, the vertical pass first (Pillow's
-    mode only). Tasks ``start <= t < stop``."""
-    n_wc = src.shape[2]
+    :func:`_regular_h`) in ``h_mode``, each input row once per task into the ring (see
+    :func:`_ring`), then the vertical one (table ``yi``, ``yw``, ``yn``) in ``v_mode``. Tasks
+    ``start <= t < stop``."""
     o_h = dst.shape[1]
-    o_wc = dst.shape[2]
     bands = (o_h + band - 1) // band
-    width = max(n_wc, o_wc)
-    acc32 = np.empty(width, np.int32)
-    row = np.empty((1, n_wc), np.int32)
-    ring = yi.shape[1] + 1
-    cache = np.empty((ring, o_wc), np.int16)  # both modes' rows fit 16 bits
-    held = np.empty(ring, np.int64)
-    hacc = np.empty(max(reg[3] * n_c, 1), np.int32)
-    phases = max(reg[2], 1)  # the input split into its stride's phases (see _regular_h)
-    split = np.empty((phases, (n_wc // n_c // phases + 1) * n_c), src.dtype)
+    cache, held, todo, acc32, hacc, split = _ring(src, dst, n_c, reg, yi)
     for t in range(start, stop):
-        b = t // bands
-        r0 = (t % bands) * band
-        r1 = min(r0 + band, o_h)
-        if v_first:  # down each column into a row of the input's width, then across it
-            for m in range(r0, r1):
-                _row_v(src[b], row[0], yi, yw, yn, m, v_mode, acc32)
-                _window_h(row[0], dst[b, m], xf, xw, n_c, h_mode, 0, xf.shape[0])
-            continue
+        b, r0 = t // bands, (t % bands) * band
         held[:] = -1
-        for m in range(r0, r1):
-            _cached_rows(
-                src[b], cache, held, yi, yn, m, xf, xw, n_c, h_mode, reg, wexp, hacc, split
-            )
+        for m in range(r0, min(r0 + band, o_h)):
+            for i in range(_missing(held, yi, yn, m, todo)):
+                y = todo[i]
+                args = (xf, xw, n_c, h_mode, reg, wexp, hacc, split)
+                _regular_h(src[b, y], cache[y % cache.shape[0]], *args)
             _row_v(cache, dst[b, m], yi, yw, yn, m, v_mode, acc32)
 
 
-@_inline
-def _round16(s):
-    """Pillow's ``ROUND_UP`` (half away from zero), saturated to ``[0, 65535]``."""
-    v = np.floor(s + 0.5) if s >= 0.0 else -np.floor(0.5 - s)
-    return 0.0 if v < 0.0 else (65535.0 if v > 65535.0 else v)
-
-
-@_inline
-def _float_h(src, dst, first, weight, n_c):
-    """:func:`_window_h` in float64, rounded to 16 bits."""
-    taps = weight.shape[1]
-    for j in range(first.shape[0]):
-        for c in range(n_c):
-            p = first[j] * n_c + c
-            acc = 0.0
-            for k in range(taps):
-                acc += src[p + k * n_c] * weight[j, k]
-            dst[j * n_c + c] = _round16(acc)
-
-
-@_inline
-def _float_v(rows, out, index, weight, count, m, acc):
-    n = out.shape[0]
-    ring = rows.shape[0]
-    acc[:n] = 0.0
-    for k in range(count[m]):
-        w = weight[m, k]
-        r = rows[index[m, k] % ring]
-        for e in range(n):
-            acc[e] += r[e] * w
-    for e in range(n):
-        out[e] = _round16(acc[e])
-
-
 @_jit
-def float_resize(start, stop, src, dst, n_c, xf, xw, yi, yw, yn, v_first, band):
-    """:func:`fixed_resize` with float64 weights and sums, each pass rounded half away from
-    zero and saturated to 16 bits (Pillow's ``I;16`` arithmetic)."""
-    n_wc = src.shape[2]
+def fixed_resize_v_first(start, stop, src, dst, n_c, xf, xw, yi, yw, yn, band):
+    """:func:`fixed_resize` with the vertical pass first, in Pillow's 8-bit mode (its choice
+    when the height shrinks most): each output row down the columns into an int32 row of the
+    input's width, then across it."""
     o_h = dst.shape[1]
-    o_wc = dst.shape[2]
     bands = (o_h + band - 1) // band
-    acc = np.empty(max(n_wc, o_wc), np.float64)
-    row = np.empty((1, n_wc), np.float64)
-    ring = yi.shape[1] + 1
-    cache = np.empty((ring, o_wc), np.float64)
-    held = np.empty(ring, np.int64)
+    acc32 = np.empty(max(src.shape[2], dst.shape[2]), np.int32)
+    row = np.empty(src.shape[2], np.int32)
     for t in range(start, stop):
         b = t // bands
         r0 = (t % bands) * band
-        r1 = min(r0 + band, o_h)
-        if v_first:
-            for m in range(r0, r1):
-                _float_v(src[b], row[0], yi, yw, yn, m, acc)
-                _float_h(row[0], dst[b, m], xf, xw, n_c)
-            continue
-        held[:] = -1
-        for m in range(r0, r1):
-            for k in range(yn[m]):
-                y = yi[m, k]
-                if held[y % ring] != y:
-                    _float_h(src[b, y], cache[y % ring], xf, xw, n_c)
-                    held[y % ring] = y
-            _float_v(cache, dst[b, m], yi, yw, yn, m, acc)
+        for m in range(r0, min(r0 + band, o_h)):
+            _v_pillow(src[b], row, yi, yw, yn, m, acc32)
+            _window_h(row, dst[b, m], xf, xw, n_c, 0, 0, xf.shape[0])
 
 
 @_jit
