@@ -377,11 +377,17 @@ def threads_for(work: int, items: int) -> int:
 
 
 def _submit_all(jobs: list) -> None:
-    """Run the zero-argument callables ``jobs`` on the pool and wait for all of them; the
-    first error is raised once every job has finished (none is left writing)."""
+    """Run the zero-argument callables ``jobs``, the last on this thread and the others on the
+    pool (one hand-off fewer), and wait for all of them; the first error in job order is
+    raised once every job has finished (none is left writing)."""
     pool = _executor(get_num_threads())
-    futures = [pool.submit(job) for job in jobs]
-    errors = [f.exception() for f in futures]
+    futures = [pool.submit(job) for job in jobs[:-1]]
+    own = None
+    try:
+        jobs[-1]()
+    except BaseException as e:  # (KeyboardInterrupt too: the others are waited for first)
+        own = e
+    errors = [f.exception() for f in futures] + [own]
     for e in errors:
         if e is not None:
             raise e
