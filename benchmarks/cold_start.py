@@ -70,6 +70,14 @@ OPERATORS = {
         "x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)",
         "up.interpolate(x, size=(24, 40), mode='area')",
     ),
+    "resize-photo-opencv": (  # an (H, W, 3) uint8 photo through OpenCV's fixed point
+        "x = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)",
+        "up.resize(x, scale=2, convention='opencv')",
+    ),
+    "resize-photo-pillow": (
+        "x = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)",
+        "up.resize(x, scale=2, convention='pillow')",
+    ),
     "unpool": (
         "x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)",
         "up.unpool(x, 2)",

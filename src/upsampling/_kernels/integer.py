@@ -37,7 +37,10 @@ import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
-_inline = _jit  # LLVM inlines these small functions; numba-IR inlining cost seconds
+# kernels called only from other kernels: no Python entry point to compile (so calling one
+# from Python crashes the interpreter: tests call the _jit kernels)
+_inner = nb.njit(cache=True, nogil=True, boundscheck=False, no_cpython_wrapper=True)
+_inline = _inner  # LLVM inlines these small functions; numba-IR inlining cost seconds
 
 
 @_jit
@@ -54,7 +57,7 @@ def _window_h(src, dst, first, weight, n_c, mode, j0, j1):
         _window_any(src, dst, first, weight, n_c, mode, j0, j1)
 
 
-@_jit
+@_inner
 def _window_any(src, dst, first, weight, n_c, mode, j0, j1):
     """:func:`_window_h` for any number of channels."""
     taps = weight.shape[1]
@@ -68,7 +71,7 @@ def _window_any(src, dst, first, weight, n_c, mode, j0, j1):
             dst[j * n_c + c] = _finish(a0, mode)
 
 
-@_jit
+@_inner
 def _window3(src, dst, first, weight, mode, j0, j1):
     """:func:`_window_h` on RGB rows, the channels in three accumulators."""
     taps = weight.shape[1]
@@ -87,7 +90,7 @@ def _window3(src, dst, first, weight, mode, j0, j1):
         dst[3 * j + 2] = _finish(a2, mode)
 
 
-@_jit
+@_inner
 def _window4(src, dst, first, weight, mode, j0, j1):
     """:func:`_window_h` on RGBA rows, the channels in four accumulators."""
     taps = weight.shape[1]
@@ -180,7 +183,7 @@ def _linear3(dst, s0, s1, a, b, step, repeats):
         dst[d + 2] = lin2(s0[p + 2], a, s1[p + 2], b) >> np.int32(4)
 
 
-@_jit
+@_inner
 def split_phases(src, split, stride, n_c):
     """The pixels of row ``src`` split into its ``stride`` phases: ``split[q, u * C + c]``
     is pixel ``u * stride + q``'s channel ``c``."""
@@ -236,7 +239,7 @@ def _finish(acc, mode):
     return np.int32(acc) >> np.int32(4)
 
 
-@_jit
+@_inner
 def _row_v(rows, out, index, weight, count, m, mode, acc32):
     """One output row ``m`` from input row ``y`` at ``rows[y % len(rows)]`` (a ring of
     resampled rows, or the whole input), in ``mode`` (0 or 2)."""
@@ -279,7 +282,7 @@ def _v_opencv_linear(rows, out, index, weight, count, m, acc):
         out[e] = _clip255(acc[e] >> np.int32(2))
 
 
-@_jit
+@_inner
 def _ring(src, dst, n_c, reg, yi):
     """A task's buffers: the ring of ``taps + 1`` int16 rows (row ``y`` in slot
     ``y % ring``; both modes' rows fit 16 bits), which row each slot holds, the rows an
@@ -295,7 +298,7 @@ def _ring(src, dst, n_c, reg, yi):
     return cache, held, todo, acc32, hacc, split
 
 
-@_jit
+@_inner
 def _missing(held, yi, yn, m, todo):
     """The input rows output row ``m`` reads that the ring does not hold, into ``todo`` (their
     count returned), marked as held."""

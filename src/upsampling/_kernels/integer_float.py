@@ -22,6 +22,9 @@ import numpy as np
 from .integer import _segment, split_phases
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
+# kernels called only from other kernels: no Python entry point to compile (so calling one
+# from Python crashes the interpreter: tests call the _jit kernels)
+_inner = nb.njit(cache=True, nogil=True, boundscheck=False, no_cpython_wrapper=True)
 
 
 @_jit
@@ -93,13 +96,13 @@ def _across(row, out, index, weight, n_c, first, reg, wexp, acc, split):
                     out[o + t * step + c] = acc[t * n_c + c]
 
 
-@_jit
+@_inner
 def _round(v, top):
     """Float32 ``v`` rounded half to even and saturated to ``[0, top]``."""
     return min(max(np.rint(v), np.float32(0)), np.float32(top))
 
 
-@_jit
+@_inner
 def _down(rows, out, index, weight, m, top):
     """Output row ``m`` from rows ``rows`` (row ``y`` at ``rows[y % len(rows)]``: a ring, or
     the whole input), rounded to ``[0, top]``, or the float32 sums where ``top == 0``."""
@@ -123,7 +126,7 @@ def _down(rows, out, index, weight, m, top):
         out[e] = a if top == 0 else _round(a, top)
 
 
-@_jit
+@_inner
 def _sum4(x0, x1, x2, x3, w0, w1, w2, w3):
     """``((x0 * w0 + x1 * w1) + x2 * w2) + x3 * w3`` in float32."""
     a = np.float32(x0) * w0 + np.float32(x1) * w1
@@ -187,14 +190,14 @@ def float32_resize_v_first(start, stop, src, dst, n_c, xi, xw, first, reg, wexp,
                 out[e] = _round(line[e], top)
 
 
-@_jit
+@_inner
 def _round16(s):
     """Pillow's ``ROUND_UP`` (half away from zero), saturated to ``[0, 65535]``."""
     v = np.floor(s + 0.5) if s >= 0.0 else -np.floor(0.5 - s)
     return 0.0 if v < 0.0 else (65535.0 if v > 65535.0 else v)
 
 
-@_jit
+@_inner
 def _float_h(src, dst, first, weight, n_c):
     """``integer._window_h`` in float64, rounded to 16 bits."""
     taps = weight.shape[1]
@@ -207,7 +210,7 @@ def _float_h(src, dst, first, weight, n_c):
             dst[j * n_c + c] = _round16(acc)
 
 
-@_jit
+@_inner
 def _float_v(rows, out, index, weight, count, m, acc):
     n = out.shape[0]
     ring = rows.shape[0]

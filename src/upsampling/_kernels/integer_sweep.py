@@ -14,7 +14,10 @@ import numpy as np
 from .integer import _missing, _ring, _segment, _v_opencv_linear, _window3, lin2, split_phases
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False)
-_inline = _jit  # LLVM inlines these small functions
+# kernels called only from other kernels: no Python entry point to compile (so calling one
+# from Python crashes the interpreter: tests call the _jit kernels)
+_inner = nb.njit(cache=True, nogil=True, boundscheck=False, no_cpython_wrapper=True)
+_inline = _inner  # LLVM inlines these small functions
 
 
 @_jit

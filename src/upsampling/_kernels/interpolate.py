@@ -20,7 +20,8 @@ import numba as nb
 import numpy as np
 
 _jit = nb.njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
-# kernels called only from other kernels: no Python entry point to compile
+# kernels called only from other kernels: no Python entry point to compile (so calling one
+# from Python crashes the interpreter: tests call the _jit kernels)
 _inner = nb.njit(
     cache=True, nogil=True, boundscheck=False, error_model="numpy", no_cpython_wrapper=True
 )
