@@ -44,6 +44,13 @@ def _flat(a: np.ndarray, dtype=None) -> np.ndarray:
     )
 
 
+def _pixels(a: np.ndarray, dtype=None) -> np.ndarray:
+    """``(N, C, *spatial)`` as a C-contiguous ``(N, prod(spatial), C)`` view of its images
+    (zero-copy for a channels_last ``a`` of ``dtype``, else a copy)."""
+    a = a.astype(a.dtype if dtype is None else dtype, copy=False)  # astype keeps the layout
+    return _backend.volumes(a, True).reshape(a.shape[0], math.prod(a.shape[2:]), a.shape[1])
+
+
 def _bits(a: np.ndarray) -> np.ndarray:
     """A 16-bit float array (NumPy's float16, ml_dtypes' bfloat16: numba types neither) viewed
     as uint16, for kernels that only move values."""
@@ -201,48 +208,70 @@ def _pool_taps(size: tuple, kernel, stride, padding, dilation, ceil_mode) -> tup
 
 
 def max_pool_array(x: np.ndarray, kernel, stride, padding, dilation, ceil_mode):
-    """Max pooling of a NumPy array: values and int64 indices (in ``x``'s layout; the kernel
-    reads a C-contiguous copy of a channels_last ``x``)."""
+    """Max pooling of a NumPy array: values and int64 indices, in ``x``'s layout (a
+    channels_last ``x`` is read and the results written in place by the channels_last
+    kernel)."""
     n, c, *size = x.shape
     out_size, taps = _pool_taps(tuple(size), kernel, stride, padding, dilation, ceil_mode)
     compute = np.dtype(np.float32) if _backend.dtype_name(x) in _checks.HALF_DTYPES else x.dtype
-    src = _plane_view(x, compute)  # (float32 for 16-bit floats: exact, max only selects)
+    lowest = _lowest(compute)  # (float32 for 16-bit floats: exact, max only selects)
+    shape = (n, c, *out_size)
+    if _backend.channels_last(x):  # kernels that read and write that layout
+        src = _backend.volumes(x.astype(compute, copy=False), True)  # astype keeps the layout
+        values = _backend.empty_in_layout(shape, compute, True)
+        indices = _backend.empty_in_layout(shape, np.int64, True)
+        out, idx = _backend.volumes(values, True), _backend.volumes(indices, True)
+
+        def call(p0: int, p1: int, r0: int, r1: int) -> None:
+            _k.max_pool_last(p0, p1, r0, r1, src, out, idx, *taps, lowest)
+
+        _backend.run_blocks(call, n, out.shape[1] * out.shape[2], _work(src))
+        return values.astype(x.dtype, copy=False), indices
+    src = _plane_view(x, compute)
     out = np.empty((len(src), *((1,) * (3 - len(size)) + out_size)), dtype=compute)
     idx = np.empty(out.shape, dtype=np.int64)
-    lowest = _lowest(compute)
     _backend.run_planes(_k.max_pool, len(src), _work(src), src, out, idx, *taps, lowest)
-    shape = (n, c, *out_size)
-    last = _backend.channels_last(x)  # NCHW kernels; the results copied into x's layout
-    values = _backend.in_layout(out.reshape(shape).astype(x.dtype, copy=False), last)
-    return values, _backend.in_layout(idx.reshape(shape), last)
+    return out.reshape(shape).astype(x.dtype, copy=False), idx.reshape(shape)
 
 
 def max_pool_backward_array(g: np.ndarray, idx: np.ndarray, input_size) -> np.ndarray:
     """The gradient of max pooling: ``g`` added at ``idx`` in each input plane, in raster order
     (the kernel zeroes each plane just before adding into it, while it is in cache)."""
     n, c = g.shape[:2]
-    gx = np.empty((n, c, *input_size), dtype=g.dtype)
-    gf, idf, dst = _flat(g), _flat(idx, np.int64), _flat(gx)
+    last = _backend.channels_last(g)
+    gx = _backend.empty_in_layout((n, c, *input_size), g.dtype, last)
     zero = gx.dtype.type(0)
-    _backend.run_planes(_k.max_pool_backward, len(gf), _work(gf, dst), gf, idf, dst, zero)
-    return _backend.in_layout(gx, _backend.channels_last(g))
+    if last:  # the channels_last kernel, on (images, pixels, channels) views
+        gf, idf, dst = _pixels(g), _pixels(idx, np.int64), _pixels(gx)
+        kernel, planes = _k.max_pool_backward_last, n
+    else:
+        gf, idf, dst = _flat(g), _flat(idx, np.int64), _flat(gx)
+        kernel, planes = _k.max_pool_backward, n * c
+    _backend.run_planes(kernel, planes, _work(gf, dst), gf, idf, dst, zero)
+    return gx
 
 
 def max_unpool_array(
     x: np.ndarray, idx: np.ndarray, out_size, fn: str = "max_unpool", *, repeats: bool = False
 ):
-    """Max unpooling of NumPy arrays; with ``repeats``, also whether two inputs of a plane named
-    one output element (without, the gradient is a plain gather of ``grad[indices]``)."""
+    """Max unpooling of NumPy arrays, in ``x``'s layout (channels_last: its own kernel); with
+    ``repeats``, also whether two inputs of a plane named one output element (without, the
+    gradient is a plain gather of ``grad[indices]``)."""
     n, c = x.shape[:2]
-    out = np.empty((n, c, *out_size), dtype=x.dtype)  # the kernel zeroes it plane by plane
-    xf = _flat(_bits(x))
-    idf = _flat(idx, np.int64)
-    dst = _flat(_bits(out))
+    last = _backend.channels_last(x)
+    # the kernel zeroes it plane by plane (image by image if channels_last)
+    out = _backend.empty_in_layout((n, c, *out_size), x.dtype, last)
     bad = np.empty(n * c, dtype=np.int64)
-    twice = np.zeros(n * c if repeats else 0, dtype=np.bool_)
-    _backend.run_planes(_k.max_unpool, len(xf), _work(xf, dst), xf, idf, dst, bad, twice)
-    invalid_index(bad, idf, out_size, fn)
-    out = _backend.in_layout(out, _backend.channels_last(x))
+    if last:  # the channels_last kernel, on (images, pixels, channels) views
+        xf, idf, dst = _pixels(_bits(x)), _pixels(idx, np.int64), _pixels(_bits(out))
+        kernel, planes = _k.max_unpool_last, n
+    else:
+        xf, idf, dst = _flat(_bits(x)), _flat(idx, np.int64), _flat(_bits(out))
+        kernel, planes = _k.max_unpool, n * c
+    twice = np.zeros(planes if repeats else 0, dtype=np.bool_)
+    _backend.run_planes(kernel, planes, _work(xf, dst), xf, idf, dst, bad, twice)
+    if (bad >= 0).any():
+        invalid_index(bad, _flat(idx, np.int64), out_size, fn)
     return (out, bool(twice.any())) if repeats else out
 
 
@@ -262,11 +291,16 @@ def invalid_index(bad: np.ndarray, idf: np.ndarray, out_size, fn: str) -> None:
 
 
 def max_unpool_backward_array(g: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    gx = np.empty(idx.shape, dtype=g.dtype)  # every element is written
-    gf, idf = _flat(g), _flat(idx, np.int64)
-    args = (gf, idf, _flat(gx), gx.dtype.type(0))
-    _backend.run_planes(_k.max_unpool_backward, len(gf), _work(gf, idf), *args)
-    return _backend.in_layout(gx, _backend.channels_last(g))
+    last = _backend.channels_last(g)
+    gx = _backend.empty_in_layout(idx.shape, g.dtype, last)  # every element is written
+    if last:  # the channels_last kernel, on (images, pixels, channels) views
+        gf, idf, dst = _pixels(g), _pixels(idx, np.int64), _pixels(gx)
+        kernel, planes = _k.max_unpool_backward_last, g.shape[0]
+    else:
+        gf, idf, dst = _flat(g), _flat(idx, np.int64), _flat(gx)
+        kernel, planes = _k.max_unpool_backward, len(gf)
+    _backend.run_planes(kernel, planes, _work(gf, idf), gf, idf, dst, gx.dtype.type(0))
+    return gx
 
 
 # ---------------------------------------------------------------------------- public functions

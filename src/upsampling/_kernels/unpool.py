@@ -146,6 +146,13 @@ def _gather_row(xp, off, sw, lo, hi, tmp):
 
 
 @_jit
+def _wins(v, best):
+    """Whether ``v`` replaces the running maximum ``best``: greater, or NaN (so the last NaN in
+    window order wins, otherwise the first maximum). Scalars only: LLVM inlines it."""
+    return (v > best) | (v != v)
+
+
+@_jit
 def _take_max(src, s0, lo, hi, best, best_i, off, sw):
     """One tap for the windows ``lo <= o < hi`` of an output row: ``src[s0 + o]`` (at input
     position ``off + o * sw``) replaces the running maximum if greater or NaN. Branch-free
@@ -154,7 +161,7 @@ def _take_max(src, s0, lo, hi, best, best_i, off, sw):
     for o in range(lo, hi):
         v = src[_U(s0 + o)]
         b = best[_U(o)]
-        take = (v > b) | (v != v)
+        take = _wins(v, b)
         best[_U(o)] = v if take else b
         best_i[_U(o)] = off + o * sw if take else best_i[_U(o)]
 
@@ -222,6 +229,67 @@ def max_pool_backward(start, stop, g, idx, gx, zero):
             i = ip[_U(o)]
             if 0 <= i < n:
                 gxp[_U(i)] += gp[_U(o)]
+
+
+# Channels_last kernels take volumes whose channels are innermost and contiguous (``(P, D, H, W,
+# C)`` for max pooling, ``(P, S, C)`` with ``S`` the flat spatial position otherwise; ``P``
+# counts images) and work on all channels of a pixel at once, giving each channel's plane the
+# results of the NCHW kernels above bit for bit (the same taps, the same order per channel).
+# One loop nest with plain indexing: no per-pixel array views or array-taking helpers, whose
+# reference counting costs more than the arithmetic of one pixel's channels.
+@_jit
+def max_pool_last(
+    p0, p1, r0, r1, x, out, idx, first_d, count_d, first_h, count_h, first_w, taps, sw, dd, dh, lo
+):
+    """:func:`max_pool` of channels_last volumes, images ``p0 <= p < p1`` and output rows
+    ``r0 <= r < r1`` (``r = od * oH + oh``). Each output pixel starts at ``lo`` (the lowest
+    value) with the index of its first tap, then takes its live taps in window order, all
+    channels per tap (the arguments between ``idx`` and ``lo`` are :func:`max_pool`'s)."""
+    _, _, H, W, C = x.shape
+    _, _, oH, oW, _ = out.shape
+    for p in range(p0, p1):
+        for r in range(r0, r1):
+            od = r // oH
+            oh = r - od * oH
+            d0 = first_d[od]
+            h0 = first_h[oh]
+            for ow in range(oW):
+                start = (d0 * H + h0) * W + first_w[ow]
+                for c in range(C):
+                    out[p, od, oh, ow, c] = lo
+                    idx[p, od, oh, ow, c] = start
+                for a in range(count_d[od]):
+                    d = d0 + a * dd
+                    for b in range(count_h[oh]):
+                        h = h0 + b * dh
+                        for t in range(taps.shape[0]):
+                            if not taps[t, 1] <= ow < taps[t, 2]:
+                                continue
+                            w = ow * sw + taps[t, 0]
+                            pos = (d * H + h) * W + w
+                            for c in range(C):
+                                v = x[p, d, h, w, c]
+                                b = out[p, od, oh, ow, c]
+                                take = _wins(v, b)  # branch-free selects: vectorised
+                                out[p, od, oh, ow, c] = v if take else b
+                                idx[p, od, oh, ow, c] = pos if take else idx[p, od, oh, ow, c]
+
+
+@_jit
+def max_pool_backward_last(start, stop, g, idx, gx, zero):
+    """:func:`max_pool_backward` of channels_last volumes ``(P, S, C)``: per image, zeroed
+    here, ``gx[p, idx[p, o, c], c] += g[p, o, c]`` over the outputs ``o`` in raster order (each
+    channel's adds in the NCHW kernel's order)."""
+    _, n, C = gx.shape
+    for p in range(start, stop):
+        for s in range(n):
+            for c in range(C):
+                gx[p, s, c] = zero
+        for o in range(g.shape[1]):
+            for c in range(C):
+                i = idx[p, o, c]
+                if _U(i) < _U(n):  # 0 <= i < n, as one unsigned compare
+                    gx[_U(p), _U(i), _U(c)] += g[_U(p), _U(o), _U(c)]
 
 
 # -------------------------------------------------------------------------------- max unpooling
@@ -296,3 +364,89 @@ def max_unpool_backward(start, stop, g, idx, gx, zero):
                 gxp[i] = gp[_U(j)]
             else:
                 gxp[i] = zero
+
+
+@_jit
+def max_unpool_last(start, stop, x, idx, out, bad, twice):
+    """:func:`max_unpool` of channels_last volumes ``(P, S, C)``, ``P`` images. An image's
+    indices are all checked before any is written: one holding an index outside
+    ``[0, out.shape[1])`` gets no scatter (only zeros) and ``bad[p * C + c]`` receives, for each
+    channel ``c`` (the NCHW plane ``p * C + c``), the position of its first offending index
+    (else -1). ``twice``, if not empty, receives per image whether two inputs of one channel
+    named one output element (``seen[j, c]``).
+
+    The image is zeroed lazily, just ahead of the writes: before input pixel ``i`` is scattered,
+    the output pixels up to the largest index it holds are zeroed (``out[p, :z]`` is zeroed and
+    nothing at or past ``z`` written yet), so with pooled indices the zeros are still in cache
+    when they are overwritten; the rest is zeroed at the end."""
+    _, n, C = out.shape
+    m = idx.shape[1]
+    flags = twice.shape[0] > 0
+    seen = np.zeros((n if flags else 0, C), np.bool_)
+    for p in range(start, stop):
+        inside = True
+        for i in range(m):
+            for c in range(C):
+                j = idx[p, i, c]
+                inside &= (j >= 0) & (j < n)
+        for c in range(C):
+            bad[p * C + c] = -1
+        if not inside:
+            for s in range(n):
+                for c in range(C):
+                    out[p, s, c] = 0
+            for i in range(m):
+                for c in range(C):
+                    if bad[p * C + c] < 0 and not 0 <= idx[p, i, c] < n:
+                        bad[p * C + c] = i
+            continue
+        repeated = False
+        z = 0
+        for i in range(m):
+            top = 0
+            for c in range(C):
+                top = max(top, idx[p, i, c])
+            z0, z = z, max(z, top + 1)
+            for s in range(z0, z):
+                for c in range(C):
+                    out[_U(p), _U(s), _U(c)] = 0
+            if flags:
+                for s in range(z0, z):
+                    for c in range(C):
+                        seen[_U(s), _U(c)] = False
+                for c in range(C):
+                    j = _U(idx[p, i, c])
+                    repeated |= seen[j, _U(c)]
+                    seen[j, _U(c)] = True
+                    out[_U(p), j, _U(c)] = x[_U(p), _U(i), _U(c)]
+            else:
+                for c in range(C):
+                    out[_U(p), _U(idx[p, i, c]), _U(c)] = x[_U(p), _U(i), _U(c)]
+        for s in range(z, n):
+            for c in range(C):
+                out[_U(p), _U(s), _U(c)] = 0
+        if flags:
+            twice[p] = repeated
+
+
+@_jit
+def max_unpool_backward_last(start, stop, g, idx, gx, zero):
+    """:func:`max_unpool_backward` of channels_last volumes ``(P, S, C)``: one pass over each
+    image's indices from the last, all channels of an input at once; ``seen[j, c]`` (cleared per
+    image) marks output element ``j`` of channel ``c`` as owned."""
+    _, n, C = g.shape
+    m = idx.shape[1]
+    seen = np.zeros((n, C), np.bool_)
+    for p in range(start, stop):
+        for s in range(n):
+            for c in range(C):
+                seen[s, c] = False
+        for k in range(m):
+            i = m - 1 - k
+            for c in range(C):
+                j = _U(idx[p, i, c])  # a negative index wraps past n
+                if j < _U(n) and not seen[j, _U(c)]:
+                    seen[j, _U(c)] = True
+                    gx[_U(p), _U(i), _U(c)] = g[_U(p), j, _U(c)]
+                else:
+                    gx[_U(p), _U(i), _U(c)] = zero

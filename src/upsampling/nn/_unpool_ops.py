@@ -338,7 +338,7 @@ def _max_unpool_backward_torch(g: Tensor, indices: Tensor, repeats: Tensor) -> T
 
 
 def _max_unpool_backward_numba(g, indices, repeats):
-    if repeats:
+    if repeats or _backend.channels_last(g):  # (a channels_last kernel: no copies to NCHW)
         return max_unpool_backward_array(g, indices)
     # one input per output element at most: a plain gather (PyTorch's, in parallel)
     return _gather_planes(torch.from_numpy(g), torch.from_numpy(indices))
