@@ -30,3 +30,12 @@ def tolerance(dtype) -> dict[str, float]:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261125)
+
+
+@pytest.fixture
+def split_small(monkeypatch):
+    """Calls split over threads from a few thousand elements of work (the library's threshold
+    is set for speed: the thread-invariance tests' small shapes would stay on one thread)."""
+    from upsampling import _backend
+
+    monkeypatch.setattr(_backend, "_PARALLEL_MIN_WORK", 1 << 12)

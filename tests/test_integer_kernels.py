@@ -85,7 +85,7 @@ def test_layouts_come_back(rng):
     ],
     ids=str,
 )
-def test_threads_do_not_change_the_bits(library, method, size, rng):
+def test_threads_do_not_change_the_bits(library, method, size, rng, split_small):
     """One photo split into row blocks over 1, 2 or 3 threads: the same bits (HWC and NCHW)."""
     hwc = rng.integers(0, 256, (1, 300, 200, 3), dtype=np.uint8)
     before = _backend.get_num_threads()

@@ -401,7 +401,7 @@ def test_gradcheck(kw, rng):
     assert torch.autograd.gradcheck(lambda t: interpolate(t, **kw), (x,))
 
 
-def test_backward_is_deterministic_and_thread_independent(rng):
+def test_backward_is_deterministic_and_thread_independent(rng, split_small):
     x = torch.from_numpy(rng.standard_normal((4, 8, 33, 31)).astype(np.float32))
     x.requires_grad_()
     gy = torch.from_numpy(rng.standard_normal((4, 8, 70, 45)).astype(np.float32))

@@ -401,7 +401,7 @@ def test_torch_backward_path_skips_dead_taps():
 @pytest.mark.parametrize(
     "k,s,p", [(3, 1, 0), (2, 2, 0), (3, 2, 1)], ids=["overlap-s1", "disjoint-s2", "overlap-s2-p1"]
 )
-def test_deterministic_and_thread_count_independent(k, s, p, rng):
+def test_deterministic_and_thread_count_independent(k, s, p, rng, split_small):
     x = torch.from_numpy(rng.integers(0, 5, size=(2, 8, 64, 64)).astype(np.float32))
     out = (64 + 2 * p - k) // s + 1
     g = torch.from_numpy(rng.standard_normal((2, 8, out, out)).astype(np.float32))

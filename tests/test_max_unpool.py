@@ -318,7 +318,7 @@ def test_backward_op_never_reads_or_writes_outside_the_plane():
     assert gx.tolist() == [[[4.0, 0.0, 0.0, 1.0], [0.0, 7.0, 0.0, 6.0]]]
 
 
-def test_deterministic_and_thread_count_independent(rng):
+def test_deterministic_and_thread_count_independent(rng, split_small):
     x = torch.from_numpy(rng.standard_normal((4, 8, 64, 64)).astype(np.float32))
     idx = torch.from_numpy(rng.integers(0, 128 * 128, size=x.shape))
     g = torch.from_numpy(rng.standard_normal((4, 8, 128, 128)).astype(np.float32))

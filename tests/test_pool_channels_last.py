@@ -248,7 +248,7 @@ def test_last_kernels_check_indices_before_writing():
     assert twice[0] == np.True_ and out[0, 0, 1] == 6.0
 
 
-def test_thread_count_does_not_change_bits(rng):
+def test_thread_count_does_not_change_bits(rng, split_small):
     """The channels_last kernels split by images and output rows: the same bits on 1 and 2
     threads (large enough to be split)."""
     x = _last(_ties_and_nans(rng, (1, 16, 96, 96), "float32"))

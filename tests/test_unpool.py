@@ -264,7 +264,7 @@ def test_gradcheck_and_gradgradcheck(dims, mode, path, rng, request):
     assert torch.autograd.gradgradcheck(lambda t: up.unpool(t, scale, mode, offset=offset), (x,))
 
 
-def test_deterministic_and_thread_count_independent(rng):
+def test_deterministic_and_thread_count_independent(rng, split_small):
     x = torch.from_numpy(rng.standard_normal((2, 8, 64, 64)).astype(np.float32))
     g = torch.from_numpy(rng.standard_normal((2, 8, 128, 192)).astype(np.float32))
     results = []
