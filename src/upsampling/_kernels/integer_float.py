@@ -134,6 +134,18 @@ def _sum4(x0, x1, x2, x3, w0, w1, w2, w3):
     return a + np.float32(x3) * w3
 
 
+@_inner
+def _row_scratch(src, n_c, reg):
+    """A float32 input row, the periodic run's accumulators and the row split into ``stride``
+    phases (:func:`_across`'s scratch)."""
+    row = np.empty(src.shape[2], np.float32)
+    acc = np.empty(max(reg[3] * n_c, 1), np.float32)
+    split = np.empty(
+        (max(reg[2], 1), (src.shape[2] // n_c // max(reg[2], 1) + 1) * n_c), np.float32
+    )
+    return row, acc, split
+
+
 @_jit
 def float32_resize(start, stop, src, dst, n_c, xi, xw, first, reg, wexp, yi, yw, top, band):
     """``src`` ``(B, H, W * C)`` into ``dst`` ``(B, OH, OW * C)``: across with ``(xi, xw)``
@@ -145,11 +157,7 @@ def float32_resize(start, stop, src, dst, n_c, xi, xw, first, reg, wexp, yi, yw,
     ring = yi.shape[1] + 1
     cache = np.empty((ring, dst.shape[2]), np.float32)
     held = np.empty(ring, np.int64)
-    row = np.empty(src.shape[2], np.float32)
-    acc = np.empty(max(reg[3] * n_c, 1), np.float32)
-    split = np.empty(
-        (max(reg[2], 1), (src.shape[2] // n_c // max(reg[2], 1) + 1) * n_c), np.float32
-    )
+    row, acc, split = _row_scratch(src, n_c, reg)
     for t in range(start, stop):
         b = t // bands
         r0 = (t % bands) * band
@@ -173,12 +181,8 @@ def float32_resize_v_first(start, stop, src, dst, n_c, xi, xw, first, reg, wexp,
     of ``src`` into a float32 row, across it, then rounded."""
     o_h = dst.shape[1]
     bands = (o_h + band - 1) // band
-    row = np.empty(src.shape[2], np.float32)
+    row, acc, split = _row_scratch(src, n_c, reg)
     line = np.empty(dst.shape[2], np.float32)
-    acc = np.empty(max(reg[3] * n_c, 1), np.float32)
-    split = np.empty(
-        (max(reg[2], 1), (src.shape[2] // n_c // max(reg[2], 1) + 1) * n_c), np.float32
-    )
     for t in range(start, stop):
         b = t // bands
         r0 = (t % bands) * band
