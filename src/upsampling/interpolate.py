@@ -269,6 +269,7 @@ def apply_tables(
         not last
         and x.shape[1] > _INTERLEAVED
         and tables[-1].out_size <= _SHORT_ROWS
+        and math.prod(x.shape[2:]) > 1  # (a single pixel's copy would be C-contiguous again)
         and x.shape[0] * x.shape[1] * math.prod(t.out_size for t in tables) <= _SMALL
     ):
         # small calls of short rows: the channels_last kernels, vectorised over the channels,
