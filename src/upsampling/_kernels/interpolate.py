@@ -488,14 +488,19 @@ def _step(cur, nxt, axis, i0, w0, c0, i1, w1, c1, i2, w2, c2, layout, tmp, split
 
 
 @_inline
-def _row_buffers(x, layout):
-    """The row pass's scratch: ``tmp`` (a periodic run, phase by phase) and ``split`` (a
-    strided row as contiguous ones)."""
+def _buffers(x, layout, scratch):
+    """The scratch of an entry: two ping-pong buffers of ``scratch`` elements and, with a row
+    layout, the row pass's ``tmp`` (a periodic run, phase by phase) and ``split`` (a strided row
+    as contiguous ones); without one, None (decided while compiling)."""
+    buf_a = np.empty(scratch, x.dtype)
+    buf_b = np.empty(scratch, x.dtype)
+    if layout is None:
+        return buf_a, buf_b, None, None
     n_w = x.shape[3]
     tmp = np.empty((max(layout[1], 1), max(layout[3], 1)), x.dtype)
     sw = max(layout[2], 1)
     split = np.empty((sw, max(n_w // sw + 1, layout[3])), x.dtype)
-    return tmp, split
+    return buf_a, buf_b, tmp, split
 
 
 @_inline
@@ -519,12 +524,7 @@ def _resample_passes(
     """:func:`resample` without ``stream``: one whole pass per axis."""
     n_c = x.shape[4]
     _, o_d, o_h, o_w, _ = out.shape
-    buf_a = np.empty(scratch, x.dtype)
-    buf_b = np.empty(scratch, x.dtype)
-    if layout is not None:
-        tmp, split = _row_buffers(x, layout)
-    else:
-        tmp = split = None
+    buf_a, buf_b, tmp, split = _buffers(x, layout, scratch)
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
@@ -545,12 +545,7 @@ def _resample_stream(
     """:func:`resample` with ``stream``: consecutive H and W passes fused."""
     n_c = x.shape[4]
     _, o_d, o_h, o_w, _ = out.shape
-    buf_a = np.empty(scratch, x.dtype)
-    buf_b = np.empty(scratch, x.dtype)
-    if layout is not None:
-        tmp, split = _row_buffers(x, layout)
-    else:
-        tmp = split = None
+    buf_a, buf_b, tmp, split = _buffers(x, layout, scratch)
     steps = len(order)
     for p in range(start, stop):
         cur = x[p]
