@@ -142,16 +142,6 @@ def empty_in_layout(shape: tuple[int, ...], dtype, last: bool, fill=np.empty) ->
     return fill((shape[0], *shape[2:], shape[1]), dtype).transpose(_CHANNELS_FIRST[len(shape)])
 
 
-def in_layout(a: np.ndarray, last: bool) -> np.ndarray:
-    """``a`` (C-contiguous) copied into the channels-innermost layout if ``last``: the
-    layout-preserving fallback of kernels that read and write NCHW only."""
-    if not last or channels_last(a):
-        return a
-    out = empty_in_layout(a.shape, a.dtype, True)
-    out[...] = a
-    return out
-
-
 _MISSING = object()
 
 
