@@ -27,6 +27,21 @@ def tolerance(dtype) -> dict[str, float]:
     return {"rtol": rtol, "atol": atol}
 
 
+def rebuild_layout(lay, dense: np.ndarray) -> np.ndarray:
+    """The dense matrix a row kernel's layout says: its periodic run and band rows, the other
+    rows (``lay.rest``, computed from the table) taken from ``dense``."""
+    width = lay.phase_weight.shape[1]
+    rebuilt = np.zeros_like(dense)
+    for r in range(lay.period):
+        for k in range(lay.repeats):
+            row, at = lay.start + r + k * lay.period, lay.base[r] + k * lay.stride
+            rebuilt[row, at : at + width] = lay.phase_weight[r, :, k]
+    for row, at, w in zip(lay.band, lay.band_window, lay.band_weight, strict=True):
+        rebuilt[row, at : at + width] = w
+    rebuilt[lay.rest] = dense[lay.rest]
+    return rebuilt
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261125)

@@ -5,13 +5,12 @@ bit, in the channels_last layout."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import torch
 
 import upsampling as up
+from conftest import rebuild_layout
 from upsampling.filters import table
 from upsampling.interpolate import _INTERLEAVED, plan_for
 from upsampling.spec import ResizeSpec
@@ -28,10 +27,6 @@ CASES = [
 ]
 
 
-def _dense(tab) -> np.ndarray:
-    return tab.dense()
-
-
 @pytest.mark.parametrize("kw", CASES[:4] + CASES[6:])
 @pytest.mark.parametrize("channels", [2, 3, 4])
 def test_interleaved_table_and_layout_are_the_channel_table(kw, channels):
@@ -41,7 +36,7 @@ def test_interleaved_table_and_layout_are_the_channel_table(kw, channels):
     for t in (base, base.transposed()):
         lanes = t.interleaved(channels)
         assert lanes.in_size == t.in_size * channels
-        expected = np.kron(_dense(t), np.eye(channels))  # sample m*C+c reads x*C+c only
+        expected = np.kron(t.dense(), np.eye(channels))  # sample m*C+c reads x*C+c only
         np.testing.assert_array_equal(lanes.dense(), expected)
         lay, own = lanes.layout(np.float64), t.layout(np.float64)
         assert (lay.period, lay.stride, lay.repeats) == (
@@ -49,15 +44,7 @@ def test_interleaved_table_and_layout_are_the_channel_table(kw, channels):
             own.stride * channels,
             own.repeats,
         )
-        width = lay.phase_weight.shape[1]
-        rebuilt = np.zeros((lanes.out_size, lanes.in_size))
-        for r, k in itertools.product(range(lay.period), range(lay.repeats)):
-            row, at = lay.start + r + k * lay.period, lay.base[r] + k * lay.stride
-            rebuilt[row, at : at + width] = lay.phase_weight[r, :, k]
-        for row, at, w in zip(lay.band, lay.band_window, lay.band_weight, strict=True):
-            rebuilt[row, at : at + width] += w
-        rebuilt[lay.rest] = expected[lay.rest]
-        np.testing.assert_array_equal(rebuilt, expected)
+        np.testing.assert_array_equal(rebuild_layout(lay, expected), expected)
 
 
 def _cl(a: np.ndarray) -> np.ndarray:
