@@ -172,10 +172,10 @@ def test_periodic_rows_equal_the_window_by_window_path(rng):
     for n_in, num, den, c in cases:
         n_out = max(1, n_in * num // den)
         row = rng.integers(0, 256, n_in * c, dtype=np.uint8)
-        for tx, mode in (
+        for tx, cv in (  # cv: None in Pillow's arithmetic, an integer in OpenCV's
             (_integer._opencv_table(n_in, n_out, n_out / n_in, True), 1),
-            (_integer._pillow_table("linear", n_in, n_out, False), 0),
-            (_integer._pillow_table("cubic", n_in, n_out, False), 0),
+            (_integer._pillow_table("linear", n_in, n_out, False), None),
+            (_integer._pillow_table("cubic", n_in, n_out, False), None),
         ):
             first, window = _integer._windows(tx)
             reg, wexp = _integer._periodic(tx, c)
@@ -183,13 +183,17 @@ def test_periodic_rows_equal_the_window_by_window_path(rng):
             split = np.zeros((max(reg[2], 1), n_in * c + c), np.uint8)
             acc = np.zeros(max(reg[3] * c, 1), np.int32)
             periodic, windows = np.zeros((2, n_out * c), np.int16)
-            _k._regular_h(row, periodic, first, window, c, mode, reg, wexp, acc, split)
-            _k._window_h(row, windows, first, window, c, mode, 0, n_out)
+            m0, m1 = reg[0], reg[0] + reg[1] * reg[3]  # the run, and the windows around it
+            _k._window_h(row, periodic, first, window, c, cv, 0, m0)
+            _k._window_h(row, periodic, first, window, c, cv, m1, n_out)
+            _k._regular_h(row, periodic, first, c, cv, reg, wexp, acc, split)
+            _k._window_h(row, windows, first, window, c, cv, 0, n_out)
             np.testing.assert_array_equal(periodic, windows, err_msg=str((n_in, n_out, c)))
-            if _ks.sweeps(window.shape[1], reg, wexp, c, mode):
+            if cv is not None and _ks.sweeps(window.shape[1], reg, wexp, c):
                 sweeps += 1
                 periodic[:] = 0
-                _ks._sweep_h(row, periodic, first, window, reg, wexp, split)
+                triple = None if reg[1] == 2 else 1
+                _ks._sweep_h(row, periodic, first, window, reg, wexp, split, triple)
                 np.testing.assert_array_equal(periodic, windows, err_msg=str((n_in, n_out)))
     assert runs > 40 and sweeps >= 3
 
@@ -201,5 +205,5 @@ def test_halving_by_blocks_is_the_table_path(channels, rng):
     x = np.ascontiguousarray(rng.integers(0, 256, (2, 26, 34, channels), dtype=np.uint8))
     x = x.transpose(0, 3, 1, 2)
     ty, tx = _integer._opencv_table(26, 13, 0.5, False), _integer._opencv_table(34, 17, 0.5, True)
-    blocks = _integer._run(x, ty, tx, 1, 2, False, halves=True)
-    np.testing.assert_array_equal(blocks, _integer._run(x, ty, tx, 1, 2, False))
+    blocks = _integer._run(x, ty, tx, True, False, halves=True)
+    np.testing.assert_array_equal(blocks, _integer._run(x, ty, tx, True, False))

@@ -71,8 +71,6 @@ __all__ = ["interpolate"]
 _OPENCV_METHODS = ("linear", "cubic")
 _PILLOW_METHODS = ("linear", "cubic", "lanczos")
 _PILLOW_SUPPORT = {"linear": 1.0, "cubic": 2.0, "lanczos": 3.0}
-# modes of the kernel's passes (see upsampling._kernels.integer)
-_PIL8, _CV_FIRST, _CV_LINEAR = range(3)
 
 
 def interpolate(
@@ -110,9 +108,9 @@ def interpolate(
         return _run_float32(x, ty, tx, ys[1] < ys[0])
     if library == "opencv":
         halves = all(o * 2 == i and r == 0.5 for i, o, r in (ys, xs))
-        return _run(x, ty, tx, _CV_FIRST, _CV_LINEAR, False, halves=halves and rows is None)
+        return _run(x, ty, tx, True, False, halves=halves and rows is None)
     v_first = _pillow_vertical_first(method, ys[:2], xs[:2])
-    return _run(x, ty, tx, _PIL8, _PIL8, v_first)
+    return _run(x, ty, tx, False, v_first)
 
 
 def _kind(x: np.ndarray, plan: Plan) -> tuple[str, str] | None:
@@ -375,8 +373,7 @@ def _run(
     x: np.ndarray,
     ty: Table,
     tx: Table,
-    h_mode: int,
-    v_mode: int,
+    opencv: bool,
     v_first: bool,
     *,
     halves: bool = False,
@@ -401,10 +398,11 @@ def _run(
         _backend.run_planes(_k.fixed_resize_v_first, tasks, work, *args, *tail, band)
     else:
         reg, wexp = _periodic(tx, n_c)
-        if _ks.sweeps(window.shape[1], reg, wexp, n_c, h_mode):
-            tail = (src, dst, first, window, reg, wexp, *tail, band)
+        if opencv and _ks.sweeps(window.shape[1], reg, wexp, n_c):
+            triple = None if reg[1] == 2 else 1  # None: the period-3 sweep is not compiled
+            tail = (src, dst, first, window, reg, wexp, *tail, triple, band)
             _backend.run_planes(_ks.opencv_sweep_resize, tasks, work, *tail)
         else:
-            tail = (*args, reg, wexp, *tail, h_mode, v_mode, band)
-            _backend.run_planes(_k.fixed_resize, tasks, work, *tail)
+            cv = 1 if opencv else None  # None: OpenCV's arithmetic is not compiled
+            _backend.run_planes(_k.fixed_resize, tasks, work, *args, reg, wexp, *tail, cv, band)
     return out

@@ -16,6 +16,12 @@ the rest window by window. Its rows are int16. Each path is its own small entry 
 :mod:`upsampling._integer`), so that a first call compiles only its own code.
 
 How each pass rounds is a ``mode`` (the libraries' arithmetic, :mod:`upsampling._integer`):
+Pillow's modes where the kernels' argument ``cv`` is ``None``, OpenCV's (1, then 2) where it
+is an integer. Numba resolves a branch on ``cv is None`` while compiling where ``cv`` is
+``None`` (or a literal, as the sweep entry of :mod:`upsampling._kernels.integer_sweep` passes):
+Pillow's first call compiles none of OpenCV's code. (OpenCV's call from Python, ``cv`` an
+int64, compiles both; a literal through one more entry level would cost more: every jitted
+level re-optimises and re-generates the machine code of all it calls.)
 
 =====  ==================================================================================
 mode   a pass's sum ``s`` of ``weight * value`` and what it stores
@@ -44,38 +50,38 @@ _inline = _inner  # LLVM inlines these small functions; numba-IR inlining cost s
 
 
 @_jit
-def _window_h(src, dst, first, weight, n_c, mode, j0, j1):
+def _window_h(src, dst, first, weight, n_c, cv, j0, j1):
     """One row across, outputs ``j0 <= j < j1``: ``dst[j * C + c]`` from the window of
     ``weight.shape[1]`` pixels that starts at pixel ``first[j]`` (taps of weight zero
-    included), in modes 0 and 1; RGB rows by :func:`_window3` (each its own function, so that
+    included), in mode 0 or 1 (``cv``); RGB rows by :func:`_window3` (each its own function, so that
     a path that needs one compiles only that one)."""
     if n_c == 3:
-        _window3(src, dst, first, weight, mode, j0, j1)
+        _window3(src, dst, first, weight, cv, j0, j1)
     elif n_c == 4:
-        _window4(src, dst, first, weight, mode, j0, j1)
+        _window4(src, dst, first, weight, cv, j0, j1)
     else:
-        _window_any(src, dst, first, weight, n_c, mode, j0, j1)
+        _window_any(src, dst, first, weight, n_c, cv, j0, j1)
 
 
 @_inner
-def _window_any(src, dst, first, weight, n_c, mode, j0, j1):
+def _window_any(src, dst, first, weight, n_c, cv, j0, j1):
     """:func:`_window_h` for any number of channels."""
     taps = weight.shape[1]
-    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    init = _init(cv)
     for j in range(j0, j1):
         for c in range(n_c):
             p = first[j] * n_c + c
             a0 = init
             for k in range(taps):
                 a0 += np.int32(src[p + k * n_c]) * weight[j, k]
-            dst[j * n_c + c] = _finish(a0, mode)
+            dst[j * n_c + c] = _finish(a0, cv)
 
 
 @_inner
-def _window3(src, dst, first, weight, mode, j0, j1):
+def _window3(src, dst, first, weight, cv, j0, j1):
     """:func:`_window_h` on RGB rows, the channels in three accumulators."""
     taps = weight.shape[1]
-    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    init = _init(cv)
     for j in range(j0, j1):
         p = first[j] * 3
         a0 = a1 = a2 = init
@@ -85,16 +91,16 @@ def _window3(src, dst, first, weight, mode, j0, j1):
             a1 += np.int32(src[p + 1]) * w
             a2 += np.int32(src[p + 2]) * w
             p += 3
-        dst[3 * j] = _finish(a0, mode)
-        dst[3 * j + 1] = _finish(a1, mode)
-        dst[3 * j + 2] = _finish(a2, mode)
+        dst[3 * j] = _finish(a0, cv)
+        dst[3 * j + 1] = _finish(a1, cv)
+        dst[3 * j + 2] = _finish(a2, cv)
 
 
 @_inner
-def _window4(src, dst, first, weight, mode, j0, j1):
+def _window4(src, dst, first, weight, cv, j0, j1):
     """:func:`_window_h` on RGBA rows, the channels in four accumulators."""
     taps = weight.shape[1]
-    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    init = _init(cv)
     for j in range(j0, j1):
         p = first[j] * 4
         a0 = a1 = a2 = a3 = init
@@ -105,32 +111,31 @@ def _window4(src, dst, first, weight, mode, j0, j1):
             a2 += np.int32(src[p + 2]) * w
             a3 += np.int32(src[p + 3]) * w
             p += 4
-        dst[4 * j] = _finish(a0, mode)
-        dst[4 * j + 1] = _finish(a1, mode)
-        dst[4 * j + 2] = _finish(a2, mode)
-        dst[4 * j + 3] = _finish(a3, mode)
+        dst[4 * j] = _finish(a0, cv)
+        dst[4 * j + 1] = _finish(a1, cv)
+        dst[4 * j + 2] = _finish(a2, cv)
+        dst[4 * j + 3] = _finish(a3, cv)
 
 
 @_jit
-def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
-    """:func:`_window_h` over a whole row where ``reg = (m0, period, stride, repeats)`` says
-    that outputs ``m0 + r + t * period`` read windows ``first[m0 + r] + t * stride`` (any
-    rational scale has such a run): each phase ``r`` is then a few contiguous multiply-adds
-    over ``(t, c)`` (weights ``wexp[r, k, t * C + c]``, or ``wexp[r, k, 0]`` for all where its
-    last axis has length 1), which vectorise; the input is first
-    split into ``stride`` phases when ``stride > 1``. The rows outside the run go one by one."""
+def _regular_h(src, dst, first, n_c, cv, reg, wexp, acc, split):
+    """:func:`_window_h` over the periodic run of a row, where ``reg = (m0, period, stride,
+    repeats)`` says that outputs ``m0 + r + t * period`` read windows ``first[m0 + r] + t *
+    stride`` (any rational scale has such a run): each phase ``r`` is then a few contiguous
+    multiply-adds over ``(t, c)`` (weights ``wexp[r, k, t * C + c]``, or ``wexp[r, k, 0]`` for
+    all where its last axis has length 1), which vectorise; the input is first split into
+    ``stride`` phases when ``stride > 1``. The rows outside the run (``m < m0`` and from
+    ``m0 + period * repeats``) are the caller's, by :func:`_window_h` (called from here, its
+    code would be optimised and generated once more at every level above: a slower first
+    call)."""
     m0, period, stride, repeats = reg[0], reg[1], reg[2], reg[3]
-    n_out = first.shape[0]
     if repeats == 0:
-        _window_h(src, dst, first, weight, n_c, mode, 0, n_out)
         return
-    _window_h(src, dst, first, weight, n_c, mode, 0, m0)
-    _window_h(src, dst, first, weight, n_c, mode, m0 + period * repeats, n_out)
-    taps = weight.shape[1]
+    taps = wexp.shape[1]
     n = repeats * n_c
     if stride > 1:
         split_phases(src, split, stride, n_c)
-    init = np.int32(1 << 21) if mode == 0 else np.int32(0)
+    init = _init(cv)
     step = period * n_c
     for r in range(period):
         o = (m0 + r) * n_c
@@ -138,14 +143,14 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
             s0 = _segment(src, split, first[m0 + r], n_c, stride, n)
             s1 = _segment(src, split, first[m0 + r] + 1, n_c, stride, n)
             a, b = wexp[r, 0, 0], wexp[r, 1, 0]
-            if n_c == 3 and mode == 1:  # OpenCV's, spelt out
+            if cv is not None and n_c == 3:  # OpenCV's, spelt out
                 _linear3(dst[o:], s0, s1, a, b, step, repeats)
             else:
                 for t in range(repeats):
                     for c in range(n_c):
                         p = t * n_c + c
                         v = np.int32(init + lin2(s0[p], a, s1[p], b))
-                        dst[o + t * step + c] = _finish(v, mode)
+                        dst[o + t * step + c] = _finish(v, cv)
             continue
         acc[:n] = init
         for k in range(taps):
@@ -158,18 +163,18 @@ def _regular_h(src, dst, first, weight, n_c, mode, reg, wexp, acc, split):
             else:
                 for e in range(n):
                     acc[e] += np.int32(seg[e]) * w[e]
-        if mode == 1 and n_c == 3:
+        if cv is not None and n_c == 3:
             for t in range(repeats):
                 dst[o + t * step] = acc[3 * t] >> np.int32(4)
                 dst[o + t * step + 1] = acc[3 * t + 1] >> np.int32(4)
                 dst[o + t * step + 2] = acc[3 * t + 2] >> np.int32(4)
-        elif mode == 1 and n_c == 1:
+        elif cv is not None and n_c == 1:
             for t in range(repeats):
                 dst[o + t * step] = acc[t] >> np.int32(4)
         else:
             for t in range(repeats):
                 for c in range(n_c):
-                    dst[o + t * step + c] = _finish(acc[t * n_c + c], mode)
+                    dst[o + t * step + c] = _finish(acc[t * n_c + c], cv)
 
 
 @_inline
@@ -232,21 +237,19 @@ def _clip255(v):
 
 
 @_inline
-def _finish(acc, mode):
+def _init(cv):
+    """A horizontal sum's start: Pillow's rounding ``2**21`` (mode 0), else 0."""
+    if cv is None:
+        return np.int32(1 << 21)
+    return np.int32(0)
+
+
+@_inline
+def _finish(acc, cv):
     """A horizontal sum as stored: Pillow's 8 bits (mode 0) or OpenCV's ``s >> 4`` (mode 1)."""
-    if mode == 0:
+    if cv is None:
         return _clip255(np.int32(acc) >> np.int32(22))
     return np.int32(acc) >> np.int32(4)
-
-
-@_inner
-def _row_v(rows, out, index, weight, count, m, mode, acc32):
-    """One output row ``m`` from input row ``y`` at ``rows[y % len(rows)]`` (a ring of
-    resampled rows, or the whole input), in ``mode`` (0 or 2)."""
-    if mode == 0:
-        _v_pillow(rows, out, index, weight, count, m, acc32)
-    else:
-        _v_opencv_linear(rows, out, index, weight, count, m, acc32)
 
 
 @_inline
@@ -313,24 +316,33 @@ def _missing(held, yi, yn, m, todo):
 
 
 @_jit
-def fixed_resize(start, stop, src, dst, n_c, xf, xw, reg, wexp, yi, yw, yn, h_mode, v_mode, band):
+def fixed_resize(start, stop, src, dst, n_c, xf, xw, reg, wexp, yi, yw, yn, cv, band):
     """uint8 ``src`` ``(B, H, W * C)`` into ``dst`` ``(B, OH, OW * C)`` with int32 weights:
     the horizontal pass (windows ``xf``, ``xw``; their periodic run ``reg``, ``wexp``, see
-    :func:`_regular_h`) in ``h_mode``, each input row once per task into the ring (see
-    :func:`_ring`), then the vertical one (table ``yi``, ``yw``, ``yn``) in ``v_mode``. Tasks
+    :func:`_regular_h`), each input row once per task into the ring (see :func:`_ring`), then
+    the vertical one (table ``yi``, ``yw``, ``yn``), in Pillow's arithmetic where ``cv`` is
+    ``None`` (OpenCV's code is then not compiled), else in OpenCV's. Tasks
     ``start <= t < stop``."""
     o_h = dst.shape[1]
     bands = (o_h + band - 1) // band
     cache, held, todo, acc32, hacc, split = _ring(src, dst, n_c, reg, yi)
+    # the run of _regular_h and the windows before and after it (m0 - m0: a variable, not the
+    # literal 0, so that both calls share one specialisation of _window_h)
+    m0, m1, n_out = reg[0], reg[0] + reg[1] * reg[3], xf.shape[0]
     for t in range(start, stop):
         b, r0 = t // bands, (t % bands) * band
         held[:] = -1
         for m in range(r0, min(r0 + band, o_h)):
             for i in range(_missing(held, yi, yn, m, todo)):
                 y = todo[i]
-                args = (xf, xw, n_c, h_mode, reg, wexp, hacc, split)
-                _regular_h(src[b, y], cache[y % cache.shape[0]], *args)
-            _row_v(cache, dst[b, m], yi, yw, yn, m, v_mode, acc32)
+                row, out = src[b, y], cache[y % cache.shape[0]]
+                _window_h(row, out, xf, xw, n_c, cv, m0 - m0, m0)
+                _window_h(row, out, xf, xw, n_c, cv, m1, n_out)
+                _regular_h(row, out, xf, n_c, cv, reg, wexp, hacc, split)
+            if cv is None:
+                _v_pillow(cache, dst[b, m], yi, yw, yn, m, acc32)
+            else:
+                _v_opencv_linear(cache, dst[b, m], yi, yw, yn, m, acc32)
 
 
 @_jit
@@ -347,7 +359,7 @@ def fixed_resize_v_first(start, stop, src, dst, n_c, xf, xw, yi, yw, yn, band):
         r0 = (t % bands) * band
         for m in range(r0, min(r0 + band, o_h)):
             _v_pillow(src[b], row, yi, yw, yn, m, acc32)
-            _window_h(row, dst[b, m], xf, xw, n_c, 0, 0, xf.shape[0])
+            _window_h(row, dst[b, m], xf, xw, n_c, None, m - m, xf.shape[0])
 
 
 @_jit

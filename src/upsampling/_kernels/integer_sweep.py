@@ -21,27 +21,28 @@ _inline = _inner  # LLVM inlines these small functions
 
 
 @_jit
-def _sweep_h(src, dst, first, weight, reg, wexp, split):
+def _sweep_h(src, dst, first, weight, reg, wexp, split, triple):
     """``integer._regular_h`` for OpenCV's first pass on RGB rows where :func:`sweeps` says
-    so: the edges window by window, the run's phases in one sweep."""
+    so: the edges window by window, the run's phases in one sweep. ``triple``: ``None`` for
+    a period of 2 (numba then compiles only that sweep), an integer for a period of 3."""
     m0, period, stride, repeats = reg[0], reg[1], reg[2], reg[3]
-    _window3(src, dst, first, weight, 1, 0, m0)
+    # the edges: cv literal 1 (OpenCV's arithmetic), m0 - m0 not the literal 0 (one
+    # specialisation of _window3, not two)
+    _window3(src, dst, first, weight, 1, m0 - m0, m0)
     _window3(src, dst, first, weight, 1, m0 + period * repeats, first.shape[0])
     if stride > 1 and not (period == 3 and (stride == 2 or stride == 4)):
         split_phases(src, split, stride, 3)
     out, n = dst[m0 * 3 :], repeats * 3
-    if period == 2:
+    if triple is None:
         _linear3_pair(src, split, out, first[m0:], wexp, stride, n)
     else:
         _linear3_triple(src, split, out, first[m0:], wexp, stride, n)
 
 
-def sweeps(taps: int, reg: np.ndarray, wexp: np.ndarray, n_c: int, h_mode: int) -> bool:
-    """Whether :func:`opencv_sweep_resize` takes this horizontal pass (see :func:`_sweep_h`)."""
-    return (
-        h_mode == 1 and n_c == 3 and taps == 2 and reg[3] > 0
-        and wexp.shape[2] == 1 and 2 <= reg[1] <= 3
-    )  # fmt: skip
+def sweeps(taps: int, reg: np.ndarray, wexp: np.ndarray, n_c: int) -> bool:
+    """Whether :func:`opencv_sweep_resize` takes OpenCV's horizontal pass (see
+    :func:`_sweep_h`)."""
+    return n_c == 3 and taps == 2 and reg[3] > 0 and wexp.shape[2] == 1 and 2 <= reg[1] <= 3
 
 
 @_inline
@@ -105,7 +106,7 @@ def _triple(dst, src, first, wexp, n, step):
 
 
 @_jit
-def opencv_sweep_resize(start, stop, src, dst, xf, xw, reg, wexp, yi, yw, yn, band):
+def opencv_sweep_resize(start, stop, src, dst, xf, xw, reg, wexp, yi, yw, yn, triple, band):
     """``integer.fixed_resize`` in OpenCV's bilinear modes (1 then 2) on RGB rows where
     :func:`sweeps` says so: the horizontal pass by :func:`_sweep_h` (an entry of its own, so
     that neither path compiles the other's code)."""
@@ -118,5 +119,6 @@ def opencv_sweep_resize(start, stop, src, dst, xf, xw, reg, wexp, yi, yw, yn, ba
         for m in range(r0, min(r0 + band, o_h)):
             for i in range(_missing(held, yi, yn, m, todo)):
                 y = todo[i]
-                _sweep_h(src[b, y], cache[y % cache.shape[0]], xf, xw, reg, wexp, split)
+                args = (xf, xw, reg, wexp, split, triple)
+                _sweep_h(src[b, y], cache[y % cache.shape[0]], *args)
             _v_opencv_linear(cache, dst[b, m], yi, yw, yn, m, acc32)
