@@ -4,16 +4,21 @@ wherever a trace needs it, and the caches keyed by everything that changes the a
 
 from __future__ import annotations
 
+import sys
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 import upsampling as up
-from upsampling import _checks
+from upsampling import _backend, _checks
+from upsampling.filters import table
 from upsampling.nn import _conv_ops, _dispatch, _interpolate_ops
 from upsampling.spec import ResizeSpec
+
+interpolate = sys.modules["upsampling.interpolate"]  # (the module: up.interpolate is the function)
 
 
 def _x(shape, dtype, layout="nchw", seed=0):
@@ -229,3 +234,60 @@ def test_auto_on_an_accelerator_runs_pytorchs_transposed_convolution(monkeypatch
     y = up.conv_transpose(x, w, stride=2, padding=1)
     assert seen == [1]
     torch.testing.assert_close(y, torch.nn.functional.conv_transpose2d(x, w, stride=2, padding=1))
+
+
+DIRECT = [
+    dict(scale_factor=2),
+    dict(scale_factor=1.5, mode="nearest-exact"),
+    dict(scale_factor=2, mode="bilinear"),
+    dict(scale_factor=1.5, mode="bilinear", align_corners=True),
+    dict(size=(11, 5), mode="bicubic"),
+    dict(size=(3, 2), mode="area"),
+    dict(size=(3, 2), mode="bilinear", antialias=True),
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "last"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=str)
+@pytest.mark.parametrize("kw", DIRECT, ids=str)
+def test_direct_small_calls_equal_the_prepared_path(kw, dtype, layout):
+    """A small call on the plan's own tables runs its prepared kernel call at once
+    (``interpolate._direct``): the same bits and layout as the general path, which prepares
+    every call (tables passed in: nothing cached)."""
+    ran = 0
+    for shape in [(1, 16, 8, 8), (2, 3, 5, 7), (1, 1, 1, 1), (1, 5, 6, 1)]:
+        x = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+        if layout == "last":
+            x = _backend.as_channels_last(x)
+        spec = ResizeSpec.of("interpolate", **kw)
+        plan = interpolate.plan_for(spec, x.shape, x.itemsize, dtype == np.float64)
+        direct = interpolate._direct(x, plan)
+        ran += direct is not None
+        fast = interpolate.interpolate_array(x, plan)
+        tables = [table(a) for a in plan.axes]
+        slow = interpolate.interpolate_array(x, plan, tables)
+        assert fast.strides == slow.strides and fast.dtype == slow.dtype
+        assert fast.tobytes() == slow.tobytes()
+    assert ran >= 3
+
+
+def test_direct_calls_leave_larger_work_to_the_threads(monkeypatch):
+    """The direct call is for work that stays on one thread; with the threshold lowered (as
+    the thread tests do), the same call splits again."""
+    x = np.ones((1, 16, 8, 8), np.float32)
+    spec = ResizeSpec.of("interpolate", scale_factor=2, mode="bilinear")
+    plan = interpolate.plan_for(spec, x.shape, 4, False)
+    assert interpolate._direct(x, plan) is not None
+    monkeypatch.setattr(_backend, "_PARALLEL_MIN_WORK", 1 << 8)
+    assert interpolate._direct(x, plan) is None
+
+
+def test_tensor_calls_run_the_kernels_at_once_only_when_nothing_records_them():
+    x = _x((1, 2, 3, 3), torch.float32)
+    assert _dispatch.runs_here(x)
+    assert not _dispatch.runs_here(x.clone().requires_grad_())
+    with torch.no_grad():
+        assert _dispatch.runs_here(x.clone().requires_grad_())
+    assert not _dispatch.runs_here(x.to(torch.float16))  # no numba kernel: the op's fallback
+    with FakeTensorMode(allow_non_fake_inputs=True) as mode:
+        assert not _dispatch.runs_here(mode.from_tensor(x))

@@ -134,6 +134,14 @@ def volumes(a: np.ndarray, last: bool) -> np.ndarray:
     return np.ascontiguousarray(a).reshape(n * c, *pad, *spatial, 1)
 
 
+def as_channels_last(a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` ``(N, C, *spatial)`` with its channels innermost (:func:`channels_last`
+    where ``C > 1`` and there is more than one pixel)."""
+    return np.ascontiguousarray(a.transpose(_CHANNELS_LAST[a.ndim])).transpose(
+        _CHANNELS_FIRST[a.ndim]
+    )
+
+
 def empty_in_layout(shape: tuple[int, ...], dtype, last: bool, fill=np.empty) -> np.ndarray:
     """A new ``(N, C, *spatial)`` array of ``shape`` made by ``fill`` (``np.empty`` or
     ``np.zeros``), channels innermost if ``last``."""

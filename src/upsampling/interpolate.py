@@ -253,6 +253,75 @@ def _prepare_resample(shape, dtype: np.dtype, last: bool, tables, order) -> _Res
     )
 
 
+def _as_channels_last(shape: tuple[int, ...], tables: list[Table]) -> bool:
+    """Whether an NCHW input of ``shape`` resamples as a channels_last copy: small calls of
+    short rows, where the channels_last kernels, vectorised over the channels, beat the row
+    kernel's per-row cost even with both copies (the same sums)."""
+    return (
+        shape[1] > _INTERLEAVED
+        and tables[-1].out_size <= _SHORT_ROWS
+        and math.prod(shape[2:]) > 1  # (a single pixel's copy would be C-contiguous again)
+        and shape[0] * shape[1] * math.prod(t.out_size for t in tables) <= _SMALL
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Direct:
+    """A prepared whole call of :func:`interpolate_array` on a plan's own tables, for inputs of
+    one shape, strides and dtype: the kernel and all its arguments but the arrays, so that a
+    small call (one thread) costs a lookup and the kernel, not the preparation's Python.
+    ``copy``: an NCHW input resampled as a channels_last copy (:func:`_as_channels_last`);
+    ``last``: the layout the kernel reads and writes; ``work``: the elements it touches, which
+    :func:`upsampling._backend.threads_for` compares with its threshold at each call."""
+
+    plan: Plan  # (its id is in the key: held here, it is never reused while the entry lives)
+    kernel: Any
+    copy: bool
+    last: bool
+    out_shape: tuple[int, ...]
+    views: tuple | None
+    args: tuple
+    work: int
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.copy:
+            x = _backend.as_channels_last(x)
+        out = _backend.empty_in_layout(self.out_shape, x.dtype, self.last)
+        src, dst = _backend.volumes(x, self.last), _backend.volumes(out, self.last)
+        if self.views is not None:
+            src, dst = _reshaped(src, self.views[0]), _reshaped(dst, self.views[1])
+        self.kernel(0, len(src), src, dst, *self.args)
+        return np.ascontiguousarray(out) if self.copy else out
+
+
+def _direct(x: np.ndarray, plan: Plan) -> _Direct | None:
+    """The :class:`_Direct` call of ``plan`` on arrays like ``x``, or None where the call takes
+    another path (integer or float16 data, extrapolation, an identity, a split over threads)."""
+    key = ("direct", id(plan), x.shape, x.strides, x.dtype)
+    found = _cached(key, lambda: _make_direct(x, plan))
+    if found is None or found.work >= 2 * _backend._PARALLEL_MIN_WORK:
+        return None
+    return found
+
+
+def _make_direct(x: np.ndarray, plan: Plan) -> _Direct | None:
+    if x.dtype not in (np.float32, np.float64) or plan.extrapolation is not None:
+        return None
+    _, tables, gather = _plan_tables(plan, False)
+    last = _backend.channels_last(x)
+    copy = not last and _as_channels_last(x.shape, tables)  # (a copy moves values exactly)
+    last = last or copy
+    if gather:
+        out_shape, idx, layout, _ = _prepare_gather(x.shape, x.dtype, last, tables)
+        work = math.prod(out_shape)
+        return _Direct(plan, _k.gather, copy, last, out_shape, None, (*idx, layout), work)
+    prep = _prepare_resample(x.shape, x.dtype, last, tables, None)
+    if prep is None:
+        return None
+    work = x.size + math.prod(prep.out_shape)
+    return _Direct(plan, _k.resample, copy, last, prep.out_shape, prep.views, prep.whole, work)
+
+
 def apply_tables(
     x: np.ndarray,
     tables: list[Table],
@@ -265,16 +334,8 @@ def apply_tables(
     A :func:`channels_last` array gives a channels_last result, computed in place. ``cache``:
     the tables are long-lived (a plan's), so what the call derives from them is kept."""
     last = _backend.channels_last(x)
-    if (
-        not last
-        and x.shape[1] > _INTERLEAVED
-        and tables[-1].out_size <= _SHORT_ROWS
-        and math.prod(x.shape[2:]) > 1  # (a single pixel's copy would be C-contiguous again)
-        and x.shape[0] * x.shape[1] * math.prod(t.out_size for t in tables) <= _SMALL
-    ):
-        # small calls of short rows: the channels_last kernels, vectorised over the channels,
-        # beat the row kernel's per-row cost even with both copies (the same sums)
-        pixels = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    if not last and _as_channels_last(x.shape, tables):
+        pixels = _backend.as_channels_last(x)
         return np.ascontiguousarray(apply_tables(pixels, tables, order, cache=cache))
     if cache:
         key = ("resample", *tables, order, x.shape, x.dtype, last)
@@ -385,6 +446,10 @@ def interpolate_array(
         if out is not None:
             return out
     cache = tables is None  # the plan's own tables: long-lived (a chunk's are not)
+    if cache and x.dtype.kind == "f":
+        direct = _direct(x, plan)
+        if direct is not None:
+            return direct(x)
     if cache:
         _, tables, whole_gather = _plan_tables(plan, False)
         gather = whole_gather if gather is None else gather

@@ -176,18 +176,41 @@ def implementation(impl: Callable, numba: Callable | None = None, name: str = ""
         if triton is not None:
             result = _unaliased(triton(*args), args)
         elif numba is not None and numba_runs(args):
-            result = numba(*[_numpy_argument(a) for a in args])
-            # the usual outputs: new arrays, with no input's memory to look for
-            owned = all(map(_owned, result)) if type(result) is tuple else _owned(result)
-            result = _torch_result(result)
-            if not owned:
-                result = _unaliased(result, args)
+            return numpy_result(numba(*[_numpy_argument(a) for a in args]), args)
         else:
             result = _unaliased(impl(*args), args)
         x = args[0]
         return in_format(result, memory_format(x), x.dim()) if isinstance(x, Tensor) else result
 
     return run
+
+
+def numpy_result(result: Any, args: tuple) -> Any:
+    """What an op returns for the NumPy-level implementation's ``result`` on ``args``: tensors
+    on the same memory, cloned where they share an input's, in the data's memory format (see
+    :func:`implementation`)."""
+    # the usual outputs: new arrays, with no input's memory to look for
+    owned = all(map(_owned, result)) if type(result) is tuple else _owned(result)
+    result = _torch_result(result)
+    if not owned:
+        result = _unaliased(result, args)
+    x = args[0]
+    return in_format(result, memory_format(x), x.dim()) if isinstance(x, Tensor) else result
+
+
+def runs_here(x: Tensor) -> bool:
+    """Whether an op's call on data ``x`` (its only tensor argument) may run the NumPy-level
+    implementation at once, without the op and without autograd: a plain eager call
+    (:func:`plain_eager`) that autograd does not record, on data numba computes, with no Triton
+    kernel for it. The result is the op's, bit for bit (:func:`numpy_result` is its tail)."""
+    return (
+        type(x) is Tensor
+        and x.is_cpu
+        and x.dtype in _NUMBA_DTYPES
+        and not (x.requires_grad and torch.is_grad_enabled())
+        and kernels_setting() != "triton"
+        and plain_eager(())
+    )
 
 
 _C = torch._C

@@ -29,7 +29,7 @@ from ..unpool import (
     unpool_array,
     unpool_nearest_backward_array,
 )
-from ._dispatch import define, empty, memory_format
+from ._dispatch import as_numpy, define, empty, memory_format, numpy_result, runs_here
 
 
 def _nails(scale, offset) -> tuple:
@@ -126,6 +126,9 @@ _unpool_op = define(
 
 
 def unpool(x: Tensor, scale, offset, bed_of_nails: bool) -> Tensor:
+    if runs_here(x):  # the op's own implementation, without its dispatch
+        out = unpool_array(as_numpy(x), tuple(scale), tuple(offset), bool(bed_of_nails))
+        return numpy_result(out, (x,))
     return _unpool_op(x, list(scale), list(offset), bool(bed_of_nails))
 
 
@@ -252,6 +255,9 @@ _max_pool_op = define(
 
 
 def max_pool(x: Tensor, kernel, stride, padding, dilation, ceil_mode) -> tuple[Tensor, Tensor]:
+    if runs_here(x):  # the op's own implementation, without its dispatch
+        window = (tuple(kernel), tuple(stride), tuple(padding), tuple(dilation))
+        return numpy_result(max_pool_array(as_numpy(x), *window, bool(ceil_mode)), (x,))
     return _max_pool_op(
         x, list(kernel), list(stride), list(padding), list(dilation), bool(ceil_mode)
     )
