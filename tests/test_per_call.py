@@ -244,6 +244,13 @@ DIRECT = [
     dict(size=(11, 5), mode="bicubic"),
     dict(size=(3, 2), mode="area"),
     dict(size=(3, 2), mode="bilinear", antialias=True),
+    dict(  # values outside the input: filled after the tables (forward), none in the gradient
+        size=(9, 7),
+        mode="linear",
+        coordinate_transformation_mode="tf_crop_and_resize",
+        roi=(0.1, -0.2, 1.2, 0.9),
+        extrapolation_value=3.0,
+    ),
 ]
 
 
@@ -268,7 +275,14 @@ def test_direct_small_calls_equal_the_prepared_path(kw, dtype, layout):
         slow = interpolate.interpolate_array(x, plan, tables)
         assert fast.strides == slow.strides and fast.dtype == slow.dtype
         assert fast.tobytes() == slow.tobytes()
-    assert ran >= 3
+        # the gradient's tables: interpolate_backward_array against apply_tables uncached
+        g = np.random.default_rng(5).standard_normal(fast.shape).astype(dtype)
+        g = _backend.as_channels_last(g) if layout == "last" else g
+        ran += interpolate._direct(g, plan, transposed=True) is not None
+        fast = interpolate.interpolate_backward_array(g, plan)
+        slow = interpolate.apply_tables(g, [t.transposed() for t in tables])
+        assert fast.strides == slow.strides and fast.tobytes() == slow.tobytes()
+    assert ran >= (3 if "extrapolation_value" in kw else 6)  # (forward: the general path)
 
 
 def test_direct_calls_leave_larger_work_to_the_threads(monkeypatch):

@@ -294,20 +294,24 @@ class _Direct:
         return np.ascontiguousarray(out) if self.copy else out
 
 
-def _direct(x: np.ndarray, plan: Plan) -> _Direct | None:
-    """The :class:`_Direct` call of ``plan`` on arrays like ``x``, or None where the call takes
-    another path (integer or float16 data, extrapolation, an identity, a split over threads)."""
-    key = ("direct", id(plan), x.shape, x.strides, x.dtype)
-    found = _cached(key, lambda: _make_direct(x, plan))
+def _direct(x: np.ndarray, plan: Plan, transposed: bool = False) -> _Direct | None:
+    """The :class:`_Direct` call of ``plan`` (``transposed``: of its gradient) on arrays like
+    ``x``, or None where the call takes another path (integer or float16 data, extrapolation,
+    an identity, a split over threads)."""
+    key = ("direct", id(plan), transposed, x.shape, x.strides, x.dtype)
+    found = _cached(key, lambda: _make_direct(x, plan, transposed))
     if found is None or found.work >= 2 * _backend._PARALLEL_MIN_WORK:
         return None
     return found
 
 
-def _make_direct(x: np.ndarray, plan: Plan) -> _Direct | None:
-    if x.dtype not in (np.float32, np.float64) or plan.extrapolation is not None:
+def _make_direct(x: np.ndarray, plan: Plan, transposed: bool) -> _Direct | None:
+    if x.dtype not in (np.float32, np.float64):
         return None
-    _, tables, gather = _plan_tables(plan, False)
+    if plan.extrapolation is not None and not transposed:  # (filled after the tables)
+        return None
+    _, tables, gather = _plan_tables(plan, transposed)
+    gather = gather and not transposed  # (a gradient always goes through apply_tables)
     last = _backend.channels_last(x)
     copy = not last and _as_channels_last(x.shape, tables)  # (a copy moves values exactly)
     last = last or copy
@@ -485,6 +489,9 @@ def interpolate_array(
 
 def interpolate_backward_array(g: np.ndarray, plan: Plan) -> np.ndarray:
     """The gradient with respect to the input: the transposed tables, applied by gathering."""
+    direct = _direct(g, plan, transposed=True)
+    if direct is not None:
+        return direct(g)
     return apply_tables(g, _plan_tables(plan, True)[1], cache=True)
 
 
