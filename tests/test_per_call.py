@@ -18,7 +18,8 @@ from upsampling.filters import table
 from upsampling.nn import _conv_ops, _dispatch, _interpolate_ops
 from upsampling.spec import ResizeSpec
 
-interpolate = sys.modules["upsampling.interpolate"]  # (the module: up.interpolate is the function)
+interpolate = sys.modules["upsampling.interpolate"]
+conv = sys.modules["upsampling.conv"]  # (the module: up.interpolate is the function)
 
 
 def _x(shape, dtype, layout="nchw", seed=0):
@@ -228,12 +229,60 @@ def test_auto_on_an_accelerator_runs_pytorchs_transposed_convolution(monkeypatch
     assert _conv_ops.auto_method(x, w, None, (2, 2)) == "subpixel"
     monkeypatch.setattr(_conv_ops, "on_accelerator", lambda t: True)
     assert _conv_ops.auto_method(x, w, None, (2, 2)) == "torch"
-    seen = []
-    torch_path = _conv_ops.transpose_torch
-    monkeypatch.setattr(_conv_ops, "transpose_torch", lambda *a: seen.append(1) or torch_path(*a))
-    y = up.conv_transpose(x, w, stride=2, padding=1)
-    assert seen == [1]
-    torch.testing.assert_close(y, torch.nn.functional.conv_transpose2d(x, w, stride=2, padding=1))
+    monkeypatch.setattr(_conv_ops, "transpose_subpixel", lambda *a: pytest.fail("sub-pixel"))
+    expected = torch.nn.functional.conv_transpose2d(x, w, stride=2, padding=1)
+    for prepared in (_conv_ops.torch_kernel_call, lambda *a: None):  # the eager call, the op's
+        monkeypatch.setattr(_conv_ops, "torch_kernel_call", prepared)
+        conv._TRANSPOSE_CALLS.clear()
+        assert torch.equal(up.conv_transpose(x, w, stride=2, padding=1), expected)
+
+
+CONV_CALLS = [
+    ((1, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),
+    ((2, 4, 5, 7), (4, 6, 3, 3), dict(stride=(2, 3), padding=1, output_padding=(1, 0))),
+    ((1, 4, 9), (4, 2, 5), dict(stride=3, dilation=2)),
+    ((1, 6, 4, 4), (6, 2, 3, 3), dict(stride=2, groups=3)),
+    ((1, 4, 6, 6), (4, 3, 4, 4), dict(stride=2, padding="same")),  # a window torch cannot name
+]
+
+
+@pytest.mark.parametrize("layout", ["nchw", "last"])
+@pytest.mark.parametrize("case", CONV_CALLS, ids=str)
+def test_prepared_transposed_convolution_equals_the_general_path(case, layout, monkeypatch):
+    """An eager ``conv_transpose`` whose ``"auto"`` is PyTorch's kernel runs the call prepared
+    with its first one (``_conv_ops.torch_kernel_call``): the same values, gradients, strides
+    and memory format as the general path."""
+    shape, wshape, kw = case
+    x = _x(shape, torch.float32, layout if len(shape) == 4 else "nchw")
+    w = _x(wshape, torch.float32, seed=3)
+
+    def run():
+        xg, wg = x.clone().requires_grad_(), w.clone().requires_grad_()
+        y = up.conv_transpose(xg, wg, **kw)
+        y.backward(_x(y.shape, y.dtype, seed=4))
+        return up.conv_transpose(x, w, **kw), y.detach(), xg.grad, wg.grad
+
+    conv._TRANSPOSE_CALLS.clear()
+    fast = run()
+    fast = run()  # (the second call of each key runs the prepared call)
+    monkeypatch.setattr(_conv_ops, "torch_kernel_call", lambda *a: None)
+    conv._TRANSPOSE_CALLS.clear()
+    slow = run()
+    for a, b in zip(fast, slow, strict=True):
+        assert a.stride() == b.stride() and torch.equal(a, b)
+
+
+def test_the_prepared_call_leaves_the_sub_pixel_method_its_shapes():
+    """No prepared PyTorch call where ``"auto"`` may take the sub-pixel method (large 2-D work
+    on the CPU, decided per call by grad mode and threads) or another method is named."""
+    big = torch.empty(1, 64, 128, 128)
+    w = torch.empty(64, 32, 4, 4)
+    args = ((2, 2), (1, 1), 1, (1, 1), (256, 256))
+    assert _conv_ops.torch_kernel_call(big, w, None, *args, "auto") is None
+    small = torch.empty(1, 64, 8, 8)
+    args = ((2, 2), (1, 1), 1, (1, 1), (16, 16))
+    assert _conv_ops.torch_kernel_call(small, w, None, *args, "auto") is not None
+    assert _conv_ops.torch_kernel_call(small, w, None, *args, "scatter") is None
 
 
 DIRECT = [

@@ -10,6 +10,7 @@ to :mod:`upsampling.nn._conv_ops` (the same algorithms in differentiable PyTorch
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -280,15 +281,25 @@ def conv_transpose(
         return _backend.dask_ops().conv_transpose(**locals())
     options = (stride, padding, output_padding, groups, dilation, output_size, method)
     key = _call_key(x, weight, bias, options)
-    found = _TRANSPOSE_CALLS.get(key) if key is not None else None
+    try:
+        found = _TRANSPOSE_CALLS.get(key) if key is not None else None
+    except TypeError:  # a symbolic size (make_fx's symbolic tracing): not a key
+        key = found = None
     if found is None:
-        found = _transpose_arguments(x, weight, bias, *options)
+        method, args = _transpose_arguments(x, weight, bias, *options)
+        ops = _backend.torch_ops("conv") if key is not None else None
+        # eager tensor calls that PyTorch's own kernel computes: that call, prepared
+        prepared = getattr(ops, "torch_kernel_call", None)
+        fast = None if prepared is None else prepared(x, weight, bias, *args, method)
+        found = method, args, fast
         if key is not None:
             if len(_TRANSPOSE_CALLS) >= 256:
                 _TRANSPOSE_CALLS.clear()
             _TRANSPOSE_CALLS[key] = found
-    method, args = found
+    method, args, fast = found
     if _backend.is_tensor(x):
+        if fast is not None and not _tracing():
+            return fast(x, weight, bias)
         return _backend.torch_ops("conv").conv_transpose(x, weight, bias, *args, method)
     dtype = _gemm_dtype(x.dtype)
     xc, wc = x.astype(dtype, copy=False), weight.astype(dtype, copy=False)
@@ -322,28 +333,29 @@ _TRANSPOSE_CALLS: dict[tuple, tuple] = {}
 _PLAIN_OPTIONS = frozenset({type(None), bool, int, str})
 
 
+def _tracing() -> bool:
+    """Inside a ``torch.jit`` trace (an ONNX export among them), whose path is the ops'."""
+    return sys.modules["torch"].jit.is_tracing()
+
+
+def _operand(a) -> tuple:
+    """What a call's checks depend on of a tensor or array operand."""
+    return type(a), tuple(a.shape), a.dtype, a.device
+
+
 def _call_key(x, weight, bias, options: tuple) -> tuple | None:
     """The cache key of a tensor call, or None (NumPy or Dask input, an option that is not a
-    plain int, str or tuple of ints, symbolic sizes, inside a trace)."""
+    plain int, str or tuple of ints, inside a trace)."""
     if not _backend.is_tensor(x) or _compiling():
         return None
-    if not _PLAIN_OPTIONS.issuperset(map(type, options)):
-        if not all(
-            type(o) in _PLAIN_OPTIONS
-            or (type(o) is tuple and _PLAIN_OPTIONS.issuperset(map(type, o)))
-            for o in options
+    kinds = tuple(map(type, options))
+    for o, kind in zip(options, kinds):  # (a loop: cheaper than generators on small calls)
+        if kind not in _PLAIN_OPTIONS and not (
+            kind is tuple and _PLAIN_OPTIONS.issuperset(map(type, o))
         ):
             return None
-    operands = tuple(
-        None if a is None else (type(a), tuple(a.shape), a.dtype, a.device)
-        for a in (x, weight, bias)
-    )
-    key = (operands, options, tuple(type(o) for o in options))
-    try:
-        hash(key)
-    except TypeError:  # a symbolic size
-        return None
-    return key
+    operands = (_operand(x), _operand(weight), None if bias is None else _operand(bias))
+    return operands, options, kinds  # (unhashable with a symbolic size: the lookup says so)
 
 
 def conv_matrix(

@@ -82,7 +82,7 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
     1.05-3x on smaller work (batch 1 at 16x16 to 64x64, 1 thread: a decoder at batch 1). Where
     kernel equals stride (1x1 phases), with more threads (not measured), with autograd, small
     work, 1-D or 3-D, or on other devices, PyTorch's own kernel."""
-    if x.ndim != 4:
+    if x.ndim != 4 or x.numel() * w.shape[1] < 1 << 25:  # (the usual answer, asked first)
         return False
     wants_grad = torch.is_grad_enabled() and (
         x.requires_grad or w.requires_grad or (bias is not None and bias.requires_grad)
@@ -93,7 +93,6 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
         and x.dtype in (torch.float32, torch.float64)
         and max(stride) > 1
         and any(k > s for k, s in zip(w.shape[2:], stride, strict=True))
-        and x.numel() * w.shape[1] >= 1 << 25
         and torch.get_num_threads() <= 2
     )
 
@@ -333,8 +332,32 @@ def conv_transpose(x, w, bias, stride, dilation, groups, offset, out_size, metho
     """The method's result in ``x``'s memory format (PyTorch's transposed convolution keeps
     ``channels_last``; the other methods write a new contiguous tensor)."""
     y = _METHODS[method](x, w, bias, stride, dilation, groups, offset, out_size)
+    return _in_format_of(x, y)
+
+
+def _in_format_of(x: Tensor, y: Tensor) -> Tensor:
     if not x.is_contiguous():
         fmt = memory_format(x)
         if not y.is_contiguous(memory_format=fmt):
             y = y.contiguous(memory_format=fmt)
     return y
+
+
+def torch_kernel_call(x, w, bias, stride, dilation, groups, offset, out_size, method):
+    """For eager calls like this one (operands of these shapes, dtypes and devices, these
+    arguments): ``call(x, w, bias)``, PyTorch's own kernel with its arguments worked out once,
+    where ``method`` runs exactly that whatever the grad mode and threads (``"auto"`` where the
+    sub-pixel method can never apply, an output window PyTorch's arguments name); else None.
+    The same result as :func:`conv_transpose`: the same call, the same memory format."""
+    static = x.ndim == 4 and x.numel() * w.shape[1] >= 1 << 25 and max(stride) > 1
+    if method != "auto" or (static and not on_accelerator(x)):
+        return None
+    pads, extra, direct = _window(x.shape[2:], w.shape[2:], stride, dilation, offset, out_size)
+    if not direct:
+        return None
+    op, stride, dilation = _CONV_TRANSPOSE[x.ndim - 3], tuple(stride), tuple(dilation)
+
+    def call(x: Tensor, w: Tensor, bias: Tensor | None) -> Tensor:
+        return _in_format_of(x, op(x, w, bias, stride, pads, extra, groups, dilation))
+
+    return call
