@@ -349,7 +349,7 @@ def _call_key(x, weight, bias, options: tuple) -> tuple | None:
     if not _backend.is_tensor(x) or _compiling():
         return None
     kinds = tuple(map(type, options))
-    for o, kind in zip(options, kinds):  # (a loop: cheaper than generators on small calls)
+    for o, kind in zip(options, kinds, strict=True):  # (a loop: cheaper than generators)
         if kind not in _PLAIN_OPTIONS and not (
             kind is tuple and _PLAIN_OPTIONS.issuperset(map(type, o))
         ):
