@@ -73,6 +73,9 @@ def _unpool_blocks(kernel, src: np.ndarray, dst: np.ndarray, scale3, work: int, 
     larger), split over threads by planes and, for few planes, by blocks of ``src`` rows along
     its outermost spatial axis (each block writes its own output rows: the same bits)."""
     axis = 0 if src.shape[1] > 1 or dst.shape[1] > 1 else 1
+    if _backend.threads_for(work, len(src) * src.shape[1 + axis]) <= 1:  # the whole, here
+        kernel(0, len(src), src, dst, *scale3, *args)
+        return
     s = scale3[axis]
 
     def call(p0: int, p1: int, r0: int, r1: int) -> None:
