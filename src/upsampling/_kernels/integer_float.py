@@ -67,23 +67,32 @@ def _across(row, out, index, weight, n_c, first, reg, wexp, acc, split):
     n = repeats * n_c
     step = period * n_c
     for r in range(period):
-        for k in range(index.shape[1]):
-            seg = _segment(row, split, first[m0 + r] + k, n_c, stride, n)
-            w = wexp[r, k]
-            if k == 0 and w.shape[0] == 1:
-                w0 = w[0]
-                for e in range(n):
-                    acc[e] = seg[e] * w0
-            elif k == 0:
-                for e in range(n):
-                    acc[e] = seg[e] * w[e]
-            elif w.shape[0] == 1:
-                w0 = w[0]
-                for e in range(n):
-                    acc[e] = acc[e] + seg[e] * w0
-            else:
-                for e in range(n):
-                    acc[e] = acc[e] + seg[e] * w[e]
+        if index.shape[1] == 4 and wexp.shape[2] == 1:  # bicubic: the four taps in one sweep
+            s0 = _segment(row, split, first[m0 + r], n_c, stride, n)
+            s1 = _segment(row, split, first[m0 + r] + 1, n_c, stride, n)
+            s2 = _segment(row, split, first[m0 + r] + 2, n_c, stride, n)
+            s3 = _segment(row, split, first[m0 + r] + 3, n_c, stride, n)
+            w0, w1, w2, w3 = wexp[r, 0, 0], wexp[r, 1, 0], wexp[r, 2, 0], wexp[r, 3, 0]
+            for e in range(n):
+                acc[e] = _sum4(s0[e], s1[e], s2[e], s3[e], w0, w1, w2, w3)
+        else:
+            for k in range(index.shape[1]):
+                seg = _segment(row, split, first[m0 + r] + k, n_c, stride, n)
+                w = wexp[r, k]
+                if k == 0 and w.shape[0] == 1:
+                    w0 = w[0]
+                    for e in range(n):
+                        acc[e] = seg[e] * w0
+                elif k == 0:
+                    for e in range(n):
+                        acc[e] = seg[e] * w[e]
+                elif w.shape[0] == 1:
+                    w0 = w[0]
+                    for e in range(n):
+                        acc[e] = acc[e] + seg[e] * w0
+                else:
+                    for e in range(n):
+                        acc[e] = acc[e] + seg[e] * w[e]
         o = (m0 + r) * n_c
         if n_c == 3:
             for t in range(repeats):
