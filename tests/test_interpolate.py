@@ -115,6 +115,25 @@ def test_antialias_matches_torch(mode, ac, rng):
         )
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_antialias_corners_to_one_column_resamples_the_height(mode, rng):
+    """The one shape where we differ from PyTorch (documented in ``interpolate``): antialias
+    with align_corners to an output width of 1. PyTorch 2.13's CPU kernel then gives every
+    output row the first row's value; we resample the height by its own scale, which is
+    PyTorch's height pass alone followed by its width pass alone."""
+    x = torch.from_numpy(rng.standard_normal((1, 2, 5, 3)))
+    kw = dict(mode=mode, antialias=True, align_corners=True)
+    ours = up.interpolate(x, size=(4, 1), **kw)
+    theirs = F.interpolate(x, size=(4, 1), **kw)
+    assert torch.all(theirs == theirs[:, :, :1])  # PyTorch's: one value down each column
+    two_steps = F.interpolate(F.interpolate(x, size=(4, 3), **kw), size=(4, 1), **kw)
+    torch.testing.assert_close(ours, two_steps, rtol=1e-12, atol=1e-12)
+    assert not torch.all(ours == ours[:, :, :1])
+    torch.testing.assert_close(  # an output height of 1 (and any other width) agree
+        up.interpolate(x, size=(1, 2), **kw), F.interpolate(x, size=(1, 2), **kw)
+    )
+
+
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
 @pytest.mark.parametrize("nd", [1, 2, 3], ids=lambda n: f"{n}d")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])

@@ -623,6 +623,11 @@ def interpolate(
     taps near the edge, whose weights have both signs: we get ``inf * (w_1 + w_2 + ...)``).
     With finite input the two agree.
 
+    ``antialias=True`` with ``align_corners=True`` and an output width of 1: PyTorch 2.13's CPU
+    kernel then resamples the height with a scale of 0 too (every output row is the first
+    row's value); we resample the height by its own ``(H - 1) / (OH - 1)``, as PyTorch does for
+    every other output width. That is the one shape where the two differ.
+
     References
     ----------
     PyTorch, ``torch.nn.functional.interpolate``; ONNX, operator ``Resize`` (opset 19);
