@@ -71,6 +71,10 @@ OPERATORS = {
         "x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)",
         "up.interpolate(x, size=(24, 40), mode='area')",
     ),
+    "interpolate-bilinear-uint8": (  # the PyTorch convention on an 8-bit photo
+        "x = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)",
+        "up.resize(x, scale=2)",
+    ),
     "resize-photo-opencv": (  # an (H, W, 3) uint8 photo through OpenCV's fixed point
         "x = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)",
         "up.resize(x, scale=2, convention='opencv')",

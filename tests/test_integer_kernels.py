@@ -131,9 +131,51 @@ def test_other_inputs_go_to_the_float_path(dtype, library, method):
     assert out.dtype == dtype and out.shape == (1, 1, 7, 3)
 
 
-def test_no_preset_means_no_integer_kernel():
+TORCH_CASES = [
+    dict(mode="bilinear"),
+    dict(mode="bilinear", align_corners=True),
+    dict(mode="bicubic"),
+    dict(mode="bicubic", align_corners=True),
+    dict(mode="bilinear", antialias=True),
+    dict(mode="bicubic", antialias=True, align_corners=True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("kw", TORCH_CASES, ids=str)
+def test_the_pytorch_convention_on_integers_is_the_float_path(kw, dtype, monkeypatch, rng):
+    """Without a preset, 8- and 16-bit images run one fused float32 kernel with the float
+    path's arithmetic (each pass rounded half up, the last axis first): the same values and
+    layout, bit for bit, up and down, 1, 3 and 4 channels, NCHW and channels_last."""
+    top = np.iinfo(dtype).max
+    cases = [((5, 7), (10, 29)), ((16, 13), (4, 4)), ((33, 20), (40, 17)), ((1, 1), (3, 2))]
+    results, taken = [], 0
+    for (h, w), size in cases:
+        for c, last in [(1, False), (3, False), (3, True), (4, True)]:
+            x = rng.integers(0, top + 1, (2, c, h, w)).astype(dtype)
+            if last:
+                x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+            taken += _integer.interpolate(x, _plan(kw, x.shape, size)) is not None
+            results.append((x, size, interpolate(x, size=size, **kw)))
+    assert taken >= 8  # (copies, e.g. from one pixel, stay with the float path's gather)
+    monkeypatch.setattr(_integer, "_torch_rounding", lambda *a: None)  # the float path
+    for x, size, fused in results:
+        slow = interpolate(x, size=size, **kw)
+        assert fused.dtype == slow.dtype and fused.strides == slow.strides
+        np.testing.assert_array_equal(fused, slow)
+
+
+def test_integer_kernels_leave_the_float_path_its_cases():
+    """Nearest modes (copies), ONNX's rounding (once, half to even), signed integers and 1-D
+    resizes keep the float path."""
     x = np.zeros((1, 1, 4, 5), np.uint8)
-    assert _integer.interpolate(x, _plan({"mode": "bilinear"}, x.shape, (7, 3))) is None
+    assert _integer.interpolate(x, _plan({"mode": "nearest"}, x.shape, (7, 3))) is None
+    onnx = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+    assert _integer.interpolate(x, _plan(onnx, x.shape, (7, 3))) is None
+    signed = x.astype(np.int16)
+    assert _integer.interpolate(signed, _plan({"mode": "bilinear"}, x.shape, (7, 3))) is None
+    line = x[0]
+    assert _integer.interpolate(line, _plan({"mode": "linear"}, line.shape, (7,))) is None
 
 
 def test_tensors_take_the_same_path(rng):

@@ -87,7 +87,7 @@ def interpolate(
     :func:`upsampling.interpolate.interpolate_array`), or ``None`` to use the float path."""
     kind = _kind(x, plan)
     if kind is None:
-        return None
+        return _torch_rounding(x, plan, tables, gather)
     library, method = kind
     ys, xs = (_axis_sizes(a) for a in plan.axes)
     if library == "opencv" and method == "cubic":
@@ -111,6 +111,24 @@ def interpolate(
         return _run(x, ty, tx, True, False, halves=halves and rows is None)
     v_first = _pillow_vertical_first(method, ys[:2], xs[:2])
     return _run(x, ty, tx, False, v_first)
+
+
+def _torch_rounding(x: np.ndarray, plan: Plan, tables, gather: bool | None):
+    """The PyTorch convention's 2-D resize of 8- and 16-bit ``x`` (no preset): the float
+    path's arithmetic exactly (float32 sums of the plan's tables in tap order, the last axis
+    first, each pass rounded half up and saturated) in one fused kernel, without the float
+    path's full-size float temporaries; ``None`` where the float path runs (other dtypes and
+    ranks, extrapolation, pure copies: nearest modes gather)."""
+    if x.dtype not in (np.uint8, np.uint16) or x.ndim != 4 or plan.preset is not None:
+        return None
+    if plan.integer_rounding != "torch" or plan.extrapolation is not None or 0 in x.shape:
+        return None
+    tables = [table(a) for a in plan.axes] if tables is None else tables
+    if gather or (gather is None and all(t.is_gather for t in tables)):
+        return None
+    if 0 in tables[0].count or 0 in tables[1].count or not _ring_fits(tables[0]):
+        return None
+    return _run_float32(x, *tables, False, torch_rounding=True)
 
 
 def _kind(x: np.ndarray, plan: Plan) -> tuple[str, str] | None:
@@ -332,13 +350,15 @@ def _windows(t: Table) -> tuple[np.ndarray, np.ndarray]:
     return t._cache["windows"]
 
 
-def _rows(x: np.ndarray, oh: int, ow: int):
+def _rows(x: np.ndarray, oh: int, ow: int, interleaved: bool | None = None):
     """``(src, dst, out, images, C)``: ``x`` ``(N, C, H, W)`` as rows ``(B, H, W * C)`` of
     interleaved channels where its channels are adjacent (channels-last, a crop of a photo
-    too; ``B = N``), else as planes (``B = N * C``, ``C = 1``); ``dst`` the result's rows and
-    ``out`` its ``(N, C, OH, OW)`` view, in the same layout."""
+    too; ``B = N``) or ``interleaved`` says so, else as planes (``B = N * C``, ``C = 1``);
+    ``dst`` the result's rows and ``out`` its ``(N, C, OH, OW)`` view, in the same layout."""
     n, c, h, w = x.shape
-    if c > 1 and x.strides[1] == x.itemsize:
+    if interleaved is None:
+        interleaved = c > 1 and x.strides[1] == x.itemsize
+    if interleaved:
         src = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n, h, w * c)
         dst = np.empty((n, oh, ow * c), x.dtype)
         return src, dst, dst.reshape(n, oh, ow, c).transpose(0, 3, 1, 2), n, c
@@ -355,18 +375,56 @@ def _bands(images: int, oh: int) -> tuple[int, int]:
     return band, images * -(-oh // band)
 
 
-def _run_float32(x: np.ndarray, ty: Table, tx: Table, v_first: bool) -> np.ndarray:
+def _run_float32(
+    x: np.ndarray, ty: Table, tx: Table, v_first: bool, *, torch_rounding: bool = False
+) -> np.ndarray:
     """Both passes in float32 (:mod:`upsampling._kernels.integer_float`), the vertical one
-    first if ``v_first``."""
-    src, dst, out, images, n_c = _rows(x, ty.out_size, tx.out_size)
+    first if ``v_first``; rounded as PyTorch does with ``torch_rounding`` (half up after each
+    pass, the horizontal first), else once, half to even (OpenCV's IPP)."""
+    # the float path's layout for PyTorch's rounding (channels_last in, channels_last out)
+    last = _backend.channels_last(x) if torch_rounding else None
+    src, dst, out, images, n_c = _rows(x, ty.out_size, tx.out_size, last)
     band, tasks = _bands(images, ty.out_size)
     top = np.iinfo(x.dtype).max
     reg, wexp = _periodic(tx, n_c)
     first = _windows(tx)[0]
-    args = (src, dst, n_c, tx.index, tx.weight, first, reg, wexp, ty.index, ty.weight, top, band)
-    kernel = _kf.float32_resize_v_first if v_first else _kf.float32_resize
-    _backend.run_planes(kernel, tasks, src.size + dst.size, *args)
+    xw, yw, wexp = _float32(tx, "weight"), _float32(ty, "weight"), _float32(tx, ("periodic", n_c))
+    args = (src, dst, n_c, _full(tx), xw, first, reg, wexp, _full(ty), yw, top)
+    work = src.size + dst.size
+    if v_first:
+        _backend.run_planes(_kf.float32_resize_v_first, tasks, work, *args, band)
+    else:
+        torch = 1 if torch_rounding else None  # None: no other rounding is compiled
+        _backend.run_planes(_kf.float32_resize, tasks, work, *args, torch, band)
     return out
+
+
+def _full(t: Table) -> np.ndarray:
+    """``t.index`` with each row's padding (past ``count``, weight 0) naming its last pixel:
+    the kernels read every entry (a zero weight adds nothing) and keep the rows an output
+    reads in a ring of ``taps + 1``, which another pixel's row could overrun. Cached."""
+    if "full" not in t._cache:
+        last = t.index[np.arange(t.out_size), np.maximum(t.count - 1, 0)]
+        pad = np.arange(t.index.shape[1])[None, :] >= t.count[:, None]
+        t._cache["full"] = np.ascontiguousarray(np.where(pad, last[:, None], t.index))
+    return t._cache["full"]
+
+
+def _ring_fits(t: Table) -> bool:
+    """Whether every output of ``t`` reads rows within a span the kernels' ring of
+    ``taps + 1`` rows holds at once."""
+    full = _full(t)
+    return bool(np.all(full.max(axis=1) - full.min(axis=1) <= full.shape[1]))
+
+
+def _float32(t: Table, what) -> np.ndarray:
+    """``t.weight`` (``what == "weight"``) or the weights of its periodic run (``what`` the
+    key of :func:`_periodic`, which must have run) in float32, the sums' dtype; cached."""
+    key = ("float32", what)
+    if key not in t._cache:
+        w = t.weight if what == "weight" else t._cache[what][1]
+        t._cache[key] = np.ascontiguousarray(w, dtype=np.float32)
+    return t._cache[key]
 
 
 def _run(

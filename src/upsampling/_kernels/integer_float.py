@@ -1,5 +1,7 @@
 """Numba kernels for integer images computed in floating point: OpenCV's bicubic on 8-bit
-images in float32 (the arithmetic of its IPP back end, :mod:`upsampling._integer`), and
+images in float32 (the arithmetic of its IPP back end, :mod:`upsampling._integer`), the
+PyTorch convention's 8- and 16-bit resizes in float32 (each pass rounded half up, as the float
+path of :func:`upsampling.interpolate.interpolate_array` does), and
 Pillow's 16-bit modes in float64 (:func:`float_resize`: each pass summed in float64, rounded
 half away from zero and saturated to ``[0, 65535]``).
 
@@ -67,7 +69,13 @@ def _across(row, out, index, weight, n_c, first, reg, wexp, acc, split):
     n = repeats * n_c
     step = period * n_c
     for r in range(period):
-        if index.shape[1] == 4 and wexp.shape[2] == 1:  # bicubic: the four taps in one sweep
+        if wexp.shape[1] == 2 and wexp.shape[2] == 1:  # bilinear: both taps in one sweep
+            s0 = _segment(row, split, first[m0 + r], n_c, stride, n)
+            s1 = _segment(row, split, first[m0 + r] + 1, n_c, stride, n)
+            w0, w1 = wexp[r, 0, 0], wexp[r, 1, 0]
+            for e in range(n):
+                acc[e] = s0[e] * w0 + s1[e] * w1
+        elif wexp.shape[1] == 4 and wexp.shape[2] == 1:  # bicubic: the four taps in one sweep
             s0 = _segment(row, split, first[m0 + r], n_c, stride, n)
             s1 = _segment(row, split, first[m0 + r] + 1, n_c, stride, n)
             s2 = _segment(row, split, first[m0 + r] + 2, n_c, stride, n)
@@ -76,7 +84,7 @@ def _across(row, out, index, weight, n_c, first, reg, wexp, acc, split):
             for e in range(n):
                 acc[e] = _sum4(s0[e], s1[e], s2[e], s3[e], w0, w1, w2, w3)
         else:
-            for k in range(index.shape[1]):
+            for k in range(wexp.shape[1]):
                 seg = _segment(row, split, first[m0 + r] + k, n_c, stride, n)
                 w = wexp[r, k]
                 if k == 0 and w.shape[0] == 1:
@@ -112,6 +120,13 @@ def _round(v, top):
 
 
 @_inner
+def _round_up(v, top):
+    """Float32 ``v`` rounded half up (``floor(v + 0.5)``) and saturated to ``[0, top]``:
+    PyTorch's integer rounding, after each pass."""
+    return min(max(np.floor(v + np.float32(0.5)), np.float32(0)), np.float32(top))
+
+
+@_inner
 def _down(rows, out, index, weight, m, top):
     """Output row ``m`` from rows ``rows`` (row ``y`` at ``rows[y % len(rows)]``: a ring, or
     the whole input), rounded to ``[0, top]``, or the float32 sums where ``top == 0``."""
@@ -128,11 +143,20 @@ def _down(rows, out, index, weight, m, top):
             for e in range(n):
                 out[e] = _round(_sum4(r0[e], r1[e], r2[e], r3[e], w0, w1, w2, w3), top)
         return
+    if top == 0:  # float32 sums: tap by tap over the whole row, in tap order
+        r, w = rows[index[m, 0] % ring], weight[m, 0]
+        for e in range(n):
+            out[e] = np.float32(r[e]) * w
+        for k in range(1, index.shape[1]):
+            r, w = rows[index[m, k] % ring], weight[m, k]
+            for e in range(n):
+                out[e] = out[e] + np.float32(r[e]) * w
+        return
     for e in range(n):
         a = np.float32(rows[index[m, 0] % ring, e]) * weight[m, 0]
         for k in range(1, index.shape[1]):
             a = a + np.float32(rows[index[m, k] % ring, e]) * weight[m, k]
-        out[e] = a if top == 0 else _round(a, top)
+        out[e] = _round(a, top)
 
 
 @_inner
@@ -156,17 +180,20 @@ def _row_scratch(src, n_c, reg):
 
 
 @_jit
-def float32_resize(start, stop, src, dst, n_c, xi, xw, first, reg, wexp, yi, yw, top, band):
+def float32_resize(start, stop, src, dst, n_c, xi, xw, first, reg, wexp, yi, yw, top, torch, band):
     """``src`` ``(B, H, W * C)`` into ``dst`` ``(B, OH, OW * C)``: across with ``(xi, xw)``
     (its periodic run ``first``, ``reg``, ``wexp``, see :func:`_across`) into the ring, then
-    down with ``(yi, yw)``; results rounded and saturated to ``[0, top]``. Tasks
-    ``start <= t < stop`` (``t = b * bands + band``)."""
+    down with ``(yi, yw)``; results rounded and saturated to ``[0, top]``: half to even once
+    (OpenCV's, ``torch`` None: numba then compiles no other rounding), or half up after each
+    pass (PyTorch's, ``torch`` an integer). Tasks ``start <= t < stop``
+    (``t = b * bands + band``)."""
     o_h = dst.shape[1]
     bands = (o_h + band - 1) // band
     ring = yi.shape[1] + 1
     cache = np.empty((ring, dst.shape[2]), np.float32)
     held = np.empty(ring, np.int64)
     row, acc, split = _row_scratch(src, n_c, reg)
+    sums = np.empty(dst.shape[2] if torch is not None else 0, np.float32)
     for t in range(start, stop):
         b = t // bands
         r0 = (t % bands) * band
@@ -179,9 +206,19 @@ def float32_resize(start, stop, src, dst, n_c, xi, xw, first, reg, wexp, yi, yw,
                     for e in range(line.shape[0]):
                         row[e] = np.float32(line[e])
                     args = (xi, xw, n_c, first, reg, wexp, acc, split)
-                    _across(row, cache[y % ring], *args)
+                    across = cache[y % ring]
+                    _across(row, across, *args)
+                    if torch is not None:
+                        for e in range(across.shape[0]):
+                            across[e] = _round_up(across[e], top)
                     held[y % ring] = y
-            _down(cache, dst[b, m], yi, yw, m, top)
+            if torch is None:
+                _down(cache, dst[b, m], yi, yw, m, top)
+            else:
+                _down(cache, sums, yi, yw, m, 0)
+                out = dst[b, m]
+                for e in range(out.shape[0]):
+                    out[e] = _round_up(sums[e], top)
 
 
 @_jit
