@@ -6,9 +6,9 @@ and uint16 (the same times 257: RGB for OpenCV, the grey channel for Pillow, who
 mode ``I;16`` has one band). For every photo, dtype, scale and method: our time with the
 OpenCV preset over ``cv2.resize``'s, with the Pillow preset over ``Image.resize``'s, and
 PyTorch's ``F.interpolate`` on a uint8 channels_last tensor (antialiased when shrinking, as
-Pillow) over ours; and how far each preset is from its library (largest difference, share of
-differing values). Times are medians of interleaved rounds; ratios are medians of per-round
-ratios (``> 1``: ours faster).
+Pillow) over ``up.interpolate`` with the same arguments (the PyTorch convention); and how far
+each is from its library (largest difference, share of differing values). Times are medians
+of interleaved rounds; ratios are medians of per-round ratios (``> 1``: ours faster).
 
     python benchmarks/photos.py [--quick] [--threads N] [--tile SIDE] [--scales 0.5,2]
                                 [--dtypes uint8] [--methods bicubic]
@@ -72,11 +72,11 @@ def run_case(img, scale, method, repeat):
         "ours_pil": lambda: up.resize(grey, size, method=method, convention="pillow"),
         "pil": lambda: pil.resize(size[::-1], pil_flag),
     }
-    if img.dtype == np.uint8:
+    if img.dtype == np.uint8:  # a uint8 tensor, both sides with PyTorch's own arguments
         t = torch.from_numpy(img).permute(2, 0, 1)[None]  # channels_last, no copy
-        fns["torch"] = lambda: torch.nn.functional.interpolate(
-            t, size=size, mode=method, antialias=scale < 1
-        )
+        kw = dict(size=size, mode=method, antialias=scale < 1)
+        fns["torch"] = lambda: torch.nn.functional.interpolate(t, **kw)
+        fns["ours_torch"] = lambda: up.interpolate(t, **kw)
     times = rounds(fns, repeat=repeat, warmup=1)
     row = {
         "ms ours (cv)": 1e3 * np.median(times["ours_cv"]),
@@ -84,7 +84,12 @@ def run_case(img, scale, method, repeat):
         "exact OpenCV": exactness(fns["ours_cv"](), fns["cv"]()),
         "x Pillow": speedup(times, "pil", "ours_pil"),
         "exact Pillow": exactness(fns["ours_pil"](), np.asarray(fns["pil"]())),
-        "x PyTorch": speedup(times, "torch", "ours_cv") if "torch" in fns else "-",
+        "x PyTorch": speedup(times, "torch", "ours_torch") if "torch" in fns else "-",
+        "exact PyTorch": (
+            exactness(fns["ours_torch"]().numpy(), fns["torch"]().numpy())
+            if "torch" in fns
+            else "-"
+        ),
     }
     return size, row
 
@@ -138,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
         "x Pillow",
         "exact Pillow",
         "x PyTorch",
+        "exact PyTorch",
     ]
     print(f"threads {args.threads}; x > 1: ours faster; exact: max |diff| / share differing")
     print(markdown_table(header, rows))

@@ -42,6 +42,15 @@ def _taps_across(row, out, index, weight, n_c, j0, j1):
                 a = a + row[p2 + c] * w2
                 out[3 * j + c] = a + row[p3 + c] * w3
         return
+    if n_c == 3:  # RGB: the three channels' sums side by side, each in tap order
+        for j in range(j0, j1):
+            p, w = 3 * index[j, 0], weight[j, 0]
+            a0, a1, a2 = row[p] * w, row[p + 1] * w, row[p + 2] * w
+            for k in range(1, taps):
+                p, w = 3 * index[j, k], weight[j, k]
+                a0, a1, a2 = a0 + row[p] * w, a1 + row[p + 1] * w, a2 + row[p + 2] * w
+            out[3 * j], out[3 * j + 1], out[3 * j + 2] = a0, a1, a2
+        return
     for j in range(j0, j1):
         for c in range(n_c):
             a = row[index[j, 0] * n_c + c] * weight[j, 0]
