@@ -354,3 +354,17 @@ def test_tensor_calls_run_the_kernels_at_once_only_when_nothing_records_them():
     assert not _dispatch.runs_here(x.to(torch.float16))  # no numba kernel: the op's fallback
     with FakeTensorMode(allow_non_fake_inputs=True) as mode:
         assert not _dispatch.runs_here(mode.from_tensor(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_an_empty_batch_of_many_channels_is_resized(dtype, monkeypatch):
+    """An empty batch is no channels_last copy (its copy is C-contiguous again: the small-call
+    reroute recursed forever on the general path; found in review)."""
+    x = np.ones((0, 8, 4, 4), dtype)
+    monkeypatch.setattr(interpolate, "_direct", lambda *a, **k: None)  # the general path
+    for kw in (dict(scale_factor=2, mode="bilinear"), dict(size=(5, 3), mode="bicubic")):
+        y = up.interpolate(x, **kw)
+        assert y.shape[:2] == (0, 8) and y.dtype == dtype
+    crop = dict(mode="linear", coordinate_transformation_mode="tf_crop_and_resize")
+    y = up.interpolate(x, size=(5, 5), roi=[0.1, 0.1, 0.8, 0.8], **crop)
+    assert y.shape == (0, 8, 5, 5)

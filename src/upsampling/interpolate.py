@@ -260,7 +260,9 @@ def _as_channels_last(shape: tuple[int, ...], tables: list[Table]) -> bool:
     return (
         shape[1] > _INTERLEAVED
         and tables[-1].out_size <= _SHORT_ROWS
-        and math.prod(shape[2:]) > 1  # (a single pixel's copy would be C-contiguous again)
+        # (a copy of one pixel, or of an empty batch, would be C-contiguous again)
+        and shape[0] > 0
+        and math.prod(shape[2:]) > 1
         and shape[0] * shape[1] * math.prod(t.out_size for t in tables) <= _SMALL
     )
 
