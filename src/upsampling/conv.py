@@ -298,7 +298,7 @@ def conv_transpose(
             _TRANSPOSE_CALLS[key] = found
     method, args, fast = found
     if _backend.is_tensor(x):
-        if fast is not None and not _tracing():
+        if fast is not None:  # (never inside a trace: no key there)
             return fast(x, weight, bias)
         return _backend.torch_ops("conv").conv_transpose(x, weight, bias, *args, method)
     dtype = _gemm_dtype(x.dtype)
@@ -345,8 +345,9 @@ def _operand(a) -> tuple:
 
 def _call_key(x, weight, bias, options: tuple) -> tuple | None:
     """The cache key of a tensor call, or None (NumPy or Dask input, an option that is not a
-    plain int, str or tuple of ints, inside a trace)."""
-    if not _backend.is_tensor(x) or _compiling():
+    plain int, str or tuple of ints, inside a ``torch.compile`` or ``torch.jit`` trace, whose
+    sizes may be traced values)."""
+    if not _backend.is_tensor(x) or _compiling() or _tracing():
         return None
     kinds = tuple(map(type, options))
     for o, kind in zip(options, kinds, strict=True):  # (a loop: cheaper than generators)
