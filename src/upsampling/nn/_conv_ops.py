@@ -82,7 +82,7 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
     1.05-3x on smaller work (batch 1 at 16x16 to 64x64, 1 thread: a decoder at batch 1). Where
     kernel equals stride (1x1 phases), with more threads (not measured), with autograd, small
     work, 1-D or 3-D, or on other devices, PyTorch's own kernel."""
-    if x.ndim != 4 or x.numel() * w.shape[1] < 1 << 25:  # (the usual answer, asked first)
+    if x.ndim != 4:
         return False
     wants_grad = torch.is_grad_enabled() and (
         x.requires_grad or w.requires_grad or (bias is not None and bias.requires_grad)
@@ -93,6 +93,7 @@ def subpixel_is_faster(x: Tensor, w: Tensor, bias: Tensor | None, stride) -> boo
         and x.dtype in (torch.float32, torch.float64)
         and max(stride) > 1
         and any(k > s for k, s in zip(w.shape[2:], stride, strict=True))
+        and x.numel() * w.shape[1] >= 1 << 25
         and torch.get_num_threads() <= 2
     )
 
