@@ -12,6 +12,7 @@ from upsampling._kernels import integer as _k
 from upsampling._kernels import integer_sweep as _ks
 from upsampling.conventions import conventions
 from upsampling.interpolate import interpolate, plan_for
+from upsampling.resize import resize as up_resize
 from upsampling.spec import ResizeSpec
 
 EXACT = [("opencv", "linear"), ("pillow", "linear"), ("pillow", "cubic"), ("pillow", "lanczos")]
@@ -141,12 +142,12 @@ TORCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 @pytest.mark.parametrize("kw", TORCH_CASES, ids=str)
-def test_the_pytorch_convention_on_integers_is_the_float_path(kw, dtype, monkeypatch, rng):
-    """Without a preset, 8- and 16-bit images run one fused float32 kernel with the float
-    path's arithmetic (each pass rounded half up, the last axis first): the same values and
-    layout, bit for bit, up and down, 1, 3 and 4 channels, NCHW and channels_last."""
+def test_the_pytorch_convention_on_16_bits_is_the_float_path(kw, monkeypatch, rng):
+    """Without a preset, 16-bit images run one fused float32 kernel with the float path's
+    arithmetic (each pass rounded half up, the last axis first): the same values and layout,
+    bit for bit, up and down, 1, 3 and 4 channels, NCHW and channels_last."""
+    dtype = np.uint16
     top = np.iinfo(dtype).max
     cases = [((5, 7), (10, 29)), ((16, 13), (4, 4)), ((33, 20), (40, 17)), ((1, 1), (3, 2))]
     results, taken = [], 0
@@ -163,6 +164,42 @@ def test_the_pytorch_convention_on_integers_is_the_float_path(kw, dtype, monkeyp
         slow = interpolate(x, size=size, **kw)
         assert fused.dtype == slow.dtype and fused.strides == slow.strides
         np.testing.assert_array_equal(fused, slow)
+
+
+UINT8_SHAPES = [((1, 5), (3, 8)), ((7, 9), (4, 4)), ((31, 44), (7, 9)), ((35, 12), (7, 12))]
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 6])
+@pytest.mark.parametrize("kw", TORCH_CASES, ids=str)
+def test_uint8_is_pytorchs_fixed_point_bit_for_bit(kw, channels, rng):
+    """uint8 with PyTorch's convention is PyTorch's own uint8 arithmetic (int16 weights, each
+    pass rounded to 8 bits, the horizontal first): the same bits as ``F.interpolate`` on
+    uint8, by size and by scale factor, integer down-scales too (taps of weight zero in the
+    middle of a window), NCHW and channels_last, and the same memory format."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    for (h, w), size in UINT8_SHAPES:
+        x = torch.from_numpy(rng.integers(0, 256, (2, channels, h, w), dtype=np.uint8))
+        for t in (x, x.contiguous(memory_format=torch.channels_last)):
+            for args in (dict(size=size), dict(scale_factor=1.5), dict(scale_factor=0.4)):
+                if min(int(h * 0.4), int(w * 0.4)) < 1 and args.get("scale_factor") == 0.4:
+                    continue
+                ours, theirs = interpolate(t, **args, **kw), F.interpolate(t, **args, **kw)
+                assert ours.stride() == theirs.stride()
+                assert torch.equal(ours, theirs), (h, w, args)
+
+
+def test_pillow_integer_down_scales_are_pillows(rng):
+    """Pillow's bicubic and Lanczos at integer down-scale factors (a tap of weight zero
+    inside the window: the vertical ring must hold the whole span) are Pillow's bits."""
+    image = pytest.importorskip("PIL.Image")
+    flags = {"bicubic": image.Resampling.BICUBIC, "lanczos": image.Resampling.LANCZOS}
+    for n_in, n_out in [(35, 7), (21, 7), (30, 10), (64, 16)]:
+        img = rng.integers(0, 256, (n_in, 6), dtype=np.uint8)
+        for method, flag in flags.items():
+            ours = up_resize(img, (n_out, 6), method=method, convention="pillow")
+            ref = np.asarray(image.fromarray(img).resize((6, n_out), flag))
+            np.testing.assert_array_equal(ours, ref, err_msg=f"{n_in} -> {n_out} {method}")
 
 
 def test_integer_kernels_leave_the_float_path_its_cases():

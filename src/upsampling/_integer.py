@@ -35,6 +35,15 @@ What is reproduced, measured against OpenCV 5.1 (PyPI wheel) and Pillow 13.0:
   and up to 25 on random noise (Lanczos).
 - the same Pillow presets on uint16 (Pillow's ``I;16``): double weights and sums, each pass
   rounded half away from zero and saturated; the same pass order caveat.
+- PyTorch's own uint8 arithmetic, without a preset (``plan.torch_uint8``: a 2-D bilinear or
+  bicubic call, antialiased or not): bit for bit with ``F.interpolate`` on uint8 tensors
+  (torch 2.13, any channel count and layout; its kernel's one bug, more than 4 channels at a
+  width of 1 that does not change, is not followed). Its weights are doubles over a window
+  (without antialias: the kernel's taps, those past an edge added to the edge pixel; with
+  it: the antialias window, normalised), rounded to int16 at the largest precision ``p <= 22``
+  that keeps twice the largest weight under ``2**15``; each pass sums from ``2**(p - 1)``,
+  shifts by ``p`` and saturates to 8 bits, the horizontal pass first. That is Pillow's 8-bit
+  arithmetic with weights times ``2**(22 - p)``, so it runs Pillow's kernels.
 - Nearest presets copy pixels (the float path's gather, already exact); OpenCV presets on
   uint16 and 1-D or 3-D resizes go to the float path (OpenCV computes 16-bit images in float32:
   ours differ by at most 1).
@@ -85,12 +94,18 @@ def interpolate(
     """The interpolation of integer ``x`` ``(N, C, H, W)`` by ``plan`` with the arithmetic of
     the library its preset names (arguments as
     :func:`upsampling.interpolate.interpolate_array`), or ``None`` to use the float path."""
-    kind = _kind(x, plan)
+    kind = ("torch", plan.torch_uint8[0]) if _torch_kind(x, plan) else _kind(x, plan)
     if kind is None:
         return _torch_rounding(x, plan, tables, gather)
     library, method = kind
     ys, xs = (_axis_sizes(a) for a in plan.axes)
-    if library == "opencv" and method == "cubic":
+    if library == "torch":
+        kind_, antialias, corners, factors = plan.torch_uint8
+        ty, tx = (
+            _torch_uint8_table(a.axis.in_size, a.axis.out_size, kind_, antialias, corners, f)
+            for a, f in zip(plan.axes, factors, strict=True)
+        )
+    elif library == "opencv" and method == "cubic":
         ty, tx = _opencv_cubic_table(*ys), _opencv_cubic_table(*xs)
     elif library == "opencv":
         ty, tx = _opencv_table(*ys, False), _opencv_table(*xs, True)
@@ -109,6 +124,9 @@ def interpolate(
     if library == "opencv":
         halves = all(o * 2 == i and r == 0.5 for i, o, r in (ys, xs))
         return _run(x, ty, tx, True, False, halves=halves and rows is None)
+    if library == "torch":  # in Pillow's 8-bit arithmetic (see _torch_uint8_table), in the
+        # float path's layout (channels_last in, channels_last out)
+        return _run(x, ty, tx, False, False, interleaved=_backend.channels_last(x))
     v_first = _pillow_vertical_first(method, ys[:2], xs[:2])
     return _run(x, ty, tx, False, v_first)
 
@@ -126,7 +144,7 @@ def _torch_rounding(x: np.ndarray, plan: Plan, tables, gather: bool | None):
     tables = [table(a) for a in plan.axes] if tables is None else tables
     if gather or (gather is None and all(t.is_gather for t in tables)):
         return None
-    if 0 in tables[0].count or 0 in tables[1].count or not _ring_fits(tables[0]):
+    if 0 in tables[0].count or 0 in tables[1].count:
         return None
     return _run_float32(x, *tables, False, torch_rounding=True)
 
@@ -147,6 +165,19 @@ def _kind(x: np.ndarray, plan: Plan) -> tuple[str, str] | None:
     if library == "pillow" and method in _PILLOW_METHODS:
         return library, method
     return None
+
+
+def _torch_kind(x: np.ndarray, plan: Plan) -> bool:
+    """Whether uint8 ``x`` takes PyTorch's own uint8 arithmetic (a 2-D bilinear or bicubic
+    call with its convention: ``plan.torch_uint8``)."""
+    return (
+        x.dtype == np.uint8
+        and x.ndim == 4
+        and plan.preset is None
+        and plan.torch_uint8 is not None
+        and plan.extrapolation is None
+        and 0 not in x.shape
+    )
 
 
 def _axis_sizes(a) -> tuple[int, int, float]:
@@ -265,6 +296,81 @@ def _pillow_table(method: str, n_in: int, n_out: int, wide: bool) -> Table:
         weight = np.trunc(np.where(weight < 0, scaled - 0.5, scaled + 0.5)).astype(np.int32)
     table = _compact(index, weight)
     return Table(table.index, table.weight, table.count, n_in)
+
+
+def _torch_filter(kind: str, antialias: bool, t: np.ndarray) -> np.ndarray:
+    """PyTorch's filters in double: the triangle, or Keys' cubic with ``a = -0.5`` under
+    antialias (Pillow's) and ``-0.75`` without (OpenCV's)."""
+    t = np.abs(t)
+    if kind == "linear":
+        return np.where(t < 1.0, 1.0 - t, 0.0)
+    a = -0.5 if antialias else -0.75
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return np.where(t < 1.0, near, np.where(t < 2.0, far, 0.0))
+
+
+@functools.lru_cache(maxsize=64)
+def _torch_uint8_table(
+    n_in: int, n_out: int, kind: str, antialias: bool, corners: bool, factor: float | None
+) -> Table:
+    """PyTorch's uint8 weights for one axis (``UpSampleKernel.cpp``'s int16 weights, from
+    Pillow-SIMD): double weights over a window, then ``round(w * 2**p)`` with the largest
+    ``p <= 22`` that keeps twice the largest weight under ``2**15``; each pass sums them from
+    ``2**(p - 1)``, shifts by ``p`` and saturates to 8 bits, the horizontal pass first. That is
+    Pillow's 8-bit arithmetic with the weights times ``2**(22 - p)`` (the same quotients), so
+    these tables run its kernel. Without antialias the window is the kernel's taps at
+    ``floor(x) - 1 ..`` with the weights of taps past an edge added to the edge pixel (the
+    float kernel's clamping); with it, PyTorch's antialias window, normalised. An axis whose
+    size does not change is PyTorch's skipped pass: the identity."""
+    if n_in == n_out:
+        return Table(np.arange(n_out)[:, None], np.full((n_out, 1), 1 << 22, np.int32),
+                     np.ones(n_out, np.int64), n_in)  # fmt: skip
+    if corners:
+        scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        scale = 1.0 / factor if factor else n_in / n_out
+    taps = 2 if kind == "linear" else 4
+    o = np.arange(n_out)
+    if antialias:
+        support = taps * 0.5 * scale if scale >= 1.0 else taps * 0.5
+        width = int(math.ceil(support)) * 2 + 1
+        center = scale * (o + 0.5)
+        lo = np.maximum((center - support + 0.5).astype(np.int64), 0)  # (C's truncation)
+        size = np.minimum((center + support + 0.5).astype(np.int64), n_in) - lo
+        size = np.clip(size, 0, width)
+        k = np.arange(width)[None, :]
+        inverse = 1.0 / scale if scale >= 1.0 else 1.0
+        w = _torch_filter(kind, True, (k + lo[:, None] - center[:, None] + 0.5) * inverse)
+        w = np.where(k < size[:, None], w, 0.0)
+        total = np.cumsum(w, axis=1)[:, -1:]  # (in tap order, as PyTorch adds them)
+        w = np.where(total != 0.0, w / np.where(total != 0.0, total, 1.0), w)
+        index = lo[:, None] + np.minimum(k, np.maximum(size[:, None] - 1, 0))
+    else:
+        real = scale * o if corners else scale * (o + 0.5) - 0.5
+        if kind == "linear" and not corners:
+            real = np.maximum(real, 0.0)
+        # PyTorch's guard_index_and_lambda: floorf, in float32
+        first = np.minimum(np.floor(real.astype(np.float32)).astype(np.int64), n_in - 1)
+        lam = np.clip(real - first, 0.0, 1.0)
+        half = taps // 2
+        k = np.arange(taps)[None, :]
+        taps_w = _torch_filter(kind, False, (k + 1 - half) - lam[:, None])
+        # taps past an edge add their weight to the edge pixel's (in double, before rounding)
+        unbound = first[:, None] - half + 1 + k
+        lo = np.maximum(unbound[:, :1], 0)
+        w = np.zeros((n_out, taps))
+        rows = np.broadcast_to(o[:, None], unbound.shape)
+        np.add.at(w, (rows, np.clip(unbound, 0, n_in - 1) - lo), taps_w)  # (in tap order)
+        index = np.minimum(lo + k, n_in - 1)
+    w_max = float(w.max())
+    p = 0
+    while p < 22 and int(0.5 + w_max * (1 << (p + 1))) < (1 << 15):
+        p += 1
+    scaled = w * (1 << p)
+    fixed = np.trunc(np.where(scaled < 0, scaled - 0.5, scaled + 0.5)).astype(np.int64)
+    table = _compact(index, fixed << (22 - p))  # taps on one pixel merged: their sum
+    return Table(table.index, table.weight.astype(np.int32), table.count, n_in)
 
 
 def _pillow_vertical_first(method: str, ys: tuple[int, int], xs: tuple[int, int]) -> bool:
@@ -388,8 +494,8 @@ def _run_float32(
     top = np.iinfo(x.dtype).max
     reg, wexp = _periodic(tx, n_c)
     first = _windows(tx)[0]
-    xw, yw, wexp = _float32(tx, "weight"), _float32(ty, "weight"), _float32(tx, ("periodic", n_c))
-    args = (src, dst, n_c, _full(tx), xw, first, reg, wexp, _full(ty), yw, top)
+    xw, yw, wexp = _float32(tx, "weight"), _float32(ty, "ringed"), _float32(tx, ("periodic", n_c))
+    args = (src, dst, n_c, _full(tx), xw, first, reg, wexp, _ringed(ty)[0], yw, top)
     work = src.size + dst.size
     if v_first:
         _backend.run_planes(_kf.float32_resize_v_first, tasks, work, *args, band)
@@ -410,19 +516,34 @@ def _full(t: Table) -> np.ndarray:
     return t._cache["full"]
 
 
-def _ring_fits(t: Table) -> bool:
-    """Whether every output of ``t`` reads rows within a span the kernels' ring of
-    ``taps + 1`` rows holds at once."""
-    full = _full(t)
-    return bool(np.all(full.max(axis=1) - full.min(axis=1) <= full.shape[1]))
+def _ringed(t: Table) -> tuple[np.ndarray, np.ndarray]:
+    """``(index, weight)`` of the table of the vertical pass: padding as :func:`_full` (weight
+    0), and rows at least as wide as the span of rows an output reads, less one. The kernels
+    keep those rows in a ring of ``width + 1``; a row whose taps have a gap (a tap of weight
+    zero dropped, at integer scales) spans more than its count, and would overrun a ring of
+    ``taps + 1``. Cached."""
+    if "ringed" not in t._cache:
+        full = _full(t)
+        span = int((full.max(axis=1) - full.min(axis=1)).max(initial=0))
+        extra = max(span - full.shape[1], 0)
+        index = np.pad(full, ((0, 0), (0, extra)), mode="edge")
+        weight = np.pad(t.weight, ((0, 0), (0, extra)))
+        t._cache["ringed"] = (np.ascontiguousarray(index), np.ascontiguousarray(weight))
+    return t._cache["ringed"]
 
 
 def _float32(t: Table, what) -> np.ndarray:
-    """``t.weight`` (``what == "weight"``) or the weights of its periodic run (``what`` the
-    key of :func:`_periodic`, which must have run) in float32, the sums' dtype; cached."""
+    """``t.weight`` (``what == "weight"``), :func:`_ringed`'s (``"ringed"``) or the weights of
+    its periodic run (``what`` the key of :func:`_periodic`, which must have run) in float32,
+    the sums' dtype; cached."""
     key = ("float32", what)
     if key not in t._cache:
-        w = t.weight if what == "weight" else t._cache[what][1]
+        if what == "weight":
+            w = t.weight
+        elif what == "ringed":
+            w = _ringed(t)[1]
+        else:
+            w = t._cache[what][1]
         t._cache[key] = np.ascontiguousarray(w, dtype=np.float32)
     return t._cache[key]
 
@@ -435,12 +556,14 @@ def _run(
     v_first: bool,
     *,
     halves: bool = False,
+    interleaved: bool | None = None,
 ):
     """Both passes over ``x`` ``(N, C, H, W)``; the result is channels-last (its
-    ``transpose(0, 2, 3, 1)`` C-contiguous) where ``x``'s channels are adjacent, else NCHW.
+    ``transpose(0, 2, 3, 1)`` C-contiguous) where ``x``'s channels are adjacent (or
+    ``interleaved`` says so), else NCHW.
     ``halves``: OpenCV's bilinear at exactly x0.5, by 2x2 block means (the same values)."""
     oh = ty.out_size
-    src, dst, out, images, n_c = _rows(x, oh, tx.out_size)
+    src, dst, out, images, n_c = _rows(x, oh, tx.out_size, interleaved)
     if halves:  # the same sums as the tables', by 2x2 blocks
         # about one add per input value: threads pay from about half a megabyte of output
         _backend.run_planes(_k.halve, images * oh, dst.size // 4, src, dst, n_c)
@@ -449,7 +572,7 @@ def _run(
     work = src.size + dst.size
     first, window = _windows(tx)
     args = (src, dst, n_c, first, window)
-    tail = (ty.index, ty.weight, ty.count)
+    tail = (*_ringed(ty), ty.count)
     if x.dtype == np.uint16:
         _backend.run_planes(_kf.float_resize, tasks, work, *args, *tail, v_first, band)
     elif v_first:

@@ -103,8 +103,10 @@ def _torch_plan(spec, mode, in_size, out, scales, double) -> Plan:
     # PyTorch's linear and antialiased kernels leave an axis whose size does not change alone,
     # whatever the scale factor (its cubic and nearest kernels do not)
     keeps = antialias or mode.kind == "linear"
+    factors = []
     for i, (a, o) in enumerate(zip(in_size, out, strict=True)):
         given_i = given and not (keeps and a == o)
+        factors.append(scales[i] if given_i else None)
         axis = Axis(a, o, scales[i] if given_i else o / a, given_i)
         if mode.kind == "area":
             axes.append(AxisPlan(axis, "half_pixel", FILTERS["area"]()))
@@ -123,7 +125,10 @@ def _torch_plan(spec, mode, in_size, out, scales, double) -> Plan:
             rule = "align_corners" if align_corners else "half_pixel"
             f = Cubic(-0.75) if mode.kind == "cubic" else FILTERS[mode.kind]()
             axes.append(AxisPlan(axis, rule, f))
-    return Plan(tuple(axes))
+    uint8 = None  # how PyTorch's 2-D bilinear/bicubic kernels are called (their uint8 arithmetic)
+    if len(in_size) == 2 and mode.kind in ("linear", "cubic") and not mode.nearest:
+        uint8 = (mode.kind, bool(antialias), align_corners, tuple(factors))
+    return Plan(tuple(axes), torch_uint8=uint8)
 
 
 def _onnx_plan(spec, mode, in_size, out, scales, fn) -> Plan:

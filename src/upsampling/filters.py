@@ -317,12 +317,16 @@ class Plan:
     (``"torch"``: half up after every axis, as PyTorch's uint8 kernels; ``"onnx"``: half to even
     once, as ONNX's reference), and the preset of :data:`upsampling.conventions` the call named
     (``"opencv/linear"``; ``None`` if none), which integer input may compute with that library's
-    own fixed-point arithmetic (:mod:`upsampling._integer`)."""
+    own fixed-point arithmetic (:mod:`upsampling._integer`), as uint8 input computes with
+    PyTorch's where ``torch_uint8`` says how PyTorch's kernel was called."""
 
     axes: tuple[AxisPlan, ...]
     extrapolation: float | None = None
     integer_rounding: str = "torch"
     preset: str | None = None
+    # PyTorch's own uint8 arithmetic, for a 2-D bilinear or bicubic call with its convention:
+    # (filter kind, antialias, align_corners, the scale factor per axis or None), else None
+    torch_uint8: tuple | None = None
 
     @property
     def out_size(self) -> tuple[int, ...]:

@@ -611,12 +611,15 @@ def interpolate(
     does not change alone even when a scale factor is given. ONNX's reference is followed where
     the spec is loose: scales are float32, and ``align_corners`` / ``tf_crop_and_resize`` with
     scales use ``scale * input_size`` as the output length (onnxruntime uses the integer size).
-    Integer input is computed in float and rounded: half up and saturated after each axis, last
-    axis first (as PyTorch's uint8 kernels round; theirs sum in fixed point, so ours differ
-    from theirs by up to 2 levels: at up to 10% of the pixels at scales like x0.75 or x1.5, at
-    under 2% at x0.5 and x2 (0 for plain bilinear there), measured with torch 2.13 on
-    photographs and noise), or half to even once (ONNX). 8- and 16-bit 2-D resizes do this in
-    one fused kernel.
+    uint8 input to a 2-D bilinear or bicubic resize (antialiased or not) is PyTorch's own uint8
+    arithmetic, bit for bit: its int16 weights, each pass summed in integers and rounded to 8
+    bits, the horizontal one first (:mod:`upsampling._integer`). One exception, a PyTorch bug
+    we do not follow: with more than 4 channels and a width of 1 that does not change, its
+    CPU kernel gives every output row the first row's value. Other integer input is computed
+    in float and rounded: half up and saturated after each axis, last axis first (PyTorch's
+    rule; 16-bit 2-D resizes in one fused kernel), or half to even once (ONNX). CUDA tensors
+    (the Triton kernels and the PyTorch fallback) compute uint8 that float way too: within 2
+    levels of the CPU's fixed point.
     Non-finite values: the weight tables drop taps of weight zero and merge the edge-clamped
     taps that read the same pixel into one weight, their sum; that is deliberate (fewer taps,
     and a NaN or infinity spreads no further than the samples that weigh it). An output that
