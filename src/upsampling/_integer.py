@@ -334,7 +334,7 @@ def _torch_uint8_table(
     o = np.arange(n_out)
     if antialias:
         support = taps * 0.5 * scale if scale >= 1.0 else taps * 0.5
-        width = int(math.ceil(support)) * 2 + 1
+        width = math.ceil(support) * 2 + 1
         center = scale * (o + 0.5)
         lo = np.maximum((center - support + 0.5).astype(np.int64), 0)  # (C's truncation)
         size = np.minimum((center + support + 0.5).astype(np.int64), n_in) - lo
