@@ -137,9 +137,9 @@ def _torch_rounding(x: np.ndarray, plan: Plan, tables, gather: bool | None):
     first, each pass rounded half up and saturated) in one fused kernel, without the float
     path's full-size float temporaries; ``None`` where the float path runs (other dtypes and
     ranks, extrapolation, pure copies: nearest modes gather)."""
-    if x.dtype not in (np.uint8, np.uint16) or x.ndim != 4 or plan.preset is not None:
+    if x.dtype not in (np.uint8, np.uint16) or plan.integer_rounding != "torch":
         return None
-    if plan.integer_rounding != "torch" or plan.extrapolation is not None or 0 in x.shape:
+    if not _without_preset(x, plan):
         return None
     tables = [table(a) for a in plan.axes] if tables is None else tables
     if gather or (gather is None and all(t.is_gather for t in tables)):
@@ -170,14 +170,13 @@ def _kind(x: np.ndarray, plan: Plan) -> tuple[str, str] | None:
 def _torch_kind(x: np.ndarray, plan: Plan) -> bool:
     """Whether uint8 ``x`` takes PyTorch's own uint8 arithmetic (a 2-D bilinear or bicubic
     call with its convention: ``plan.torch_uint8``)."""
-    return (
-        x.dtype == np.uint8
-        and x.ndim == 4
-        and plan.preset is None
-        and plan.torch_uint8 is not None
-        and plan.extrapolation is None
-        and 0 not in x.shape
-    )
+    return x.dtype == np.uint8 and plan.torch_uint8 is not None and _without_preset(x, plan)
+
+
+def _without_preset(x: np.ndarray, plan: Plan) -> bool:
+    """A non-empty 2-D resize of ``x`` without a preset or extrapolation: the PyTorch
+    convention's integer kernels may take it."""
+    return x.ndim == 4 and plan.preset is None and plan.extrapolation is None and 0 not in x.shape
 
 
 def _axis_sizes(a) -> tuple[int, int, float]:

@@ -205,9 +205,8 @@ def runs_here(x: Tensor) -> bool:
     kernel for it. The result is the op's, bit for bit (:func:`numpy_result` is its tail)."""
     return (
         type(x) is Tensor
-        and x.is_cpu
-        and x.dtype in _NUMBA_DTYPES
-        and not (x.requires_grad and torch.is_grad_enabled())
+        and numba_ok(x)
+        and not wants_grad((x,))
         and kernels_setting() != "triton"
         and plain_eager(())
     )
